@@ -1,0 +1,46 @@
+// sysconfig validate: the config, every template for every environment's target kind, and rendered/.
+import { loadConfig } from "../../reconciler/config/load.js";
+import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
+import { findStale } from "../../reconciler/render/compare.js";
+import { renderAll } from "../../reconciler/render/render.js";
+import type { CliIo } from "../io.js";
+import { resolveEnvironment } from "../repo.js";
+import { readBuildInfo } from "../../reconciler/desired/build-info.js";
+
+export interface ValidateOptions {
+  repo: string;
+  environment?: string;
+}
+
+export async function runValidate(options: ValidateOptions, io: CliIo): Promise<void> {
+  const config = await loadConfig(options.repo);
+  const problems: string[] = [];
+  for (const environment of Object.keys(config.environments)) {
+    try {
+      await renderAll(options.repo, config, environment);
+    } catch (error) {
+      problems.push(`environment ${environment}: ${reasonOf(error)}`);
+    }
+  }
+  const baked = await readBuildInfo(options.repo);
+  const environment = await resolveEnvironment(
+    options.repo,
+    config,
+    options.environment ?? baked?.environment,
+  );
+  if (problems.length === 0) {
+    const stale = await findStale(options.repo, await renderAll(options.repo, config, environment));
+    if (stale.length > 0) {
+      problems.push(
+        `rendered/ is stale for ${environment}: ${stale.map((s) => s.path).join(", ")} (run 'sysconfig render')`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new InvalidInputError(`validation failed:\n  ${problems.join("\n  ")}`, { issues: problems });
+  }
+  io.out(
+    `valid: ${config.name}, ${Object.keys(config.services).length} services, ` +
+      `environments ${Object.keys(config.environments).join(", ")}; rendered/ current for ${environment}`,
+  );
+}

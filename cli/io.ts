@@ -1,0 +1,40 @@
+// The CLI's edges: where results (stdout) and logs (stderr) go, and whether to use colour.
+import type { Reporter } from "../reconciler/report/reporter.js";
+
+export interface CliIo {
+  /** Results: plans, diffs, JSON. */
+  out(text: string): void;
+  /** Logs and progress. */
+  reporter: Reporter;
+  color: boolean;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function processIo(verbose: boolean): CliIo {
+  const isTTY = process.stdout.isTTY === true;
+  const color = isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== "dumb";
+  const errColor = process.stderr.isTTY === true && process.env.NO_COLOR === undefined;
+  const paint = (code: string, text: string) => (errColor ? `\u001b[${code}m${text}\u001b[0m` : text);
+  return {
+    out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+    reporter: {
+      info: (message) => process.stderr.write(`${message}\n`),
+      warn: (message) => process.stderr.write(`${paint("33", "warning:")} ${message}\n`),
+      debug: (message) => {
+        if (verbose) process.stderr.write(`${paint("2", message)}\n`);
+      },
+    },
+    color,
+    isTTY,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+/** ANSI colour for plan and diff output, a no-op when colour is off. */
+export function colorizer(enabled: boolean) {
+  const wrap = (code: string) => (text: string) => (enabled ? `\u001b[${code}m${text}\u001b[0m` : text);
+  return { green: wrap("32"), red: wrap("31"), yellow: wrap("33"), bold: wrap("1"), dim: wrap("2") };
+}

@@ -1,0 +1,227 @@
+// Declares the commands and their flags; each command's work lives in cli/commands/<name>.ts.
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { BAKED_CONFIG_DIR } from "../reconciler/desired/build-info.js";
+import { projectRoot } from "../reconciler/render/templates.js";
+import { runBuild } from "./commands/build.js";
+import { runBump } from "./commands/bump.js";
+import { runInit } from "./commands/init.js";
+import { runReconcile } from "./commands/reconcile.js";
+import { runRender } from "./commands/render.js";
+import { runValidate } from "./commands/validate.js";
+import type { CliIo } from "./io.js";
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(`${projectRoot()}/package.json`, "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number ≥ 0");
+  return n;
+}
+
+const outputOption = () =>
+  new Option("--output <format>", "text or json").choices(["text", "json"]).default("text");
+const repoHelp = `config repo: a path or git URL (default: the current directory; ${BAKED_CONFIG_DIR} in the config image)`;
+
+/** Every flag can also be set as SYSCONFIG_<FLAG> (CI systems pass settings that way). */
+function bindEnvironment(command: Command): void {
+  for (const option of command.options) {
+    if (
+      option.envVar === undefined &&
+      option.long &&
+      option.long !== "--help" &&
+      option.long !== "--version"
+    ) {
+      const name = option.long
+        .replace(/^--(no-)?/, "")
+        .replace(/-/g, "_")
+        .toUpperCase();
+      option.env(`SYSCONFIG_${name}`);
+    }
+  }
+  for (const sub of command.commands) bindEnvironment(sub);
+}
+
+/** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
+export function buildProgram(io: () => CliIo): Command {
+  const program = new Command("sysconfig")
+    .description("GitOps for container services: bump tags, bake config images, reconcile clusters.")
+    .version(version(), "-V, --version")
+    .option("--verbose", "more detail on stderr")
+    .showHelpAfterError()
+    .exitOverride();
+
+  const repoOption = () => new Option("--repo <path|url>", repoHelp);
+
+  program
+    .command("init")
+    .description("scaffold a config repo from the example, one branch per environment")
+    .argument("[dir]", "directory to create", "sysconfig")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ sysconfig init acme-sysconfig && cd acme-sysconfig && sysconfig validate",
+    )
+    .action((dir: string) => runInit({ dir }, io()));
+
+  program
+    .command("validate")
+    .description("check sysconfig.yaml, every template and every rendered file; changes nothing")
+    .addOption(repoOption())
+    .option("--environment <branch>", "environment to check rendered/ for (default: current branch)")
+    .addHelpText("after", "\nExample:\n  $ sysconfig validate --repo ./acme-sysconfig")
+    .action((o: { repo?: string; environment?: string }) =>
+      runValidate({ repo: resolveRepoPath(o.repo, io()), environment: o.environment }, io()),
+    );
+
+  program
+    .command("render")
+    .description("re-render every service into rendered/; --check fails with a diff if it is stale")
+    .addOption(repoOption())
+    .option("--environment <branch>", "environment to render for (default: current branch)")
+    .option("--check", "change nothing; exit 3 with a diff if rendered/ is stale")
+    .addHelpText("after", "\nExamples:\n  $ sysconfig render\n  $ sysconfig render --check   # in CI")
+    .action((o: { repo?: string; environment?: string; check?: boolean }) =>
+      runRender({ repo: resolveRepoPath(o.repo, io()), environment: o.environment, check: o.check }, io()),
+    );
+
+  program
+    .command("bump")
+    .description("render SERVICE with TAG, commit and push it to the config repo")
+    .argument("<service>", "service name as in sysconfig.yaml")
+    .argument("<tag>", "image tag <build_num>-<branch>, e.g. 58-develop")
+    .addOption(repoOption())
+    .option("--branch <branch>", "config-repo branch to bump (default: the tag's branch part)")
+    .option("--template <file>", "the service's own template, from the service's repo")
+    .option("--force", "allow a lower build number (a deliberate rollback)")
+    .option("--dry-run", "print the rendered diff, commit nothing")
+    .addOption(
+      new Option("--max-attempts <n>", "push attempts when the remote moves")
+        .argParser(positiveInt)
+        .default(8),
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sysconfig bump web 58-develop --repo git@git.example.com:acme/sysconfig.git\n" +
+        "  $ sysconfig bump web 41-develop --force          # deliberate rollback\n" +
+        "  $ sysconfig bump web 58-develop --template deploy/web.service.hbs",
+    )
+    .action((service: string, tag: string, o: Record<string, unknown>) =>
+      runBump(
+        {
+          repo: (o.repo as string | undefined) ?? io().cwd,
+          service,
+          tag,
+          branch: o.branch as string | undefined,
+          template: o.template as string | undefined,
+          force: o.force === true,
+          dryRun: o.dryRun === true,
+          output: o.output as "text" | "json",
+          maxAttempts: o.maxAttempts as number,
+        },
+        io(),
+      ),
+    );
+
+  program
+    .command("build")
+    .description("bake the config repo at HEAD into the config image, tag it, optionally push")
+    .addOption(repoOption())
+    .option("--image <repository>", "config image repository (default: sysconfig.yaml's image)")
+    .option("--base <image>", "reconciler image to build on (default: this version's reconciler image)")
+    .option(
+      "--build-num <n>",
+      "build number for the <n>-<branch> tag (default: CI's BUILD_NUMBER and friends)",
+    )
+    .option("--push", "push every tag to the registry")
+    .option("--dry-run", "show what would be built; build nothing")
+    .addOption(outputOption())
+    .addHelpText("after", "\nExample:\n  $ sysconfig build --build-num 58 --push")
+    .action((o: Record<string, unknown>) =>
+      runBuild(
+        {
+          repo: resolveRepoPath(o.repo as string | undefined, io()),
+          image: o.image as string | undefined,
+          base: o.base as string | undefined,
+          buildNum: o.buildNum as string | undefined,
+          push: o.push === true,
+          dryRun: o.dryRun === true,
+          output: o.output as "text" | "json",
+        },
+        io(),
+      ),
+    );
+
+  for (const name of ["plan", "reconcile"] as const) {
+    const planOnly = name === "plan";
+    const command = program
+      .command(name)
+      .description(
+        planOnly
+          ? "show what reconcile would do, as a readable diff; changes nothing"
+          : "plan, then apply: create, update and delete until the target matches the config",
+      )
+      .addOption(repoOption())
+      .option("--environment <branch>", "environment (default: the baked one, or the current branch)")
+      .addOption(
+        new Option("--target <kind>", "override the target kind").choices(["fleet", "docker", "kubernetes"]),
+      )
+      .option("--endpoint <url>", "override the target endpoint (unix://…, http://…, tcp://…)")
+      .addOption(outputOption())
+      .option("--exit-code", "exit 2 when changes are pending (plan, or reconcile --dry-run)")
+      .addOption(
+        new Option("--max-delete <n>", "refuse to delete more than n objects").argParser(positiveInt),
+      )
+      .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system");
+    if (!planOnly) {
+      command
+        .option("--dry-run", "plan only, like sysconfig plan")
+        .addOption(
+          new Option("--timeout <seconds>", "how long to wait for health")
+            .argParser(positiveInt)
+            .default(300),
+        )
+        .option("--no-wait", "do not wait for changed objects to become healthy")
+        .option("--wait-lock", "wait for another reconciler's lock instead of exiting 4");
+    }
+    command
+      .addHelpText(
+        "after",
+        planOnly
+          ? "\nExamples:\n  $ sysconfig plan\n  $ sysconfig plan --exit-code --output json"
+          : "\nExamples:\n  $ docker run --rm -v /var/run/fleet.sock:/var/run/fleet.sock acme/sysconfig:develop\n" +
+              "  $ sysconfig reconcile --repo . --target docker --dry-run",
+      )
+      .action((o: Record<string, unknown>) =>
+        runReconcile(
+          {
+            repo: resolveRepoPath(o.repo as string | undefined, io()),
+            environment: o.environment as string | undefined,
+            target: o.target as "fleet" | "docker" | "kubernetes" | undefined,
+            endpoint: o.endpoint as string | undefined,
+            output: o.output as "text" | "json",
+            planOnly: planOnly || o.dryRun === true,
+            dryRun: o.dryRun === true,
+            exitCode: o.exitCode === true,
+            maxDelete: o.maxDelete as number | undefined,
+            allowMassDelete: o.allowMassDelete === true,
+            timeout: (o.timeout as number | undefined) ?? 300,
+            wait: o.wait !== false,
+            waitLock: o.waitLock === true,
+          },
+          io(),
+        ),
+      );
+  }
+
+  bindEnvironment(program);
+  return program;
+}
+
+/** --repo for commands that need a local directory; a git URL is only accepted by bump. */
+function resolveRepoPath(repo: string | undefined, io: CliIo): string {
+  return repo ?? io.cwd;
+}

@@ -1,0 +1,147 @@
+// The sysconfig.yaml contract (DESIGN §2) as a zod schema. Strings that end up inside unit files,
+// manifests or container specs may not carry control characters: that is what stops a value from
+// injecting a line into a unit.
+import { z } from "zod";
+
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const TAG = /^[0-9]+-[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+export const MAX_TAG_LENGTH = 128;
+const BRANCH = /^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$/;
+const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]|__|-*[a-z0-9]+)*)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const safeString = z.string().regex(NO_CONTROL, "a string without control characters (newline, tab, …)");
+const port = z.number().int().min(1).max(65535);
+
+export const tagSchema = z
+  .string()
+  .max(MAX_TAG_LENGTH, `at most ${MAX_TAG_LENGTH} characters`)
+  .regex(TAG, "a tag <build_num>-<branch>, e.g. 58-develop");
+
+const sshHopSchema = z.strictObject({
+  host: safeString.min(1),
+  port: port.default(22),
+  user: safeString.min(1),
+  /** Private key file; without it the ssh-agent at SSH_AUTH_SOCK is used. */
+  identityFile: safeString.optional(),
+});
+
+export const tunnelSchema = z.strictObject({
+  /** Jump hosts, in order, each with its own user and key. */
+  jump: z.array(sshHopSchema).default([]),
+  /** The host that runs fleetd. */
+  host: sshHopSchema,
+  /** known_hosts file every hop's host key is checked against. */
+  knownHosts: safeString.min(1),
+});
+
+const fleetTargetSchema = z.strictObject({
+  kind: z.literal("fleet"),
+  endpoint: safeString.default("unix:///var/run/fleet.sock"),
+  tunnel: tunnelSchema.optional(),
+});
+
+const dockerTargetSchema = z.strictObject({
+  kind: z.literal("docker"),
+  /** A Docker host address (unix:// or tcp://); default DOCKER_HOST or the local socket. */
+  endpoint: safeString.optional(),
+});
+
+const kubernetesTargetSchema = z.strictObject({
+  kind: z.literal("kubernetes"),
+  /** API server URL; default in-cluster service account, else the kubeconfig's current context. */
+  endpoint: safeString.optional(),
+  namespace: z.string().regex(SERVICE_NAME, "a Kubernetes namespace name").default("default"),
+  context: safeString.optional(),
+});
+
+export const targetSchema = z.discriminatedUnion("kind", [
+  fleetTargetSchema,
+  dockerTargetSchema,
+  kubernetesTargetSchema,
+]);
+export type TargetConfig = z.infer<typeof targetSchema>;
+export type TargetKind = TargetConfig["kind"];
+export const TARGET_KINDS: readonly TargetKind[] = ["fleet", "docker", "kubernetes"];
+
+const environmentSchema = z.strictObject({
+  target: targetSchema.default({ kind: "docker" }),
+});
+
+const portSchema = z.strictObject({
+  container: port,
+  host: port.optional(),
+  protocol: z.enum(["tcp", "udp"]).default("tcp"),
+});
+
+const volumeSchema = z.strictObject({
+  source: safeString.min(1),
+  target: safeString.regex(/^\//, "an absolute path"),
+  readOnly: z.boolean().default(false),
+});
+
+const healthSchema = z
+  .strictObject({
+    http: z.strictObject({ path: safeString.regex(/^\//, "a path starting with /"), port }).optional(),
+    command: z.array(safeString).min(1).optional(),
+    intervalSeconds: z.number().int().min(1).default(10),
+    timeoutSeconds: z.number().int().min(1).default(5),
+    retries: z.number().int().min(1).default(3),
+    startPeriodSeconds: z.number().int().min(0).default(0),
+  })
+  .refine((h) => (h.http === undefined) !== (h.command === undefined), {
+    message: "exactly one of http or command",
+  });
+
+export const serviceSchema = z.strictObject({
+  image: z.string().regex(IMAGE_REPOSITORY, "an image repository without tag, e.g. registry:5000/acme/web"),
+  tag: tagSchema,
+  command: z.array(safeString).optional(),
+  ports: z.array(portSchema).default([]),
+  env: z.record(z.string().regex(ENV_NAME, "an environment variable name"), safeString).default({}),
+  volumes: z.array(volumeSchema).default([]),
+  health: healthSchema.optional(),
+  instances: z.number().int().min(1).max(100).default(1),
+  restart: z.enum(["no", "always", "on-failure", "unless-stopped"]).default("always"),
+  network: z.enum(["host", "none", "bridge"]).default("host"),
+  /** Services this one starts after (create/update order; deletes run in reverse). */
+  dependsOn: z.array(z.string().regex(SERVICE_NAME)).default([]),
+  /** The service's own templates, per target kind, relative to the config repo. */
+  templates: z.partialRecord(z.enum(["fleet", "docker", "kubernetes"]), safeString).default({}),
+});
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+
+export const configSchema = z
+  .strictObject({
+    name: z.string().regex(SERVICE_NAME, "a system name: lowercase letters, digits and '-'"),
+    image: z
+      .string()
+      .regex(IMAGE_REPOSITORY, "the config image repository, e.g. registry:5000/acme/sysconfig"),
+    environments: z.record(z.string().regex(BRANCH, "a git branch name"), environmentSchema),
+    services: z.record(
+      z.string().regex(SERVICE_NAME, "a service name: lowercase letters, digits and '-'"),
+      serviceSchema,
+    ),
+  })
+  .superRefine((config, ctx) => {
+    if (Object.keys(config.environments).length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["environments"],
+        message: "at least one environment (a branch)",
+      });
+    }
+    for (const [name, service] of Object.entries(config.services)) {
+      for (const dep of service.dependsOn) {
+        if (!(dep in config.services)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", name, "dependsOn"],
+            message: `a known service, got '${dep}'`,
+          });
+        }
+      }
+    }
+  });
+export type SysconfigConfig = z.infer<typeof configSchema>;

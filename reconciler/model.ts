@@ -1,0 +1,74 @@
+// The plain data that flows between the reconcile stages (DESIGN §6, STYLE rules 1–3).
+import type { ServiceConfig, TargetConfig, TargetKind } from "./config/schema.js";
+import type { RenderedFile } from "./render/render.js";
+
+/** The closed vocabulary of what reconcile does to one object. */
+export type Action = "create" | "update" | "delete" | "unchanged" | "unmanaged";
+
+/** The baked (or checked-out) desired state: config plus the reviewed rendered files. */
+export interface DesiredState {
+  system: string;
+  environment: string;
+  /** Config-repo commit this state comes from ("unknown" for an uncommitted checkout). */
+  revision: string;
+  target: TargetConfig;
+  services: Record<string, ServiceConfig>;
+  files: RenderedFile[];
+}
+
+/** One object sysconfig wants on the target. */
+export interface DesiredObject {
+  /** Stable identity, e.g. `fleet:web@1.service`, `docker:container/acme-hello`. */
+  subject: string;
+  /** Target-specific name of the object (unit name, container name, …). */
+  name: string;
+  service: string;
+  /** What is shown in plan diffs (unit file, spec YAML); secrets already masked by the target. */
+  text: string;
+  /** Hash of the desired content; compared with the hash recorded in the live object's marker. */
+  hash: string;
+  /** Objects sharing a roll group are updated one at a time, each confirmed healthy before the next. */
+  rollGroup?: string;
+  /** Position within the roll group (instance number). */
+  rollIndex?: number;
+  /** Services this object's service depends on: creates/updates after them, deletes before them. */
+  dependsOn: string[];
+  /** Target-specific payload the target's apply() uses (unit options, container create body, …). */
+  spec: unknown;
+}
+
+/** One object found on the target. */
+export interface ActualObject {
+  subject: string;
+  name: string;
+  /** True when it carries sysconfig's ownership marker for this system. */
+  owned: boolean;
+  /** The service named in the marker (owned objects only). */
+  service?: string;
+  /** Hash recorded in the marker (owned objects only). */
+  hash?: string;
+  /** Live text for plan diffs, secrets masked, marker stripped. */
+  text: string;
+  /** Target-specific live data apply() may need (container id, unit state, …). */
+  spec: unknown;
+}
+
+export interface Change {
+  action: Action;
+  subject: string;
+  desired?: DesiredObject;
+  actual?: ActualObject;
+  /** Plain-language remarks shown with the change, e.g. "stop-first: host port 8080 is taken". */
+  notes: string[];
+}
+
+export interface ChangeSet {
+  system: string;
+  environment: string;
+  revision: string;
+  targetKind: TargetKind;
+  changes: Change[];
+}
+
+export type HealthReport =
+  { subject: string; healthy: true } | { subject: string; healthy: false; reason: string };

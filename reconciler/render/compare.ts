@@ -1,0 +1,64 @@
+// Compares what is committed under rendered/ with a fresh render: the basis of render --check,
+// validate and build's staleness refusal.
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { createTwoFilesPatch } from "diff";
+import type { RenderedFile } from "./render.js";
+import { RENDERED_DIR } from "./templates.js";
+
+export interface StaleFile {
+  path: string;
+  /** What rendering produces now; undefined when the committed file should not exist. */
+  expected: string | undefined;
+  /** What is on disk; undefined when it is missing. */
+  actual: string | undefined;
+}
+
+async function listRendered(repoDir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(path.join(repoDir, RENDERED_DIR), { withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => `${RENDERED_DIR}/${e.name}`);
+  } catch {
+    return [];
+  }
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export async function findStale(repoDir: string, files: readonly RenderedFile[]): Promise<StaleFile[]> {
+  const stale: StaleFile[] = [];
+  const expectedPaths = new Set(files.map((f) => f.path));
+  for (const file of files) {
+    const actual = await readIfExists(path.join(repoDir, file.path));
+    if (actual !== file.content) stale.push({ path: file.path, expected: file.content, actual });
+  }
+  for (const existing of await listRendered(repoDir)) {
+    if (!expectedPaths.has(existing)) {
+      stale.push({
+        path: existing,
+        expected: undefined,
+        actual: await readIfExists(path.join(repoDir, existing)),
+      });
+    }
+  }
+  return stale.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** A unified diff from the committed file to the fresh render. */
+export function staleDiff(file: StaleFile): string {
+  return createTwoFilesPatch(
+    file.actual === undefined ? "/dev/null" : `a/${file.path}`,
+    file.expected === undefined ? "/dev/null" : `b/${file.path}`,
+    file.actual ?? "",
+    file.expected ?? "",
+    undefined,
+    undefined,
+    { context: 3 },
+  );
+}

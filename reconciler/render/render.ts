@@ -1,0 +1,87 @@
+// Renders services through their templates: deterministic, strict, escaping off.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { SysconfigConfig } from "../config/schema.js";
+import { InvalidInputError, reasonOf } from "../errors.js";
+import { buildContext } from "./context.js";
+import { createHandlebars } from "./helpers.js";
+import { renderedPathFor, templateFor, type TemplateRef } from "./templates.js";
+
+export interface RenderedFile {
+  service: string;
+  /** Relative to the config repo, e.g. `rendered/web@.service`. */
+  path: string;
+  content: string;
+}
+
+/** Renders template text with a context; a missing variable names the template, line and variable. */
+export function renderTemplate(source: string, label: string, context: object): string {
+  const hbs = createHandlebars();
+  let compiled: HandlebarsTemplateDelegate;
+  try {
+    compiled = hbs.compile(source, { noEscape: true, strict: true });
+    const out = compiled(context);
+    return out.endsWith("\n") ? out : `${out}\n`;
+  } catch (error) {
+    throw templateError(label, error);
+  }
+}
+
+function templateError(label: string, error: unknown): InvalidInputError {
+  const message = reasonOf(error);
+  const missing = /^"([^"]+)" not defined in .* - (\d+):(\d+)$/.exec(message);
+  if (missing) {
+    const [, variable, line] = missing;
+    return new InvalidInputError(
+      `${label}:${line}: template variable '${variable}' is not defined. ` +
+        `Use one of the variables sysconfig provides (see README "Templates"), or fix the spelling.`,
+      { cause: error },
+    );
+  }
+  return new InvalidInputError(`${label}: template error: ${message.split("\n")[0] ?? message}`, {
+    cause: error,
+  });
+}
+
+async function readTemplate(ref: TemplateRef): Promise<string> {
+  try {
+    return await readFile(ref.file, "utf8");
+  } catch (error) {
+    throw new InvalidInputError(
+      `${ref.label}: cannot read template (${reasonOf(error)}). Check the service's templates entry.`,
+      { cause: error },
+    );
+  }
+}
+
+export async function renderService(
+  repoDir: string,
+  config: SysconfigConfig,
+  environment: string,
+  serviceName: string,
+): Promise<RenderedFile> {
+  const env = config.environments[environment];
+  const service = config.services[serviceName];
+  if (!env) throw new InvalidInputError(`unknown environment '${environment}'`);
+  if (!service) throw new InvalidInputError(`unknown service '${serviceName}'`);
+  const ref = templateFor(repoDir, env.target.kind, serviceName, service);
+  const source = await readTemplate(ref);
+  const content = renderTemplate(source, ref.label, buildContext(config, environment, serviceName));
+  return { service: serviceName, path: renderedPathFor(env.target.kind, serviceName, service), content };
+}
+
+/** Renders every service, sorted by name so output order never depends on the YAML's key order. */
+export async function renderAll(
+  repoDir: string,
+  config: SysconfigConfig,
+  environment: string,
+): Promise<RenderedFile[]> {
+  const names = Object.keys(config.services).sort();
+  const files: RenderedFile[] = [];
+  for (const name of names) files.push(await renderService(repoDir, config, environment, name));
+  return files;
+}
+
+export function absolutePath(repoDir: string, file: RenderedFile): string {
+  return path.join(repoDir, file.path);
+}

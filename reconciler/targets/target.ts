@@ -1,0 +1,40 @@
+// What every target (fleet, docker, kubernetes) implements: one file per target, no base classes.
+import type { TargetKind } from "../config/schema.js";
+import type { ActualObject, Change, DesiredObject, DesiredState, HealthReport } from "../model.js";
+import type { Reporter } from "../report/reporter.js";
+
+/** A held reconcile lock; release() is idempotent. */
+export interface TargetLock {
+  release(): Promise<void>;
+}
+
+export interface ApplyContext {
+  system: string;
+  revision: string;
+  reporter: Reporter;
+  /** Milliseconds since epoch after which waits give up. */
+  deadline: number;
+}
+
+export interface Target {
+  readonly kind: TargetKind;
+  /** Turns the desired state into the objects this target manages. Pure: no I/O. */
+  desiredObjects(state: DesiredState): DesiredObject[];
+  /** Everything on the target that sysconfig manages or might collide with, owned or not. */
+  readActual(system: string): Promise<ActualObject[]>;
+  /** Applies one create, update or delete; throws a RuntimeFailureError naming the subject. */
+  apply(change: Change, context: ApplyContext): Promise<void>;
+  /** Waits until a created or updated object is healthy, or the deadline passes. */
+  waitHealthy(change: Change, context: ApplyContext): Promise<HealthReport>;
+  /** Takes the per-system lock; throws SafetyRefusalError when another reconciler holds it. */
+  acquireLock(system: string, owner: string, wait: boolean): Promise<TargetLock>;
+  /** Closes connections and tunnels. */
+  close(): Promise<void>;
+}
+
+export interface TargetOptions {
+  /** --endpoint: overrides the environment's configured endpoint. */
+  endpoint?: string;
+  reporter: Reporter;
+  env: NodeJS.ProcessEnv;
+}
