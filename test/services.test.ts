@@ -21,7 +21,8 @@ function portOpen(port: number): Promise<boolean> {
 describe("test services", () => {
   it("has a Docker engine answering on the default socket", async () => {
     const docker = new Docker();
-    expect((await docker.ping()).toString()).toBe("OK");
+    const pong: unknown = await docker.ping();
+    expect(String(pong)).toBe("OK");
   });
 
   it("has the local base images", async () => {
