@@ -51,6 +51,12 @@ export interface ActualObject {
   text: string;
   /** Target-specific live data apply() may need (container id, unit state, …). */
   spec: unknown;
+  /**
+   * Owned objects only: why the live object no longer matches its marker although the hash does
+   * (container stopped, unit not launched, …). The diff turns a non-empty list into an update with
+   * these as notes, so drift is corrected like any other change.
+   */
+  drift?: string[];
 }
 
 export interface Change {
@@ -60,6 +66,11 @@ export interface Change {
   actual?: ActualObject;
   /** Plain-language remarks shown with the change, e.g. "stop-first: host port 8080 is taken". */
   notes: string[];
+  /**
+   * Set on an `unmanaged` change whose subject is also desired: an object sysconfig did not create
+   * holds the name. It is never touched; reconcile applies the rest and exits 1 naming it.
+   */
+  conflict?: boolean;
 }
 
 export interface ChangeSet {

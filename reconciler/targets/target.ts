@@ -14,6 +14,8 @@ export interface ApplyContext {
   reporter: Reporter;
   /** Milliseconds since epoch after which waits give up. */
   deadline: number;
+  /** Aborted on SIGINT/SIGTERM: long waits should return early (the next run converges). */
+  signal?: AbortSignal;
 }
 
 export interface Target {
