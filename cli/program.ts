@@ -184,8 +184,16 @@ export function buildProgram(io: () => CliIo): Command {
             .argParser(positiveInt)
             .default(300),
         )
-        .option("--no-wait", "do not wait for changed objects to become healthy")
-        .option("--wait-lock", "wait for another reconciler's lock instead of exiting 4");
+        .option(
+          "--no-wait",
+          "do not wait for changed objects to become healthy (rolls still confirm each instance)",
+        )
+        .option("--wait-lock", "wait for another reconciler's lock instead of exiting 4")
+        .addOption(
+          new Option("--parallelism <n>", "most changes applied at once within a dependency level")
+            .argParser(positiveInt)
+            .default(8),
+        );
     }
     command
       .addHelpText(
@@ -211,6 +219,7 @@ export function buildProgram(io: () => CliIo): Command {
             timeout: (o.timeout as number | undefined) ?? 300,
             wait: o.wait !== false,
             waitLock: o.waitLock === true,
+            parallelism: o.parallelism as number | undefined,
           },
           io(),
         ),

@@ -1,11 +1,22 @@
-// PLACEHOLDER — replaced by the reconcile pipeline (issue 4).
-import { InternalError } from "../../reconciler/errors.js";
+// sysconfig plan / reconcile: runs the reconcile pipeline and prints its plan and report.
+import os from "node:os";
+import type { TargetKind } from "../../reconciler/config/schema.js";
+import { summarize, hasPendingChanges } from "../../reconciler/diff/summary.js";
+import { ChangesPendingSignal, SafetyRefusalError } from "../../reconciler/errors.js";
+import { planJson } from "../../reconciler/plan/json.js";
+import { formatPlanText, formatReportText } from "../../reconciler/plan/text.js";
+import {
+  runReconcile as runPipeline,
+  type PlannedRun,
+  type ReconcileOutcome,
+} from "../../reconciler/pipeline/reconcile.js";
+import { createTarget } from "../../reconciler/targets/create.js";
 import type { CliIo } from "../io.js";
 
 export interface ReconcileOptions {
   repo: string;
   environment?: string;
-  target?: "fleet" | "docker" | "kubernetes";
+  target?: TargetKind;
   endpoint?: string;
   output: "text" | "json";
   /** plan only: nothing is applied. */
@@ -17,8 +28,98 @@ export interface ReconcileOptions {
   timeout: number;
   wait: boolean;
   waitLock?: boolean;
+  /** Most changes applied at once within a dependency level (default 8). */
+  parallelism?: number;
 }
 
-export function runReconcile(_options: ReconcileOptions, _io: CliIo): Promise<void> {
-  return Promise.reject(new InternalError("reconcile not implemented yet"));
+/** Aborts the returned signal on the first SIGINT/SIGTERM; a second one gets the default (kill). */
+function interruptSignal(io: CliIo): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    io.reporter.warn(
+      `${name}: finishing the changes in flight, starting no new ones, then releasing the lock`,
+    );
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+export async function runReconcile(options: ReconcileOptions, io: CliIo): Promise<void> {
+  const json = options.output === "json";
+  let planned: PlannedRun | undefined;
+  let printed = false;
+  const interrupt = interruptSignal(io);
+  try {
+    const outcome = await runPipeline(
+      {
+        repo: options.repo,
+        environment: options.environment,
+        targetKind: options.target,
+        endpoint: options.endpoint,
+        planOnly: options.planOnly,
+        guard: { maxDelete: options.maxDelete, allowMassDelete: options.allowMassDelete === true },
+        wait: options.wait,
+        timeoutSeconds: options.timeout,
+        waitLock: options.waitLock === true,
+        parallelism: options.parallelism,
+        lockOwner: `${os.hostname()} pid ${process.pid}`,
+      },
+      {
+        createTarget,
+        reporter: io.reporter,
+        env: io.env,
+        signal: interrupt.signal,
+        onPlan: (plan) => {
+          planned = plan;
+          if (!json) io.out(formatPlanText(plan.changeSet, { color: io.color }));
+        },
+        onResult: (result: ReconcileOutcome) => {
+          printed = true;
+          io.out(
+            json
+              ? JSON.stringify(
+                  planJson(result.changeSet, { endpoint: options.endpoint, results: result.results }),
+                  null,
+                  2,
+                )
+              : formatReportText(result.results ?? [], { color: io.color }),
+          );
+        },
+      },
+    );
+    if (json && !printed)
+      io.out(JSON.stringify(planJson(outcome.changeSet, { endpoint: options.endpoint }), null, 2));
+    if (
+      options.planOnly &&
+      options.exitCode === true &&
+      hasPendingChanges(summarize(outcome.changeSet.changes))
+    ) {
+      throw new ChangesPendingSignal("changes pending");
+    }
+  } catch (error) {
+    // A refused plan is still shown in JSON, with the rule that refused it.
+    if (json && !printed && planned !== undefined && error instanceof SafetyRefusalError) {
+      io.out(
+        JSON.stringify(
+          planJson(planned.changeSet, {
+            endpoint: options.endpoint,
+            refused: { rule: error.rule, message: error.message },
+          }),
+          null,
+          2,
+        ),
+      );
+    }
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
 }

@@ -1,0 +1,74 @@
+// The diff: desired objects vs actual objects → one Change per subject. Pure: plain data in and out.
+import { InvalidInputError } from "../errors.js";
+import type { ActualObject, Change, DesiredObject } from "../model.js";
+
+function bySubject<T extends { subject: string }>(objects: readonly T[], label: string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const object of objects) {
+    if (map.has(object.subject)) {
+      throw new InvalidInputError(
+        `${object.subject} appears twice in the ${label} state: every object needs a unique name.`,
+      );
+    }
+    map.set(object.subject, object);
+  }
+  return map;
+}
+
+/** Why an owned object that exists must be updated, or [] when it matches. */
+function updateReasons(desired: DesiredObject, actual: ActualObject): string[] {
+  const reasons: string[] = [];
+  if (actual.hash !== desired.hash) reasons.push("content changed");
+  if (actual.service !== undefined && actual.service !== desired.service) {
+    reasons.push(`marker names service ${actual.service}, desired ${desired.service}`);
+  }
+  for (const drift of actual.drift ?? []) reasons.push(`drift: ${drift}`);
+  return reasons;
+}
+
+/**
+ * Compares desired with actual. Only owned actual objects are updated or deleted; unowned ones are
+ * `unmanaged`, and a desired object whose name an unowned one holds is an `unmanaged` conflict.
+ * Changes come back sorted by subject, so plans read the same on every run.
+ */
+export function diffObjects(desired: readonly DesiredObject[], actual: readonly ActualObject[]): Change[] {
+  const wanted = bySubject(desired, "desired");
+  const live = bySubject(actual, "actual");
+  const changes: Change[] = [];
+  for (const object of wanted.values()) {
+    const found = live.get(object.subject);
+    if (found === undefined) {
+      changes.push({ action: "create", subject: object.subject, desired: object, notes: [] });
+    } else if (!found.owned) {
+      changes.push({
+        action: "unmanaged",
+        subject: object.subject,
+        desired: object,
+        actual: found,
+        conflict: true,
+        notes: [
+          "conflict: an object sysconfig did not create holds this name; it is left alone. " +
+            "Remove or rename it by hand, then reconcile again.",
+        ],
+      });
+    } else {
+      const reasons = updateReasons(object, found);
+      changes.push({
+        action: reasons.length > 0 ? "update" : "unchanged",
+        subject: object.subject,
+        desired: object,
+        actual: found,
+        notes: reasons.filter((r) => r !== "content changed"),
+      });
+    }
+  }
+  for (const found of live.values()) {
+    if (wanted.has(found.subject)) continue;
+    changes.push(
+      found.owned
+        ? { action: "delete", subject: found.subject, actual: found, notes: [] }
+        : { action: "unmanaged", subject: found.subject, actual: found, notes: [] },
+    );
+  }
+  return changes.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+}

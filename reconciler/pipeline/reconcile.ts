@@ -1,0 +1,146 @@
+// The reconcile pipeline, top to bottom (DESIGN §6): load desired → lock → read actual → diff → guard →
+// plan → apply → wait → report. Each step lives in its own module; this file only strings them together.
+import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
+import { dependencyLevels } from "../apply/order.js";
+import { isFailure, type ChangeResult } from "../apply/result.js";
+import type { TargetConfig, TargetKind } from "../config/schema.js";
+import { loadDesiredState } from "../desired/load.js";
+import { diffObjects } from "../diff/diff.js";
+import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
+import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../errors.js";
+import type { ChangeSet, DesiredState } from "../model.js";
+import { maskSecrets } from "../plan/mask.js";
+import type { Reporter } from "../report/reporter.js";
+import type { Target, TargetOptions } from "../targets/target.js";
+
+export interface ReconcileRequest {
+  /** Config repo checkout or baked config directory. */
+  repo: string;
+  environment?: string;
+  targetKind?: TargetKind;
+  endpoint?: string;
+  /** Plan only: no lock, nothing applied. */
+  planOnly: boolean;
+  guard: PruneGuardOptions;
+  wait: boolean;
+  timeoutSeconds: number;
+  waitLock: boolean;
+  parallelism?: number;
+  /** Who holds the lock, e.g. "host pid 123". */
+  lockOwner: string;
+}
+
+export interface PlannedRun {
+  desired: DesiredState;
+  changeSet: ChangeSet;
+  /** Set when the prune guard refuses this plan; it is then thrown after onPlan. */
+  refusal?: SafetyRefusalError;
+}
+
+export interface ReconcileOutcome extends PlannedRun {
+  /** Per change, after apply (absent for plan only). */
+  results?: ChangeResult[];
+}
+
+export interface ReconcileDeps {
+  /** The one construction point of targets (reconciler/targets/create.ts), or a fake in tests. */
+  createTarget(config: TargetConfig, options: TargetOptions): Promise<Target>;
+  reporter: Reporter;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM: apply starts nothing new, the lock is released. */
+  signal?: AbortSignal;
+  /** Called once the plan is known, before anything is applied (also when it is refused). */
+  onPlan?(plan: PlannedRun): void;
+  /** Called after apply with every result, before a failure is thrown. */
+  onResult?(outcome: ReconcileOutcome): void;
+}
+
+/**
+ * Runs plan or reconcile. Throws InvalidInputError (3) for bad input, SafetyRefusalError (4) for the
+ * prune guard or a held lock, RuntimeFailureError (1) when any change failed, was unhealthy, skipped
+ * or refused (every one named); returns the outcome when the target converged.
+ */
+export async function runReconcile(
+  request: ReconcileRequest,
+  deps: ReconcileDeps,
+): Promise<ReconcileOutcome> {
+  const desired = await loadDesiredState(request.repo, {
+    environment: request.environment,
+    targetKind: request.targetKind,
+    endpoint: request.endpoint,
+    reporter: deps.reporter,
+  });
+  const levels = dependencyLevels(desired.services);
+  const target = await deps.createTarget(desired.target, {
+    endpoint: request.endpoint,
+    reporter: deps.reporter,
+    env: deps.env,
+  });
+  try {
+    if (request.planOnly) return await plan(desired, target, request, deps);
+    const lock = await target.acquireLock(desired.system, request.lockOwner, request.waitLock);
+    try {
+      const planned = await plan(desired, target, request, deps);
+      const results = await applyChanges(target, planned.changeSet.changes, {
+        system: desired.system,
+        revision: desired.revision,
+        reporter: deps.reporter,
+        levels,
+        parallelism: request.parallelism ?? DEFAULT_PARALLELISM,
+        wait: request.wait,
+        timeoutMs: request.timeoutSeconds * 1000,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+      const outcome: ReconcileOutcome = { ...planned, results };
+      deps.onResult?.(outcome);
+      const failure = failureOf(outcome);
+      if (failure) throw failure;
+      return outcome;
+    } finally {
+      await lock.release().catch((error: unknown) => {
+        deps.reporter.warn(`${desired.system} lock release failed: ${reasonOf(error)}`);
+      });
+    }
+  } finally {
+    await target.close().catch((error: unknown) => {
+      deps.reporter.warn(`${target.kind} target close failed: ${reasonOf(error)}`);
+    });
+  }
+}
+
+/** Reads actual state, diffs, checks the prune guard and hands the plan to onPlan. */
+async function plan(
+  desired: DesiredState,
+  target: Target,
+  request: ReconcileRequest,
+  deps: ReconcileDeps,
+): Promise<PlannedRun> {
+  const desiredObjects = target.desiredObjects(desired);
+  const actual = await target.readActual(desired.system);
+  const changeSet: ChangeSet = {
+    system: desired.system,
+    environment: desired.environment,
+    revision: desired.revision,
+    targetKind: target.kind,
+    changes: diffObjects(desiredObjects, actual),
+  };
+  const refusal = checkPruneGuard(changeSet.changes, desiredObjects.length, request.guard);
+  const planned: PlannedRun = refusal ? { desired, changeSet, refusal } : { desired, changeSet };
+  deps.onPlan?.(planned);
+  if (refusal) throw refusal;
+  return planned;
+}
+
+/** The exit-1 error naming every change that did not converge, or undefined when all did. */
+export function failureOf(outcome: ReconcileOutcome): RuntimeFailureError | undefined {
+  const failed = (outcome.results ?? []).filter(isFailure);
+  if (failed.length === 0) return undefined;
+  const { system, environment } = outcome.changeSet;
+  const list = failed.map(
+    (r) => `${r.subject} (${r.status}${r.reason === undefined ? "" : `: ${maskSecrets(r.reason)}`})`,
+  );
+  return new RuntimeFailureError(
+    `reconcile of ${system} (${environment}) failed: ${failed.length} of ${outcome.results?.length ?? 0} change(s) did not converge: ` +
+      `${list.join("; ")}. Fix the cause and run reconcile again; it picks up from the actual state.`,
+  );
+}

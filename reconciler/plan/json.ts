@@ -1,0 +1,68 @@
+// The plan (and the apply result) as one JSON document for machines: `--output json`.
+import { summarizeResults, type ChangeResult, type ResultSummary } from "../apply/result.js";
+import { summarize, type ChangeSummary } from "../diff/summary.js";
+import type { Action, ChangeSet } from "../model.js";
+import { maskSecrets } from "./mask.js";
+import { changePatch } from "./patch.js";
+
+export interface PlanJson {
+  system: string;
+  environment: string;
+  revision: string;
+  target: { kind: string; endpoint?: string };
+  changes: {
+    action: Action;
+    subject: string;
+    service?: string;
+    conflict?: true;
+    notes: string[];
+    diff?: string;
+  }[];
+  summary: ChangeSummary;
+  /** Present after apply. */
+  result?: { changes: ChangeResult[]; summary: ResultSummary };
+  /** Present when a safety rule refused the plan (exit 4). */
+  refused?: { rule: string; message: string };
+}
+
+export function planJson(
+  changeSet: ChangeSet,
+  extra: {
+    endpoint?: string;
+    results?: readonly ChangeResult[];
+    refused?: { rule: string; message: string };
+  } = {},
+): PlanJson {
+  const doc: PlanJson = {
+    system: changeSet.system,
+    environment: changeSet.environment,
+    revision: changeSet.revision,
+    target:
+      extra.endpoint === undefined
+        ? { kind: changeSet.targetKind }
+        : { kind: changeSet.targetKind, endpoint: extra.endpoint },
+    changes: changeSet.changes.map((change) => {
+      const diff = changePatch(change);
+      const service = change.desired?.service ?? change.actual?.service;
+      return {
+        action: change.action,
+        subject: change.subject,
+        ...(service !== undefined ? { service } : {}),
+        ...(change.conflict === true ? { conflict: true as const } : {}),
+        notes: change.notes.map(maskSecrets),
+        ...(diff !== undefined ? { diff } : {}),
+      };
+    }),
+    summary: summarize(changeSet.changes),
+  };
+  if (extra.results) {
+    doc.result = {
+      changes: extra.results.map((r) =>
+        r.reason === undefined ? r : { ...r, reason: maskSecrets(r.reason) },
+      ),
+      summary: summarizeResults(extra.results),
+    };
+  }
+  if (extra.refused) doc.refused = extra.refused;
+  return doc;
+}

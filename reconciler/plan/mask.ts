@@ -1,0 +1,143 @@
+// Secret masking for anything printed (plans, diffs, JSON): values of environment variables whose
+// name looks secret are replaced by a short hash, so a changed secret still shows as changed.
+// Targets call maskSecrets() on DesiredObject.text / ActualObject.text; the plan masks again.
+import { createHash } from "node:crypto";
+
+/** Names that look like they hold a secret: DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY, … */
+export const SECRET_NAME = /(pass(word)?|secret|token|key|credential|auth)/i;
+
+const MASKED = /^<secret sha256:[0-9a-f]{8}>$/;
+/** One systemd word: a double-quoted string (with escapes) or unquoted text; a mask counts as one word. */
+const WORD = /"(?:[^"\\]|\\.)*"|(?:<secret sha256:[0-9a-f]{8}>|[^\s"])+/g;
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** The replacement for a secret value: `<secret sha256:1a2b3c4d>` (first 8 hex digits of its SHA-256). */
+export function maskValue(value: string): string {
+  if (MASKED.test(value)) return value;
+  return `<secret sha256:${createHash("sha256").update(value).digest("hex").slice(0, 8)}>`;
+}
+
+/** Masks one `NAME=value` word, keeping its quotes. */
+function maskAssignment(word: string): string {
+  const quoted = word.startsWith('"') && word.endsWith('"') && word.length >= 2;
+  const inner = quoted ? word.slice(1, -1) : word;
+  const eq = inner.indexOf("=");
+  if (eq <= 0) return word;
+  const name = inner.slice(0, eq);
+  if (!isSecretName(name)) return word;
+  const masked = `${name}=${maskValue(inner.slice(eq + 1))}`;
+  return quoted || masked.includes(" ") ? `"${masked}"` : masked;
+}
+
+/** systemd units and command lines: `Environment=` assignments and docker `-e`/`--env` arguments. */
+export function maskUnitSecrets(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => {
+      const env = /^(\s*Environment\s*=\s*)(.*)$/.exec(line);
+      if (env) return `${env[1]}${(env[2] ?? "").replace(WORD, maskAssignment)}`;
+      if (!/(^|\s)(-e|--env)(\s|=)/.test(line)) return line;
+      return line.replace(
+        /(^|\s)(-e|--env)(\s+|=)("(?:[^"\\]|\\.)*"|(?:<secret sha256:[0-9a-f]{8}>|[^\s"])+)/g,
+        (_all, pre: string, flag: string, sep: string, word: string) =>
+          `${pre}${flag}${sep}${maskAssignment(word)}`,
+      );
+    })
+    .join("\n");
+}
+
+const YAML_KEY = /^(\s*)(-\s+)?("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z_][A-Za-z0-9_.-]*)(\s*:\s*)(.*)$/;
+
+function unquoteKey(key: string): string {
+  if (key.startsWith('"')) {
+    try {
+      return JSON.parse(key) as string;
+    } catch {
+      return key.slice(1, -1);
+    }
+  }
+  return key.startsWith("'") ? key.slice(1, -1) : key;
+}
+
+/** A YAML scalar as written (quoted or plain, trailing comment kept) with its value masked. */
+function maskScalar(raw: string): string {
+  const trimmed = raw.trim();
+  if (
+    trimmed === "" ||
+    trimmed === "|" ||
+    trimmed === ">" ||
+    trimmed.startsWith("{") ||
+    trimmed.startsWith("[")
+  )
+    return raw;
+  const unquoted = trimmed.startsWith('"') ? unquoteKey(trimmed) : trimmed.replace(/^'(.*)'$/, "$1");
+  if (MASKED.test(unquoted)) return raw;
+  return JSON.stringify(maskValue(unquoted));
+}
+
+/** Flow-style list entries: `- { name: "DB_PASSWORD", value: "x" }`. */
+function maskFlowEntry(line: string): string {
+  const name = /name:\s*("(?:[^"\\]|\\.)*"|[^,}\s]+)/.exec(line);
+  if (!name?.[1] || !isSecretName(unquoteKey(name[1]))) return line;
+  return line.replace(
+    /(value:\s*)("(?:[^"\\]|\\.)*"|[^,}]+?)(\s*[,}])/,
+    (_a, pre: string, v: string, post: string) => `${pre}${maskScalar(v)}${post}`,
+  );
+}
+
+/**
+ * YAML specs and manifests: values in `env:` maps (`NAME: value`), env lists (`- name: NAME` then
+ * `value: …`, or flow style), and every value under `data:`/`stringData:` of a Kubernetes Secret.
+ */
+export function maskYamlSecrets(text: string): string {
+  const lines = text.split("\n");
+  const isSecretDoc = (from: number): boolean => {
+    for (let i = from; i < lines.length && lines[i] !== "---"; i += 1) {
+      if (/^kind:\s*["']?Secret["']?\s*$/.test(lines[i] ?? "")) return true;
+    }
+    for (let i = from - 1; i >= 0 && lines[i] !== "---"; i -= 1) {
+      if (/^kind:\s*["']?Secret["']?\s*$/.test(lines[i] ?? "")) return true;
+    }
+    return false;
+  };
+  let block: { indent: number; kind: "env" | "data" } | undefined;
+  let secretListName = false;
+  return lines
+    .map((line, index) => {
+      const indent = line.length - line.trimStart().length;
+      if (block && line.trim() !== "" && indent <= block.indent) block = undefined;
+      const match = YAML_KEY.exec(line);
+      if (!block) {
+        if (match && match[5]?.trim() === "" && /^(env|environment)$/.test(unquoteKey(match[3] ?? ""))) {
+          block = { indent, kind: "env" };
+        } else if (match && match[5]?.trim() === "" && /^(data|stringData)$/.test(match[3] ?? "")) {
+          if (isSecretDoc(index)) block = { indent, kind: "data" };
+        }
+        return line;
+      }
+      if (/^\s*-\s*\{/.test(line)) return maskFlowEntry(line);
+      if (!match) return line;
+      const [, lead = "", dash = "", key = "", colon = "", value = ""] = match;
+      const name = unquoteKey(key);
+      if (block.kind === "data") return `${lead}${dash}${key}${colon}${maskScalar(value)}`;
+      if (name === "name" && dash !== "") {
+        secretListName = isSecretName(unquoteKey(value.trim()));
+        return line;
+      }
+      if (name === "value" && secretListName) {
+        secretListName = false;
+        return `${lead}${dash}${key}${colon}${maskScalar(value)}`;
+      }
+      if (dash === "" && isSecretName(name)) return `${lead}${key}${colon}${maskScalar(value)}`;
+      return line;
+    })
+    .join("\n");
+}
+
+/** Masks both unit-style and YAML-style secrets; idempotent (a masked value is left as it is). */
+export function maskSecrets(text: string): string {
+  return maskYamlSecrets(maskUnitSecrets(text));
+}

@@ -1,0 +1,25 @@
+// The unified diff of an update: live text → desired text, secrets masked before anything is compared.
+import { createTwoFilesPatch } from "diff";
+import type { Change } from "../model.js";
+import { maskSecrets } from "./mask.js";
+
+/** The diff shown for an update, or undefined for other actions and for text-identical updates. */
+export function changePatch(change: Change): string | undefined {
+  if (change.action !== "update" || !change.desired || !change.actual) return undefined;
+  const live = maskSecrets(change.actual.text);
+  const desired = maskSecrets(change.desired.text);
+  if (live === desired) return undefined;
+  const patch = createTwoFilesPatch(
+    `live/${change.subject}`,
+    `desired/${change.subject}`,
+    live,
+    desired,
+    "",
+    "",
+    {
+      context: 3,
+    },
+  );
+  // Drop the "=====" separator line createTwoFilesPatch puts first.
+  return patch.replace(/^=+\n/, "");
+}

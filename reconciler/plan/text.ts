@@ -1,0 +1,107 @@
+// The plan and the apply report as text for people: one line per change, diffs for updates, a summary.
+import { summarizeResults, type ChangeResult } from "../apply/result.js";
+import { summarize, type ChangeSummary } from "../diff/summary.js";
+import type { Change, ChangeSet } from "../model.js";
+import { paint, type Paint } from "./colors.js";
+import { maskSecrets } from "./mask.js";
+import { changePatch } from "./patch.js";
+
+export function summaryLine(summary: ChangeSummary): string {
+  const conflicts =
+    summary.conflict > 0 ? ` (${summary.conflict} conflict${summary.conflict === 1 ? "" : "s"})` : "";
+  return (
+    `Plan: ${summary.create} to create, ${summary.update} to update, ${summary.delete} to delete, ` +
+    `${summary.unchanged} unchanged, ${summary.unmanaged} unmanaged${conflicts}.`
+  );
+}
+
+function changeLine(change: Change, p: Paint): string {
+  switch (change.action) {
+    case "create":
+      return p.green(`+ create ${change.subject}`);
+    case "update":
+      return p.yellow(`~ update ${change.subject}`);
+    case "delete":
+      return p.red(`- delete ${change.subject}`);
+    case "unmanaged":
+      return change.conflict === true
+        ? p.red(`! conflict ${change.subject}`)
+        : p.dim(`  unmanaged ${change.subject} (not created by sysconfig; left alone)`);
+    case "unchanged":
+      return p.dim(`  unchanged ${change.subject}`);
+  }
+}
+
+function colourPatch(patch: string, p: Paint): string {
+  return patch
+    .split("\n")
+    .map((line) => {
+      if (line.startsWith("+++") || line.startsWith("---")) return p.bold(line);
+      if (line.startsWith("+")) return p.green(line);
+      if (line.startsWith("-")) return p.red(line);
+      if (line.startsWith("@@")) return p.dim(line);
+      return line;
+    })
+    .join("\n");
+}
+
+const indent = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => (line === "" ? line : `    ${line}`))
+    .join("\n");
+
+export interface PlanTextOptions {
+  color: boolean;
+  /** List unchanged objects one per line too (they are always counted). */
+  showUnchanged?: boolean;
+}
+
+/** The whole plan: header, a line per change with notes and diffs, then the summary line. */
+export function formatPlanText(changeSet: ChangeSet, options: PlanTextOptions): string {
+  const p = paint(options.color);
+  const lines: string[] = [
+    p.bold(
+      `Plan for ${changeSet.system} (${changeSet.environment}) at ${changeSet.revision.slice(0, 12)} on ${changeSet.targetKind}:`,
+    ),
+  ];
+  const shown = changeSet.changes.filter((c) => c.action !== "unchanged" || options.showUnchanged === true);
+  if (shown.length === 0) lines.push("", "No changes: the target matches the desired state.");
+  else lines.push("");
+  for (const change of shown) {
+    lines.push(changeLine(change, p));
+    for (const note of change.notes) lines.push(`    ${p.dim(`note: ${maskSecrets(note)}`)}`);
+    const patch = changePatch(change);
+    if (patch !== undefined) lines.push(indent(colourPatch(patch.trimEnd(), p)));
+  }
+  lines.push("", p.bold(summaryLine(summarize(changeSet.changes))));
+  return `${lines.join("\n")}\n`;
+}
+
+const STATUS_COLOUR = {
+  applied: "green",
+  healthy: "green",
+  unhealthy: "red",
+  failed: "red",
+  skipped: "yellow",
+  refused: "red",
+} as const;
+
+export function resultSummaryLine(results: readonly ChangeResult[]): string {
+  const s = summarizeResults(results);
+  return (
+    `Result: ${s.healthy} healthy, ${s.applied} applied, ${s.unhealthy} unhealthy, ${s.failed} failed, ` +
+    `${s.skipped} skipped, ${s.refused} refused.`
+  );
+}
+
+/** The report after apply: one line per change with its outcome, then the result line. */
+export function formatReportText(results: readonly ChangeResult[], options: { color: boolean }): string {
+  const p = paint(options.color);
+  if (results.length === 0) return `${p.bold("Nothing to do.")}\n`;
+  const lines = results.map((r) => {
+    const outcome = r.reason === undefined ? r.status : `${r.status}: ${maskSecrets(r.reason)}`;
+    return p[STATUS_COLOUR[r.status]](`${r.action.padEnd(9)} ${r.subject}: ${outcome}`);
+  });
+  return `${[...lines, "", p.bold(resultSummaryLine(results))].join("\n")}\n`;
+}
