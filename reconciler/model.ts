@@ -35,6 +35,8 @@ export interface DesiredObject {
   dependsOn: string[];
   /** Target-specific payload the target's apply() uses (unit options, container create body, …). */
   spec: unknown;
+  /** Remarks the plan shows when this object is updated, e.g. "stop-first: host port 8080/tcp …". */
+  updateNotes?: string[];
 }
 
 /** One object found on the target. */
