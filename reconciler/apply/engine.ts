@@ -10,6 +10,7 @@ import { isFailure, type ChangeResult } from "./result.js";
 import { waitForHealth } from "./wait.js";
 
 export const DEFAULT_PARALLELISM = 8;
+const INTERRUPTED = "interrupted before it was applied";
 
 export interface ApplyOptions {
   system: string;
@@ -105,12 +106,11 @@ async function runUnit(
     const result = await applyOne(target, change, wait, options);
     record(result, unit.service);
     if (isFailure(result) && unit.rollGroup !== undefined) {
-      for (const rest of unit.changes.slice(index + 1)) {
-        record(
-          skip(rest, `roll of ${unit.rollGroup} stopped: ${change.subject} ${result.status}`),
-          unit.service,
-        );
-      }
+      const reason =
+        options.signal?.aborted === true
+          ? INTERRUPTED
+          : `roll of ${unit.rollGroup} stopped: ${change.subject} ${result.status}`;
+      for (const rest of unit.changes.slice(index + 1)) record(skip(rest, reason), unit.service);
       return;
     }
   }
@@ -122,7 +122,7 @@ async function applyOne(
   wait: boolean,
   options: ApplyOptions,
 ): Promise<ChangeResult> {
-  if (options.signal?.aborted === true) return skip(change, "interrupted before it was applied");
+  if (options.signal?.aborted === true) return skip(change, INTERRUPTED);
   const context: ApplyContext = {
     system: options.system,
     revision: options.revision,

@@ -58,7 +58,10 @@ export function diffObjects(desired: readonly DesiredObject[], actual: readonly 
         subject: object.subject,
         desired: object,
         actual: found,
-        notes: reasons.filter((r) => r !== "content changed"),
+        notes: [
+          ...reasons.filter((r) => r !== "content changed"),
+          ...(reasons.length > 0 ? (object.updateNotes ?? []) : []),
+        ],
       });
     }
   }

@@ -27,24 +27,28 @@ function maskAssignment(word: string): string {
   const eq = inner.indexOf("=");
   if (eq <= 0) return word;
   const name = inner.slice(0, eq);
-  if (!isSecretName(name)) return word;
+  if (!isSecretName(name)) {
+    // `Environment=API_TOKEN=x` quoted in free text: look at the assignment inside.
+    const rest = inner.slice(eq + 1);
+    if (quoted || !rest.includes("=")) return word;
+    return `${name}=${maskAssignment(rest)}`;
+  }
   const masked = `${name}=${maskValue(inner.slice(eq + 1))}`;
-  return quoted || masked.includes(" ") ? `"${masked}"` : masked;
+  return quoted ? `"${masked}"` : masked;
 }
 
-/** systemd units and command lines: `Environment=` assignments and docker `-e`/`--env` arguments. */
+/**
+ * systemd units and command lines: every `NAME=value` word whose name looks secret — `Environment=`
+ * assignments, docker `-e NAME=value`, `--password=…` — wherever it appears on a line.
+ */
 export function maskUnitSecrets(text: string): string {
   return text
     .split("\n")
     .map((line) => {
-      const env = /^(\s*Environment\s*=\s*)(.*)$/.exec(line);
-      if (env) return `${env[1]}${(env[2] ?? "").replace(WORD, maskAssignment)}`;
-      if (!/(^|\s)(-e|--env)(\s|=)/.test(line)) return line;
-      return line.replace(
-        /(^|\s)(-e|--env)(\s+|=)("(?:[^"\\]|\\.)*"|(?:<secret sha256:[0-9a-f]{8}>|[^\s"])+)/g,
-        (_all, pre: string, flag: string, sep: string, word: string) =>
-          `${pre}${flag}${sep}${maskAssignment(word)}`,
-      );
+      if (!line.includes("=")) return line;
+      // A unit line's own key (`Environment=`, `ExecStart=`) is not a word of its value.
+      const key = /^(\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*)/.exec(line)?.[1] ?? "";
+      return key + line.slice(key.length).replace(WORD, maskAssignment);
     })
     .join("\n");
 }

@@ -14,11 +14,9 @@ export function changePatch(change: Change): string | undefined {
     `desired/${change.subject}`,
     live,
     desired,
-    "",
-    "",
-    {
-      context: 3,
-    },
+    undefined,
+    undefined,
+    { context: 3 },
   );
   // Drop the "=====" separator line createTwoFilesPatch puts first.
   return patch.replace(/^=+\n/, "");

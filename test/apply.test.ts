@@ -1,0 +1,207 @@
+import { describe, expect, it } from "@jest/globals";
+import { applyChanges, type ApplyOptions } from "../reconciler/apply/engine.js";
+import { dependencyLevels } from "../reconciler/apply/order.js";
+import type { ChangeResult } from "../reconciler/apply/result.js";
+import { serviceSchema, type ServiceConfig } from "../reconciler/config/schema.js";
+import { diffObjects } from "../reconciler/diff/diff.js";
+import { silentReporter } from "../reconciler/report/reporter.js";
+import type { DesiredState } from "../reconciler/model.js";
+import { MemoryTarget } from "./fakes/memory-target.js";
+
+type Spec = { instances?: number; dependsOn?: string[]; tag?: string };
+
+function state(services: Record<string, Spec>): DesiredState {
+  const configs: Record<string, ServiceConfig> = {};
+  for (const [name, spec] of Object.entries(services)) {
+    configs[name] = serviceSchema.parse({
+      image: `127.0.0.1:5000/acme/${name}`,
+      tag: spec.tag ?? "1-develop",
+      instances: spec.instances ?? 1,
+      dependsOn: spec.dependsOn ?? [],
+    });
+  }
+  return {
+    system: "acme",
+    environment: "develop",
+    revision: "unknown",
+    target: { kind: "docker" },
+    services: configs,
+    files: Object.entries(configs).map(([name, s]) => ({
+      service: name,
+      path: `rendered/${name}.yaml`,
+      content: `service: ${name}\nimage: ${s.image}:${s.tag}\ninstance: %i\n`,
+    })),
+  };
+}
+
+async function reconcileOnce(
+  target: MemoryTarget,
+  desired: DesiredState,
+  options: Partial<ApplyOptions> = {},
+): Promise<ChangeResult[]> {
+  const changes = diffObjects(target.desiredObjects(desired), await target.readActual(desired.system));
+  return applyChanges(target, changes, {
+    system: desired.system,
+    revision: desired.revision,
+    reporter: silentReporter,
+    levels: dependencyLevels(desired.services),
+    parallelism: 8,
+    wait: true,
+    timeoutMs: 5000,
+    ...options,
+  });
+}
+
+const statusOf = (results: ChangeResult[]) => Object.fromEntries(results.map((r) => [r.subject, r.status]));
+const writes = (target: MemoryTarget) => target.log.filter((l) => /^(create|update|delete|wait) /.test(l));
+
+describe("apply engine", () => {
+  it("creates in dependency order, waiting for each level to be healthy before the next", async () => {
+    const target = new MemoryTarget();
+    const desired = state({ web: { dependsOn: ["api"] }, api: { dependsOn: ["db"] }, db: {} });
+    const results = await reconcileOnce(target, desired);
+    expect(writes(target)).toEqual([
+      "create docker:db",
+      "wait docker:db",
+      "create docker:api",
+      "wait docker:api",
+      "create docker:web",
+      "wait docker:web",
+    ]);
+    expect(results.every((r) => r.status === "healthy")).toBe(true);
+  });
+
+  it("never has more than --parallelism changes in flight within a level", async () => {
+    const target = new MemoryTarget({ applyDelayMs: 15 });
+    const services = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`svc${i}`, {}]));
+    const results = await reconcileOnce(target, state(services), { parallelism: 3 });
+    expect(target.maxInFlight).toBe(3);
+    expect(results.filter((r) => r.status === "healthy")).toHaveLength(20);
+  });
+
+  it("rolls a group one instance at a time and stops the roll at the first failure, other objects continue", async () => {
+    const target = new MemoryTarget({ applyDelayMs: 2 });
+    await reconcileOnce(target, state({ worker: { instances: 4 }, api: {} }));
+    target.log.length = 0;
+    target.failApply.set("docker:worker@2", "image pull failed");
+    const results = await reconcileOnce(
+      target,
+      state({ worker: { instances: 4, tag: "2-develop" }, api: { tag: "2-develop" } }),
+    );
+    const rollLog = writes(target).filter((l) => l.includes("worker"));
+    expect(rollLog).toEqual(["update docker:worker@1", "wait docker:worker@1", "update docker:worker@2"]);
+    expect(statusOf(results)).toEqual({
+      "docker:api": "healthy",
+      "docker:worker@1": "healthy",
+      "docker:worker@2": "failed",
+      "docker:worker@3": "skipped",
+      "docker:worker@4": "skipped",
+    });
+    expect(results.find((r) => r.subject === "docker:worker@3")?.reason).toBe(
+      "roll of worker stopped: docker:worker@2 failed",
+    );
+  });
+
+  it("stops a roll when an instance is unhealthy", async () => {
+    const target = new MemoryTarget();
+    target.unhealthy.set("docker:worker@1", "container exited with code 1");
+    const results = await reconcileOnce(target, state({ worker: { instances: 3 } }));
+    expect(statusOf(results)).toEqual({
+      "docker:worker@1": "unhealthy",
+      "docker:worker@2": "skipped",
+      "docker:worker@3": "skipped",
+    });
+    expect(results[0]?.reason).toBe("container exited with code 1");
+  });
+
+  it("with --no-wait still confirms each rolled instance before the next, but not the last or single objects", async () => {
+    const target = new MemoryTarget();
+    const results = await reconcileOnce(target, state({ worker: { instances: 3 }, api: {} }), {
+      wait: false,
+    });
+    expect(writes(target).filter((l) => l.startsWith("wait"))).toEqual([
+      "wait docker:worker@1",
+      "wait docker:worker@2",
+    ]);
+    expect(statusOf(results)).toEqual({
+      "docker:api": "applied",
+      "docker:worker@1": "healthy",
+      "docker:worker@2": "healthy",
+      "docker:worker@3": "applied",
+    });
+  });
+
+  it("deletes last, in reverse dependency order, services no longer configured first", async () => {
+    const target = new MemoryTarget();
+    await reconcileOnce(
+      target,
+      state({ db: { instances: 3 }, api: { instances: 3, dependsOn: ["db"] }, old: {} }),
+    );
+    target.log.length = 0;
+    const results = await reconcileOnce(
+      target,
+      state({ db: { instances: 2, tag: "2-develop" }, api: { instances: 2, dependsOn: ["db"] } }),
+    );
+    expect(writes(target).filter((l) => !l.startsWith("wait"))).toEqual([
+      "update docker:db@1",
+      "update docker:db@2",
+      "delete docker:old",
+      "delete docker:api@3",
+      "delete docker:db@3",
+    ]);
+    expect(results.filter((r) => r.action === "delete").every((r) => r.status === "applied")).toBe(true);
+  });
+
+  it("reports every failure and skips only the dependents of what failed", async () => {
+    const target = new MemoryTarget();
+    target.failApply.set("docker:db", "port 5432 in use");
+    target.failApply.set("docker:cache", "no such image");
+    const results = await reconcileOnce(
+      target,
+      state({ db: {}, cache: {}, queue: {}, api: { dependsOn: ["db"] } }),
+    );
+    expect(statusOf(results)).toEqual({
+      "docker:api": "skipped",
+      "docker:cache": "failed",
+      "docker:db": "failed",
+      "docker:queue": "healthy",
+    });
+    expect(results.find((r) => r.subject === "docker:api")?.reason).toBe("dependency db did not converge");
+    expect(results.find((r) => r.subject === "docker:db")?.reason).toBe(
+      "docker:db create failed: port 5432 in use",
+    );
+  });
+
+  it("refuses a conflicting object and never touches it, applying the rest", async () => {
+    const target = new MemoryTarget();
+    target.addUnmanaged("web");
+    const results = await reconcileOnce(target, state({ web: {}, api: {} }));
+    expect(statusOf(results)).toEqual({ "docker:api": "healthy", "docker:web": "refused" });
+    expect(target.objects.get("web")?.system).toBeUndefined();
+    expect(writes(target)).not.toContain("create docker:web");
+  });
+
+  it("starts nothing new once interrupted, and the next run converges without duplicates", async () => {
+    const target = new MemoryTarget();
+    const controller = new AbortController();
+    let applied = 0;
+    target.onApply = () => {
+      applied += 1;
+      if (applied === 2) controller.abort();
+    };
+    const desired = state({ a: {}, b: {}, c: {}, d: { instances: 3 } });
+    const first = await reconcileOnce(target, desired, { parallelism: 1, signal: controller.signal });
+    expect(
+      first
+        .filter((r) => r.status === "skipped")
+        .every((r) => r.reason === "interrupted before it was applied"),
+    ).toBe(true);
+    expect(first.filter((r) => r.status === "healthy")).toHaveLength(2);
+    target.onApply = undefined;
+    const second = await reconcileOnce(target, desired);
+    expect(second.map((r) => r.action)).toEqual(["create", "create", "create", "create"]);
+    expect(target.objects.size).toBe(6);
+    const third = await reconcileOnce(target, desired);
+    expect(third).toEqual([]);
+  });
+});
