@@ -1,5 +1,7 @@
-// PLACEHOLDER — replaced by the build implementation (issue 3).
-import { InternalError } from "../../reconciler/errors.js";
+// sysconfig build: bake the config repo at HEAD into the config image, tag it, optionally push (DESIGN §5).
+import { buildConfigImage, type ConfigImageResult } from "../build/config-image.js";
+import { dockerClient } from "../build/docker-engine.js";
+import { createProgress } from "../build/progress.js";
 import type { CliIo } from "../io.js";
 
 export interface BuildOptions {
@@ -10,8 +12,70 @@ export interface BuildOptions {
   push?: boolean;
   dryRun?: boolean;
   output: "text" | "json";
+  /** Ignore the engine's build cache. */
+  noCache?: boolean;
 }
 
-export function runBuild(_options: BuildOptions, _io: CliIo): Promise<void> {
-  return Promise.reject(new InternalError("build not implemented yet"));
+function jsonResult(r: ConfigImageResult): object {
+  return {
+    image: r.image,
+    references: r.references,
+    digests: r.digests,
+    configLayerDigest: r.configLayerDigest ?? null,
+    configLayerSize: r.configLayerSize ?? null,
+    imageId: r.imageId ?? null,
+    base: r.base,
+    revision: r.revision,
+    branch: r.branch,
+    environment: r.environment,
+    created: r.created,
+    pushed: r.pushed,
+    dryRun: r.dryRun,
+    notes: r.notes,
+  };
+}
+
+function textResult(r: ConfigImageResult): string {
+  const lines: string[] = [];
+  if (r.dryRun) {
+    lines.push(
+      `would build ${r.image} for ${r.environment} at ${r.revision.slice(0, 7)} (dry run, nothing built)`,
+    );
+    lines.push(`  base:       ${r.base}`);
+    lines.push(`  context:    ${r.files.length} files under /sysconfig/config, ${r.contextBytes} bytes`);
+    lines.push(...r.references.map((ref) => `  tag:        ${ref}`));
+    lines.push(
+      "  Dockerfile:",
+      ...r.dockerfile
+        .trimEnd()
+        .split("\n")
+        .map((l) => `    ${l}`),
+    );
+    return lines.join("\n");
+  }
+  lines.push(
+    `built ${r.image} for ${r.environment} at ${r.revision.slice(0, 7)} (${r.imageId?.slice(0, 19) ?? "?"})`,
+  );
+  lines.push(`  config layer: ${r.configLayerDigest ?? "?"} (${r.configLayerSize ?? "?"} bytes)`);
+  for (const ref of r.references) {
+    const digest = r.digests[ref];
+    lines.push(`  ${ref}${digest === undefined ? "" : `  pushed ${digest}`}`);
+  }
+  if (!r.pushed) lines.push("  not pushed (use --push)");
+  return lines.join("\n");
+}
+
+export async function runBuild(options: BuildOptions, io: CliIo): Promise<void> {
+  const progress = createProgress({
+    tty: process.stderr.isTTY === true && io.env.TERM !== "dumb",
+    write: (text) => process.stderr.write(text),
+    reporter: io.reporter,
+  });
+  const result = await buildConfigImage(options, {
+    docker: () => dockerClient(io.env),
+    env: io.env,
+    progress,
+  });
+  for (const note of result.notes) io.reporter.warn(note);
+  io.out(options.output === "json" ? JSON.stringify(jsonResult(result), null, 2) : textResult(result));
 }

@@ -1,0 +1,111 @@
+// The Docker engine adapter for build and push: a dockerode client from DOCKER_HOST (or the default
+// socket), and the engine's JSON-lines progress streams turned into events and typed errors.
+import Docker from "dockerode";
+import { reasonOf, RuntimeFailureError } from "../../reconciler/errors.js";
+
+export interface EngineEvent {
+  stream?: string;
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: { ID?: string; Tag?: string; Digest?: string; Size?: number };
+  error?: string;
+  errorDetail?: { message?: string; code?: number };
+}
+
+/** A dockerode client for DOCKER_HOST (unix://, tcp://, http://) or /var/run/docker.sock. */
+export function dockerClient(env: NodeJS.ProcessEnv): Docker {
+  const host = env.DOCKER_HOST;
+  if (host === undefined || host === "") return new Docker({ socketPath: "/var/run/docker.sock" });
+  if (host.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
+  const url = new URL(host.replace(/^tcp:\/\//, "http://"));
+  return new Docker({
+    host: url.hostname,
+    port: Number(url.port || 2375),
+    protocol: url.protocol === "https:" ? "https" : "http",
+  });
+}
+
+export function engineAddress(env: NodeJS.ProcessEnv): string {
+  return env.DOCKER_HOST !== undefined && env.DOCKER_HOST !== ""
+    ? env.DOCKER_HOST
+    : "unix:///var/run/docker.sock";
+}
+
+/** Wraps a dockerode failure as `<subject> <operation> failed: <reason>`; 5xx and resets are transient. */
+export function engineError(subject: string, error: unknown, hint = ""): RuntimeFailureError {
+  const status = (error as { statusCode?: number }).statusCode;
+  const code = (error as { code?: string }).code;
+  const body = (error as { json?: { message?: string } }).json?.message;
+  const reason = (body ?? reasonOf(error)).trim();
+  const transient =
+    (status !== undefined && status >= 500) ||
+    code === "ECONNRESET" ||
+    code === "ECONNREFUSED" ||
+    status === 429;
+  const unreachable =
+    code === "ENOENT" || code === "ECONNREFUSED" || code === "EACCES"
+      ? " — is the Docker engine running, and is DOCKER_HOST right?"
+      : "";
+  return new RuntimeFailureError(`${subject} failed: ${reason}${unreachable}${hint}`, {
+    cause: error,
+    transient,
+  });
+}
+
+/** Reads an engine progress stream to its end; the first error event rejects with its message. */
+export function followStream(
+  stream: NodeJS.ReadableStream,
+  onEvent: (event: EngineEvent) => void,
+): Promise<EngineEvent[]> {
+  return new Promise((resolve, reject) => {
+    const events: EngineEvent[] = [];
+    let buffer = "";
+    let failed: EngineEvent | undefined;
+    const handle = (line: string) => {
+      const trimmed = line.trim();
+      if (trimmed === "") return;
+      let event: EngineEvent;
+      try {
+        event = JSON.parse(trimmed) as EngineEvent;
+      } catch {
+        event = { stream: `${trimmed}\n` };
+      }
+      events.push(event);
+      if ((event.error !== undefined || event.errorDetail !== undefined) && failed === undefined)
+        failed = event;
+      onEvent(event);
+    };
+    stream.on("data", (chunk: Buffer | string) => {
+      buffer += chunk.toString();
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        handle(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+      }
+    });
+    stream.on("error", reject);
+    stream.on("end", () => {
+      handle(buffer);
+      if (failed !== undefined) {
+        reject(
+          new StreamError(failed.errorDetail?.message ?? failed.error ?? "unknown engine error", events),
+        );
+      } else {
+        resolve(events);
+      }
+    });
+  });
+}
+
+/** An error event inside an engine stream (the HTTP status was already 200). */
+export class StreamError extends Error {
+  constructor(
+    message: string,
+    readonly events: EngineEvent[],
+  ) {
+    super(message);
+    this.name = "StreamError";
+  }
+}

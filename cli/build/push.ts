@@ -1,0 +1,91 @@
+// Pushes every reference of the config image. Credentials are checked with the registry before
+// anything is pushed, and immutable tags go first, so a failure never leaves the moving tag half-done.
+import type Docker from "dockerode";
+import { RuntimeFailureError } from "../../reconciler/errors.js";
+import { engineError, followStream, StreamError } from "./docker-engine.js";
+import type { Progress } from "./progress.js";
+import type { RegistryCredentials } from "./registry-auth.js";
+
+function authHint(registry: string): string {
+  return (
+    ` Check the credentials for ${registry}: 'docker login ${registry}' (~/.docker/config.json or DOCKER_CONFIG) ` +
+    "or SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE."
+  );
+}
+
+/** Logs in through the engine (POST /auth) without pushing anything. */
+export async function checkCredentials(
+  docker: Docker,
+  registry: string,
+  credentials: RegistryCredentials,
+): Promise<void> {
+  try {
+    await docker.checkAuth({
+      username: credentials.username,
+      password: credentials.password,
+      serveraddress: credentials.serveraddress,
+    });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    const reason = (error as { json?: { message?: string } }).json?.message ?? "";
+    // The engine answers a refused login with 401, or with 500 quoting the registry's 401.
+    if (status === 401 || status === 403 || /\b40[13]\b|unauthorized|denied/i.test(reason)) {
+      throw new RuntimeFailureError(
+        `registry ${registry} login as '${credentials.username}' (from ${credentials.from}) failed: ${reason.trim() || "unauthorized"}. Nothing was pushed.${authHint(registry)}`,
+        { cause: error },
+      );
+    }
+    throw engineError(`registry ${registry} login`, error);
+  }
+}
+
+/** Pushes `references` in order; returns reference → manifest digest. */
+export async function pushReferences(
+  docker: Docker,
+  registry: string,
+  references: readonly string[],
+  credentials: RegistryCredentials | undefined,
+  progress: Progress,
+): Promise<Record<string, string>> {
+  const digests: Record<string, string> = {};
+  const authconfig =
+    credentials === undefined
+      ? {}
+      : {
+          username: credentials.username,
+          password: credentials.password,
+          serveraddress: credentials.serveraddress,
+        };
+  for (const reference of references) {
+    const pushedSoFar = Object.keys(digests);
+    const already =
+      pushedSoFar.length === 0 ? " Nothing was pushed." : ` Already pushed: ${pushedSoFar.join(", ")}.`;
+    progress.line(`push: ${reference}`);
+    try {
+      const stream = await docker.getImage(reference).push({ authconfig });
+      const events = await followStream(stream, (event) => progress.event("push", event));
+      const digest = events.map((e) => e.aux?.Digest).findLast((d) => d !== undefined);
+      if (digest === undefined) {
+        throw new RuntimeFailureError(
+          `push of ${reference} failed: the registry reported no digest.${already}`,
+        );
+      }
+      digests[reference] = digest;
+    } catch (error) {
+      if (error instanceof RuntimeFailureError) throw error;
+      const message = error instanceof StreamError ? error.message.trim() : undefined;
+      const unauthorized =
+        message !== undefined && /unauthorized|authentication required|denied/i.test(message);
+      if (message !== undefined) {
+        throw new RuntimeFailureError(
+          `push of ${reference} failed: ${message}.${already}${unauthorized ? authHint(registry) : ""}`,
+          { cause: error },
+        );
+      }
+      throw engineError(`push of ${reference}`, error, already);
+    } finally {
+      progress.end();
+    }
+  }
+  return digests;
+}

@@ -1,0 +1,112 @@
+// Registry credentials for --push: SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE,
+// else the Docker config file's `auths` entry (base64 user:password). Secrets never come from flags.
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+  serveraddress: string;
+  /** Where they came from, for messages (never the secret itself). */
+  from: string;
+}
+
+/** `https://host:5001/v1/` and `host:5001` name the same registry. */
+function normalizeRegistry(key: string): string {
+  const host = key.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+  return host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
+}
+
+function dockerConfigFile(env: NodeJS.ProcessEnv): string {
+  return path.join(env.DOCKER_CONFIG ?? path.join(env.HOME ?? os.homedir(), ".docker"), "config.json");
+}
+
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
+async function fromDockerConfig(
+  registry: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RegistryCredentials | { unsupported: string } | undefined> {
+  const file = dockerConfigFile(env);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  let config: DockerConfig;
+  try {
+    config = JSON.parse(text) as DockerConfig;
+  } catch (error) {
+    throw new InvalidInputError(`${file} is not valid JSON (${reasonOf(error)}): fix or remove it.`, {
+      cause: error,
+    });
+  }
+  for (const [key, entry] of Object.entries(config.auths ?? {})) {
+    if (normalizeRegistry(key) !== registry) continue;
+    if (entry.auth !== undefined && entry.auth !== "") {
+      const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      if (colon < 0) {
+        throw new InvalidInputError(
+          `${file}: auths["${key}"].auth is not base64 of user:password; run 'docker login ${key}' again.`,
+        );
+      }
+      return {
+        username: decoded.slice(0, colon),
+        password: decoded.slice(colon + 1),
+        serveraddress: key,
+        from: file,
+      };
+    }
+    if (entry.username !== undefined && entry.password !== undefined) {
+      return { username: entry.username, password: entry.password, serveraddress: key, from: file };
+    }
+  }
+  const helper = config.credHelpers?.[registry] ?? config.credsStore;
+  return helper === undefined
+    ? undefined
+    : { unsupported: `${file} delegates to credential helper '${helper}'` };
+}
+
+/** Credentials for `registry`, or undefined to push anonymously. */
+export async function registryCredentials(
+  registry: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ credentials?: RegistryCredentials; note?: string }> {
+  const username = env.SYSCONFIG_REGISTRY_USERNAME;
+  const passwordFile = env.SYSCONFIG_REGISTRY_PASSWORD_FILE;
+  if ((username === undefined) !== (passwordFile === undefined)) {
+    throw new InvalidInputError(
+      "registry credentials need both SYSCONFIG_REGISTRY_USERNAME and SYSCONFIG_REGISTRY_PASSWORD_FILE (a file holding the password); only one is set.",
+    );
+  }
+  if (username !== undefined && passwordFile !== undefined) {
+    let password: string;
+    try {
+      password = (await readFile(passwordFile, "utf8")).replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new InvalidInputError(
+        `SYSCONFIG_REGISTRY_PASSWORD_FILE ${passwordFile} cannot be read (${reasonOf(error)}).`,
+        { cause: error },
+      );
+    }
+    return {
+      credentials: { username, password, serveraddress: registry, from: "SYSCONFIG_REGISTRY_USERNAME" },
+    };
+  }
+  const found = await fromDockerConfig(registry, env);
+  if (found === undefined) return {};
+  if ("unsupported" in found) {
+    return {
+      note: `${found.unsupported}, which sysconfig does not call; pushing without credentials (set SYSCONFIG_REGISTRY_USERNAME and SYSCONFIG_REGISTRY_PASSWORD_FILE instead)`,
+    };
+  }
+  return { credentials: found };
+}
