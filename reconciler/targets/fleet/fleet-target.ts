@@ -1,11 +1,71 @@
-// PLACEHOLDER — replaced by the fleet target implementation (issue 4).
+// The fleet target: desired units from the rendered files, actual units from fleet's API v1 (directly
+// or through an SSH tunnel), apply = PUT/DELETE, health = the new hash active in /fleet/v1/state.
 import type { TargetConfig } from "../../config/schema.js";
-import { InternalError } from "../../errors.js";
 import type { Target, TargetOptions } from "../target.js";
+import { DEFAULT_FLEET_ENDPOINT, parseFleetEndpoint } from "./endpoint.js";
+import { fleetReadActual } from "./fleet-actual.js";
+import { fleetApply } from "./fleet-apply.js";
+import { FleetClient } from "./fleet-client.js";
+import { fleetDesiredObjects } from "./fleet-desired.js";
+import { acquireFleetLock, DEFAULT_LOCK_TUNING, type LockTuning } from "./fleet-lock.js";
+import { fleetWaitHealthy } from "./fleet-wait.js";
+import { createSshTunnel } from "./ssh-tunnel.js";
+
+export type FleetTargetConfig = Extract<TargetConfig, { kind: "fleet" }>;
+
+/** Knobs tests and benchmarks turn; production uses the defaults. */
+export interface FleetTuning {
+  pollMs: number;
+  timeoutMs: number;
+  retries: number;
+  backoffMs: number;
+  maxSockets: number;
+  lock: LockTuning;
+}
+
+export const DEFAULT_FLEET_TUNING: FleetTuning = {
+  pollMs: 1_000,
+  timeoutMs: 30_000,
+  retries: 4,
+  backoffMs: 250,
+  maxSockets: 8,
+  lock: DEFAULT_LOCK_TUNING,
+};
+
+export interface FleetTarget extends Target {
+  readonly client: FleetClient;
+}
 
 export function createFleetTarget(
-  _config: Extract<TargetConfig, { kind: "fleet" }>,
-  _options: TargetOptions,
-): Target {
-  throw new InternalError("fleet target not implemented yet");
+  config: FleetTargetConfig,
+  options: TargetOptions,
+  tuning: Partial<FleetTuning> = {},
+): FleetTarget {
+  const t = { ...DEFAULT_FLEET_TUNING, ...tuning };
+  const endpoint = parseFleetEndpoint(options.endpoint ?? config.endpoint ?? DEFAULT_FLEET_ENDPOINT);
+  const tunnel = config.tunnel
+    ? createSshTunnel(config.tunnel, { env: options.env, reporter: options.reporter })
+    : undefined;
+  const client = new FleetClient({
+    endpoint,
+    ...(tunnel ? { connect: () => tunnel.connect(endpoint) } : {}),
+    timeoutMs: t.timeoutMs,
+    retries: t.retries,
+    backoffMs: t.backoffMs,
+    maxSockets: t.maxSockets,
+  });
+  return {
+    kind: "fleet",
+    client,
+    desiredObjects: (state) => fleetDesiredObjects(state),
+    readActual: (system) => fleetReadActual(client, system),
+    apply: (change) => fleetApply(client, change),
+    waitHealthy: (change, context) => fleetWaitHealthy(client, change, context, t.pollMs),
+    acquireLock: (system, owner, wait) =>
+      acquireFleetLock(client, system, owner, wait, t.lock, options.reporter),
+    async close() {
+      client.close();
+      await tunnel?.close();
+    },
+  };
 }

@@ -1,0 +1,61 @@
+// Actual state: every unit fleet knows (all pages of /units) joined with /state (all pages), two
+// list walks no matter how many units. Ownership is the [X-Sysconfig] marker's System=.
+import type { ActualObject } from "../../model.js";
+import type { FleetClient, FleetUnitState } from "./fleet-client.js";
+import { isLockUnit } from "./fleet-lock.js";
+import { readMarker, stripMarker } from "./marker.js";
+import { maskOptions } from "./mask-secrets.js";
+import { fleetUnitHash, serializeUnitOptions } from "./unit-file.js";
+
+/** What readActual() records about a live unit. */
+export interface FleetActualSpec {
+  desiredState: string;
+  currentState: string;
+  machineID: string;
+  /** One entry per machine reporting the unit. */
+  states: FleetUnitState[];
+  /** The revision recorded in the marker. */
+  revision?: string;
+}
+
+export async function fleetReadActual(client: FleetClient, system: string): Promise<ActualObject[]> {
+  const [units, states] = await Promise.all([client.listUnits(), client.listStates()]);
+  const statesByUnit = new Map<string, FleetUnitState[]>();
+  for (const s of states) {
+    const list = statesByUnit.get(s.name);
+    if (list) list.push(s);
+    else statesByUnit.set(s.name, [s]);
+  }
+  const objects: ActualObject[] = [];
+  for (const unit of units) {
+    if (isLockUnit(unit)) continue;
+    const marker = readMarker(unit.options);
+    const owned = marker?.system === system;
+    const content = stripMarker(unit.options);
+    const spec: FleetActualSpec = {
+      desiredState: unit.desiredState,
+      currentState: unit.currentState,
+      machineID: unit.machineID,
+      states: statesByUnit.get(unit.name) ?? [],
+      ...(owned ? { revision: marker.revision } : {}),
+    };
+    const object: ActualObject = {
+      subject: `fleet:${unit.name}`,
+      name: unit.name,
+      owned,
+      text: serializeUnitOptions(maskOptions(content)),
+      spec,
+    };
+    if (owned) {
+      object.service = marker.service;
+      // The content's own hash, not the marker's: a unit edited by hand shows as changed.
+      object.hash = fleetUnitHash(content);
+      const want = unit.name.includes("@.") ? "inactive" : "launched";
+      if (unit.desiredState !== want) {
+        object.drift = [`desiredState is '${unit.desiredState || "(none)"}', sysconfig sets '${want}'`];
+      }
+    }
+    objects.push(object);
+  }
+  return objects;
+}

@@ -1,0 +1,159 @@
+// The per-system reconcile lock on fleet — BEST EFFORT, and this says exactly how far it goes.
+//
+// fleet's API has no atomic create-if-absent: PUT on an existing unit replaces it. So the lock is a
+// unit `sysconfig-lock-<system>.service` (never launched, desiredState inactive) whose
+// [X-Sysconfig-Lock] section names the holder, a random token and an expiry time. To acquire:
+// GET it; if a live lock of someone else is there, refuse (exit 4) or wait; else PUT ours, wait
+// `settleMs`, GET again and hold it only if our token is still there. The holder re-writes the expiry
+// every ttl/3; a crashed holder blocks others for at most `ttlMs`.
+//
+// Guaranteed: a reconcile that starts while another one holds a live lock never applies (it is refused
+// or waits), and a crashed holder's lock expires by itself. NOT guaranteed: two reconcilers starting
+// within the same moment can both hold it — if B reads "free" before A's PUT and B's PUT lands after
+// A's read-back, both proceed. The read-back narrows that window to the gap between one process's read
+// and its write; it cannot close it. Expiry uses the writer's clock, so clocks must agree within the
+// TTL. Release deletes the unit only if our token is still in it (check-then-delete, same caveat).
+// For a hard guarantee run one scheduled reconciler per system; the lock then catches overlapping
+// manual runs.
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import { SafetyRefusalError } from "../../errors.js";
+import type { Reporter } from "../../report/reporter.js";
+import type { TargetLock } from "../target.js";
+import type { FleetClient, FleetUnit } from "./fleet-client.js";
+import type { UnitOption } from "./unit-file.js";
+
+export const LOCK_PREFIX = "sysconfig-lock-";
+export const LOCK_SECTION = "X-Sysconfig-Lock";
+
+export interface LockTuning {
+  ttlMs: number;
+  settleMs: number;
+  pollMs: number;
+}
+
+export const DEFAULT_LOCK_TUNING: LockTuning = { ttlMs: 120_000, settleMs: 500, pollMs: 2_000 };
+
+interface LockHolder {
+  owner: string;
+  token: string;
+  acquired: string;
+  expires: number;
+}
+
+export function lockUnitName(system: string): string {
+  return `${LOCK_PREFIX}${system}.service`;
+}
+
+export function isLockUnit(unit: FleetUnit): boolean {
+  return unit.name.startsWith(LOCK_PREFIX) && unit.options.some((o) => o.section === LOCK_SECTION);
+}
+
+function lockOptions(system: string, holder: LockHolder): UnitOption[] {
+  return [
+    { section: "Unit", name: "Description", value: `sysconfig reconcile lock for ${system} (never started)` },
+    { section: LOCK_SECTION, name: "System", value: system },
+    { section: LOCK_SECTION, name: "Owner", value: holder.owner },
+    { section: LOCK_SECTION, name: "Token", value: holder.token },
+    { section: LOCK_SECTION, name: "Acquired", value: holder.acquired },
+    { section: LOCK_SECTION, name: "Expires", value: new Date(holder.expires).toISOString() },
+  ];
+}
+
+function readHolder(unit: FleetUnit | undefined): LockHolder | undefined {
+  if (!unit) return undefined;
+  const f = new Map(unit.options.filter((o) => o.section === LOCK_SECTION).map((o) => [o.name, o.value]));
+  const token = f.get("Token");
+  const expires = Date.parse(f.get("Expires") ?? "");
+  if (!token || Number.isNaN(expires)) return undefined;
+  return { owner: f.get("Owner") ?? "(unknown)", token, acquired: f.get("Acquired") ?? "", expires };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function acquireFleetLock(
+  client: FleetClient,
+  system: string,
+  owner: string,
+  wait: boolean,
+  tuning: LockTuning,
+  reporter: Reporter,
+): Promise<TargetLock> {
+  const name = lockUnitName(system);
+  const mine: LockHolder = {
+    owner: `${owner} (pid ${process.pid} on ${os.hostname()})`,
+    token: randomBytes(16).toString("hex"),
+    acquired: new Date().toISOString(),
+    expires: 0,
+  };
+  const write = async (): Promise<void> => {
+    mine.expires = Date.now() + tuning.ttlMs;
+    await client.setUnit(name, { desiredState: "inactive", options: lockOptions(system, mine) });
+  };
+  let announced = false;
+  for (;;) {
+    const holder = readHolder(await client.getUnit(name));
+    if (holder && holder.token !== mine.token && holder.expires > Date.now()) {
+      if (!wait) throw lockHeld(name, system, holder);
+      if (!announced) reporter.info(`waiting for the fleet lock ${name} held by ${holder.owner}`);
+      announced = true;
+      await sleep(tuning.pollMs);
+      continue;
+    }
+    if (holder && holder.token !== mine.token) {
+      reporter.warn(`taking over the expired fleet lock ${name} of ${holder.owner}`);
+    }
+    await write();
+    await sleep(tuning.settleMs);
+    const after = readHolder(await client.getUnit(name));
+    if (after?.token === mine.token) break;
+    if (!after) continue;
+    if (!wait) throw lockHeld(name, system, after);
+    await sleep(tuning.pollMs);
+  }
+  return startHeartbeat(client, name, mine, tuning, reporter, write);
+}
+
+function startHeartbeat(
+  client: FleetClient,
+  name: string,
+  mine: LockHolder,
+  tuning: LockTuning,
+  reporter: Reporter,
+  write: () => Promise<void>,
+): TargetLock {
+  let released = false;
+  const timer = setInterval(
+    () => {
+      void (async () => {
+        const holder = readHolder(await client.getUnit(name));
+        if (released) return;
+        if (holder?.token !== mine.token) {
+          reporter.warn(`lost the fleet lock ${name}${holder ? ` to ${holder.owner}` : ""}`);
+          return;
+        }
+        await write();
+      })().catch((error: unknown) => reporter.warn(`cannot renew the fleet lock ${name}: ${String(error)}`));
+    },
+    Math.max(1, Math.floor(tuning.ttlMs / 3)),
+  );
+  timer.unref();
+  return {
+    async release(): Promise<void> {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      const holder = readHolder(await client.getUnit(name));
+      if (holder?.token === mine.token) await client.destroyUnit(name);
+    },
+  };
+}
+
+function lockHeld(name: string, system: string, holder: LockHolder): SafetyRefusalError {
+  return new SafetyRefusalError(
+    "lock",
+    `fleet lock ${name} acquire failed: another reconcile of '${system}' holds it: ${holder.owner}, since ` +
+      `${holder.acquired}, expires ${new Date(holder.expires).toISOString()}. Nothing was changed. ` +
+      `Wait for it with --wait-lock, or if that run is gone: fleetctl destroy ${name}`,
+  );
+}
