@@ -1,11 +1,50 @@
-// PLACEHOLDER — replaced by the docker target implementation (issue 5).
+// The docker target (DESIGN §6): one Docker host through dockerode. Services are containers carrying
+// sysconfig's labels; this file only wires the per-concern modules behind the Target interface.
+import type Dockerode from "dockerode";
 import type { TargetConfig } from "../../config/schema.js";
-import { InternalError } from "../../errors.js";
+import type { Change, HealthReport } from "../../model.js";
 import type { Target, TargetOptions } from "../target.js";
+import { applyChange, type ApplyDeps } from "./apply.js";
+import { connectDocker, dockerAddress } from "./client.js";
+import { dockerDesiredObjects } from "./desired.js";
+import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
+import { acquireDockerLock } from "./lock.js";
+import { listContainers } from "./read-actual.js";
+
+export interface DockerTargetOptions extends TargetOptions {
+  /** A ready client (benchmarks pass one that counts requests); default: connect to the endpoint. */
+  docker?: Dockerode;
+  /** Health-wait tuning (tests shorten the settle period). */
+  wait?: Partial<Omit<WaitOptions, "deadline">>;
+}
 
 export function createDockerTarget(
-  _config: Extract<TargetConfig, { kind: "docker" }>,
-  _options: TargetOptions,
+  config: Extract<TargetConfig, { kind: "docker" }>,
+  options: DockerTargetOptions,
 ): Target {
-  throw new InternalError("docker target not implemented yet");
+  const docker =
+    options.docker ??
+    connectDocker(dockerAddress(options.endpoint ?? config.endpoint, options.env), options.env);
+  const deps: ApplyDeps = { docker, env: options.env, reporter: options.reporter };
+  if (options.wait) deps.wait = options.wait;
+  return {
+    kind: "docker",
+    desiredObjects: (state) => dockerDesiredObjects(state),
+    readActual: (system) => listContainers(docker, system),
+    apply: (change, context) => applyChange(deps, change, context),
+    waitHealthy: (change, context) =>
+      waitHealthy(docker, change, { ...DEFAULT_WAIT, ...options.wait, deadline: context.deadline }),
+    acquireLock: (system, owner, wait) => acquireDockerLock(docker, system, owner, wait, options.reporter),
+    close: () => Promise.resolve(),
+  };
+}
+
+async function waitHealthy(docker: Dockerode, change: Change, wait: WaitOptions): Promise<HealthReport> {
+  if (change.action !== "create" && change.action !== "update")
+    return { subject: change.subject, healthy: true };
+  const name = change.desired?.name ?? change.subject;
+  const health = await waitContainerHealthy(docker, name, wait);
+  return health.healthy
+    ? { subject: change.subject, healthy: true }
+    : { subject: change.subject, healthy: false, reason: health.reason };
 }

@@ -1,0 +1,220 @@
+// Applies one create, update or delete to the Docker host. An update starts the new container under a
+// temporary name, waits until it is healthy, then removes the old one and takes over its name; it
+// stops the old one first only when a host port forces it, and restarts it if the new one fails.
+import type Dockerode from "dockerode";
+import { InternalError, RuntimeFailureError } from "../../errors.js";
+import type { Change } from "../../model.js";
+import type { Reporter } from "../../report/reporter.js";
+import type { ApplyContext } from "../target.js";
+import { specHash, specText, stopFirstReason, type ContainerSpec } from "./container-spec.js";
+import { createBody } from "./create-body.js";
+import { isContainerSpec } from "./desired.js";
+import { engineFailure, statusOf } from "./engine-errors.js";
+import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
+import { ensureImage } from "./image.js";
+import { nextName } from "./labels.js";
+import { isActualContainers, type ActualContainers, type LiveContainer } from "./read-actual.js";
+
+export interface ApplyDeps {
+  docker: Dockerode;
+  env: NodeJS.ProcessEnv;
+  reporter: Reporter;
+  wait?: Partial<Omit<WaitOptions, "deadline">>;
+}
+
+/** Seconds the old container gets to stop gracefully before it is killed. */
+const STOP_TIMEOUT_SECONDS = 10;
+
+export async function applyChange(deps: ApplyDeps, change: Change, context: ApplyContext): Promise<void> {
+  switch (change.action) {
+    case "create":
+      return createContainer(deps, desiredSpec(change), change.subject, context);
+    case "update":
+      return updateContainer(deps, desiredSpec(change), actualContainers(change), change.subject, context);
+    case "delete":
+      return deleteContainers(deps, actualContainers(change), change.subject);
+    case "unchanged":
+    case "unmanaged":
+      return;
+  }
+}
+
+async function createContainer(deps: ApplyDeps, spec: ContainerSpec, subject: string, context: ApplyContext) {
+  await ensureImage(deps.docker, spec.image, subject, deps.env, deps.reporter);
+  await startNew(deps, spec, spec.name, subject, context);
+}
+
+async function updateContainer(
+  deps: ApplyDeps,
+  spec: ContainerSpec,
+  actual: ActualContainers,
+  subject: string,
+  context: ApplyContext,
+): Promise<void> {
+  const { docker, reporter } = deps;
+  const hash = specHash(spec);
+  const old = await recoverInterrupted(deps, spec, actual, subject);
+  if (old.hash === hash && old.state === "running") {
+    reporter.info(`${subject}: finished an interrupted update (the new container was already running)`);
+    return;
+  }
+  await ensureImage(docker, spec.image, subject, deps.env, reporter);
+  const stopFirst = stopFirstReason(spec) !== undefined && old.state === "running";
+  if (stopFirst) {
+    reporter.info(`${subject}: stopping the old container first (it holds the host port)`);
+    await stopContainer(docker, old.id, subject);
+  }
+  const temporary = nextName(spec.name);
+  let next: Dockerode.Container;
+  try {
+    next = await startNew(deps, spec, temporary, subject, context);
+  } catch (error) {
+    if (stopFirst) await restartOld(docker, old.id, subject, reporter);
+    throw error;
+  }
+  const health = await waitContainerHealthy(docker, next.id, {
+    ...DEFAULT_WAIT,
+    ...deps.wait,
+    deadline: context.deadline,
+  });
+  if (!health.healthy) {
+    await removeContainer(docker, next.id, subject, true);
+    if (stopFirst) await restartOld(docker, old.id, subject, reporter);
+    throw new RuntimeFailureError(
+      `${subject} update failed: the new container (${spec.image}) was not healthy: ${health.reason}. ` +
+        `It was removed; the old container ${stopFirst ? "was restarted and " : ""}keeps serving.`,
+    );
+  }
+  await stopContainer(docker, old.id, subject);
+  await removeContainer(docker, old.id, subject, true);
+  await renameContainer(docker, next.id, spec.name, subject);
+}
+
+/**
+ * Brings an interrupted update back to "one container under the canonical name": if only the temporary
+ * one survived, it takes the canonical name; other leftovers are removed. Returns the container to replace.
+ */
+async function recoverInterrupted(
+  deps: ApplyDeps,
+  spec: ContainerSpec,
+  actual: ActualContainers,
+  subject: string,
+): Promise<LiveContainer> {
+  let primary = actual.primary;
+  let leftovers = actual.leftovers;
+  if (!primary) {
+    const survivor = leftovers.find((c) => c.state === "running") ?? leftovers[0];
+    if (!survivor) throw new InternalError(`${subject} update failed: no live container to update`);
+    deps.reporter.info(`${subject}: ${survivor.name} takes the canonical name (an update was interrupted)`);
+    await renameContainer(deps.docker, survivor.id, spec.name, subject);
+    primary = { ...survivor, name: spec.name };
+    leftovers = leftovers.filter((c) => c !== survivor);
+  }
+  for (const leftover of leftovers) {
+    deps.reporter.info(`${subject}: removing ${leftover.name}, left by an interrupted update`);
+    await removeContainer(deps.docker, leftover.id, subject, true);
+  }
+  return primary;
+}
+
+async function deleteContainers(deps: ApplyDeps, actual: ActualContainers, subject: string): Promise<void> {
+  const all = [...(actual.primary ? [actual.primary] : []), ...actual.leftovers];
+  for (const container of all) {
+    await stopContainer(deps.docker, container.id, subject);
+    await removeContainer(deps.docker, container.id, subject, true);
+  }
+}
+
+/** Creates and starts a container; one that cannot start is removed again, leaving nothing half-done. */
+async function startNew(
+  deps: ApplyDeps,
+  spec: ContainerSpec,
+  liveName: string,
+  subject: string,
+  context: ApplyContext,
+): Promise<Dockerode.Container> {
+  const body = createBody(spec, liveName, {
+    system: context.system,
+    revision: context.revision,
+    hash: specHash(spec),
+    text: specText(spec),
+  });
+  let container: Dockerode.Container;
+  try {
+    container = await deps.docker.createContainer(body);
+  } catch (error) {
+    if (statusOf(error) === 409) {
+      throw new RuntimeFailureError(
+        `${subject} create failed: the name ${liveName} is taken by a container sysconfig does not manage; ` +
+          `rename or remove it (docker rm ${liveName}) and reconcile again.`,
+        { cause: error },
+      );
+    }
+    throw engineFailure(subject, "create", error);
+  }
+  try {
+    await container.start();
+  } catch (error) {
+    await removeContainer(deps.docker, container.id, subject, true).catch(() => undefined);
+    throw engineFailure(subject, "start", error);
+  }
+  return container;
+}
+
+async function restartOld(docker: Dockerode, id: string, subject: string, reporter: Reporter) {
+  try {
+    await docker.getContainer(id).start();
+    reporter.info(`${subject}: restarted the old container`);
+  } catch (error) {
+    if (statusOf(error) !== 304)
+      reporter.warn(`${subject}: could not restart the old container: ${String(error)}`);
+  }
+}
+
+async function stopContainer(docker: Dockerode, id: string, subject: string): Promise<void> {
+  try {
+    await docker.getContainer(id).stop({ t: STOP_TIMEOUT_SECONDS });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 304 || status === 404) return; // already stopped / already gone
+    throw engineFailure(subject, "stop", error);
+  }
+}
+
+async function removeContainer(
+  docker: Dockerode,
+  id: string,
+  subject: string,
+  force: boolean,
+): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 404) return;
+    if (status === 409 && /already in progress/.test(String(error))) return;
+    throw engineFailure(subject, "remove", error);
+  }
+}
+
+async function renameContainer(docker: Dockerode, id: string, name: string, subject: string): Promise<void> {
+  try {
+    await docker.getContainer(id).rename({ name });
+  } catch (error) {
+    throw engineFailure(subject, `rename to ${name}`, error);
+  }
+}
+
+function desiredSpec(change: Change): ContainerSpec {
+  const spec = change.desired?.spec;
+  if (!isContainerSpec(spec))
+    throw new InternalError(`${change.subject} ${change.action} failed: no container spec`);
+  return spec;
+}
+
+function actualContainers(change: Change): ActualContainers {
+  const spec = change.actual?.spec;
+  if (!isActualContainers(spec))
+    throw new InternalError(`${change.subject} ${change.action} failed: no live container`);
+  return spec;
+}

@@ -1,0 +1,109 @@
+// Waits until a container is running and healthy (its Docker health check, or — without one — still
+// running after a short settle period), bounded by a deadline; says why when it is not.
+import type Dockerode from "dockerode";
+import { engineReason, statusOf, withRetry } from "./engine-errors.js";
+
+export type Health = { healthy: true } | { healthy: false; reason: string };
+
+export interface WaitOptions {
+  /** Milliseconds since epoch after which the wait gives up. */
+  deadline: number;
+  /** Without a health check: how long the container must stay up. */
+  settleMs: number;
+  pollMs: number;
+}
+
+export const DEFAULT_WAIT: Omit<WaitOptions, "deadline"> = { settleMs: 1_500, pollMs: 400 };
+
+export async function waitContainerHealthy(
+  docker: Dockerode,
+  idOrName: string,
+  options: WaitOptions,
+): Promise<Health> {
+  const container = docker.getContainer(idOrName);
+  let restarts: number | undefined;
+  for (;;) {
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await withRetry(() => container.inspect());
+    } catch (error) {
+      if (statusOf(error) === 404)
+        return { healthy: false, reason: "the container is gone (removed while starting)" };
+      return { healthy: false, reason: `cannot inspect the container: ${engineReason(error)}` };
+    }
+    const state = info.State;
+    restarts ??= info.RestartCount;
+    if (state.Status === "exited" || state.Status === "dead" || info.RestartCount > restarts) {
+      return { healthy: false, reason: `exited with code ${state.ExitCode}${await lastLogs(container)}` };
+    }
+    if (state.Status === "restarting") {
+      return {
+        healthy: false,
+        reason: `keeps restarting (last exit code ${state.ExitCode})${await lastLogs(container)}`,
+      };
+    }
+    const health = state.Health;
+    if (state.Running && health) {
+      if (health.Status === "healthy") return { healthy: true };
+      if (health.Status === "unhealthy") {
+        return { healthy: false, reason: `health check failed: ${lastCheck(health) || "no output"}` };
+      }
+    } else if (state.Running && Date.now() - Date.parse(state.StartedAt) >= options.settleMs) {
+      return { healthy: true };
+    }
+    if (Date.now() >= options.deadline) {
+      const check = health
+        ? `, health ${health.Status}${lastCheck(health) ? `, last check: ${lastCheck(health)}` : ""}`
+        : "";
+      return {
+        healthy: false,
+        reason: `not healthy before the deadline (state ${state.Status}${check}); raise --timeout if it starts slowly`,
+      };
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(options.pollMs, Math.max(0, options.deadline - Date.now()) + 10)),
+    );
+  }
+}
+
+function lastCheck(health: NonNullable<Dockerode.ContainerInspectInfo["State"]["Health"]>): string {
+  const last = health.Log?.[health.Log.length - 1];
+  return last ? `exit ${last.ExitCode}${last.Output.trim() ? `: ${oneLine(last.Output)}` : ""}` : "";
+}
+
+/** The container's last log lines, for failure reasons (non-TTY logs are multiplexed frames). */
+async function lastLogs(container: Dockerode.Container): Promise<string> {
+  try {
+    const raw = await container.logs({
+      stdout: true,
+      stderr: true,
+      tail: 5,
+      follow: false,
+    });
+    const text = demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
+    return text.trim() ? `; last output: ${oneLine(text)}` : "";
+  } catch {
+    return "";
+  }
+}
+
+function demux(buffer: Buffer): string {
+  let out = "";
+  let offset = 0;
+  while (offset + 8 <= buffer.length && buffer[offset]! <= 2 && buffer.readUIntBE(offset + 1, 3) === 0) {
+    const size = buffer.readUInt32BE(offset + 4);
+    out += buffer.subarray(offset + 8, offset + 8 + size).toString("utf8");
+    offset += 8 + size;
+  }
+  return offset === 0 ? buffer.toString("utf8") : out;
+}
+
+function oneLine(text: string): string {
+  const line = text
+    .trim()
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" | ");
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+}

@@ -1,0 +1,165 @@
+// The per-system reconcile lock: a marker container with a fixed name, created (never started).
+// Creating a container whose name exists fails with 409, atomically, in the engine itself.
+// A lock whose holder is provably gone (its reconciler container no longer runs, or its process on
+// this host has exited) is stale and taken over; any other held lock refuses (exit 4) or waits.
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import type Dockerode from "dockerode";
+import { SafetyRefusalError } from "../../errors.js";
+import type { Reporter } from "../../report/reporter.js";
+import type { TargetLock } from "../target.js";
+import { engineFailure, statusOf } from "./engine-errors.js";
+import { LABEL, lockName, ROLE_LOCK } from "./labels.js";
+
+/** An empty image made locally with `docker import` (no registry needed); the marker never runs. */
+export const LOCK_IMAGE = "sysconfig-lock:1";
+const EMPTY_TAR = Buffer.alloc(1024);
+const WAIT_POLL_MS = 1_000;
+
+export async function acquireDockerLock(
+  docker: Dockerode,
+  system: string,
+  owner: string,
+  wait: boolean,
+  reporter: Reporter,
+): Promise<TargetLock> {
+  const name = lockName(system);
+  const self = await ownContainerId();
+  let waitingSince: number | undefined;
+  for (;;) {
+    const labels: Record<string, string> = {
+      [LABEL.system]: system,
+      [LABEL.role]: ROLE_LOCK,
+      [LABEL.lockOwner]: owner,
+      [LABEL.lockSince]: new Date().toISOString(),
+      [LABEL.lockHost]: os.hostname(),
+      [LABEL.lockPid]: String(process.pid),
+    };
+    if (self) labels[LABEL.lockContainer] = self;
+    try {
+      const marker = await docker.createContainer({
+        name,
+        Image: LOCK_IMAGE,
+        Cmd: ["sysconfig-lock"],
+        Labels: labels,
+        HostConfig: { NetworkMode: "none" },
+      });
+      return { release: () => releaseLock(docker, marker.id, name) };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) {
+        await importLockImage(docker, name);
+        continue;
+      }
+      if (status !== 409) throw engineFailure(`docker:${system}`, `lock (create ${name})`, error);
+    }
+    const holder = await inspectHolder(docker, name);
+    if (!holder) continue; // released between our create and our look
+    const stale = await staleReason(docker, holder, self);
+    if (stale) {
+      reporter.warn(`docker:${system}: removing a stale lock held by ${describe(holder)}: ${stale}`);
+      await releaseLock(docker, holder.Id, name);
+      continue;
+    }
+    if (!wait) {
+      throw new SafetyRefusalError(
+        "lock",
+        `docker:${system} lock failed: another reconciler holds the lock (${describe(holder)}, marker container ${name}). ` +
+          `Nothing was changed. Wait for it with --wait-lock; if no reconciler is running (a crashed one on another ` +
+          `host), remove the stale lock with: docker rm ${name}`,
+      );
+    }
+    if (waitingSince === undefined) {
+      waitingSince = Date.now();
+      reporter.info(`docker:${system}: waiting for the lock held by ${describe(holder)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+}
+
+async function releaseLock(docker: Dockerode, id: string, name: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true });
+  } catch (error) {
+    if (statusOf(error) === 404) return;
+    throw engineFailure(`docker:${name}`, "unlock", error);
+  }
+}
+
+async function importLockImage(docker: Dockerode, name: string): Promise<void> {
+  const [repo, tag] = LOCK_IMAGE.split(":");
+  try {
+    const { Readable } = await import("node:stream");
+    const stream = await docker.importImage(Readable.from([EMPTY_TAR]), {
+      repo,
+      tag,
+    });
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
+  } catch (error) {
+    throw engineFailure(`docker:${name}`, `lock (import ${LOCK_IMAGE})`, error);
+  }
+}
+
+async function inspectHolder(
+  docker: Dockerode,
+  name: string,
+): Promise<Dockerode.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw engineFailure(`docker:${name}`, "lock (inspect holder)", error);
+  }
+}
+
+/** Why a held lock is stale, or undefined when its holder may still be running. */
+async function staleReason(
+  docker: Dockerode,
+  holder: Dockerode.ContainerInspectInfo,
+  self: string | undefined,
+): Promise<string | undefined> {
+  const labels = holder.Config.Labels ?? {};
+  const container = labels[LABEL.lockContainer];
+  if (container) {
+    try {
+      const info = await docker.getContainer(container).inspect();
+      return info.State.Running
+        ? undefined
+        : `its reconciler container ${container.slice(0, 12)} has stopped`;
+    } catch (error) {
+      if (statusOf(error) === 404) return `its reconciler container ${container.slice(0, 12)} is gone`;
+      return undefined;
+    }
+  }
+  // A process on this very host (not inside a container, like us): its pid tells whether it still runs.
+  const pid = Number(labels[LABEL.lockPid]);
+  if (!self && labels[LABEL.lockHost] === os.hostname() && Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0);
+      return undefined;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "ESRCH"
+        ? `its process ${pid} on this host has exited`
+        : undefined;
+    }
+  }
+  return undefined;
+}
+
+function describe(holder: Dockerode.ContainerInspectInfo): string {
+  const labels = holder.Config.Labels ?? {};
+  const host = labels[LABEL.lockHost] ?? "?";
+  return `${labels[LABEL.lockOwner] ?? "unknown owner"} on ${host} (pid ${labels[LABEL.lockPid] ?? "?"}) since ${labels[LABEL.lockSince] ?? "?"}`;
+}
+
+/** The id of the container this process runs in, if any (the reconciler inside the config image). */
+async function ownContainerId(): Promise<string | undefined> {
+  try {
+    const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
+    return /\/containers\/([0-9a-f]{64})\/(hostname|hosts|resolv\.conf)/.exec(mountinfo)?.[1];
+  } catch {
+    return undefined;
+  }
+}

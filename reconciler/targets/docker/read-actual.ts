@@ -1,0 +1,115 @@
+// Reads every container on the host in one list request and sorts them into owned objects (grouped by
+// canonical name, with leftovers of interrupted updates) and unowned ones whose names could collide.
+import type Dockerode from "dockerode";
+import type { ActualObject } from "../../model.js";
+import { engineFailure, withRetry } from "./engine-errors.js";
+import { couldCollide, LABEL, ROLE_LOCK, subjectOf } from "./labels.js";
+
+/** One container as the list request shows it. */
+export interface LiveContainer {
+  id: string;
+  name: string;
+  /** created | running | paused | restarting | removing | exited | dead */
+  state: string;
+  status: string;
+  image: string;
+  hash?: string;
+  labels: Record<string, string>;
+}
+
+/** A docker ActualObject's `spec`: the container under the canonical name, and any others for it. */
+export interface ActualContainers {
+  /** The container under the canonical name, if there is one. */
+  primary?: LiveContainer;
+  /** Owned containers for the same canonical name under a temporary name (an interrupted update). */
+  leftovers: LiveContainer[];
+}
+
+export async function listContainers(docker: Dockerode, system: string): Promise<ActualObject[]> {
+  let list: Dockerode.ContainerInfo[];
+  try {
+    list = await withRetry(() => docker.listContainers({ all: true }));
+  } catch (error) {
+    throw engineFailure(`docker:${system}`, "list containers", error);
+  }
+  const owned = new Map<string, LiveContainer[]>();
+  const unowned: ActualObject[] = [];
+  for (const info of list) {
+    const live = liveOf(info);
+    const labels = live.labels;
+    if (labels[LABEL.system] === system && labels[LABEL.role] !== ROLE_LOCK) {
+      const canonical = labels[LABEL.name] ?? live.name;
+      owned.set(canonical, [...(owned.get(canonical) ?? []), live]);
+    } else if (couldCollide(system, live.name)) {
+      unowned.push({
+        subject: subjectOf(live.name),
+        name: live.name,
+        owned: false,
+        text: `# not managed by sysconfig: ${live.image} (${live.status})\n`,
+        spec: { primary: live, leftovers: [] } satisfies ActualContainers,
+      });
+    }
+  }
+  const objects = [...owned].map(([canonical, containers]) => ownedObject(canonical, containers));
+  return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function liveOf(info: Dockerode.ContainerInfo): LiveContainer {
+  const labels = info.Labels ?? {};
+  const live: LiveContainer = {
+    id: info.Id,
+    name: (info.Names[0] ?? info.Id).replace(/^\//, ""),
+    state: info.State,
+    status: info.Status,
+    image: info.Image,
+    labels,
+  };
+  const hash = labels[LABEL.hash];
+  if (hash !== undefined) live.hash = hash;
+  return live;
+}
+
+/**
+ * An owned object. A live state a finished reconcile never leaves (a leftover temporary container, a
+ * container only under its temporary name, a stopped one) is reported as drift: the plan shows an update.
+ */
+function ownedObject(canonical: string, containers: LiveContainer[]): ActualObject {
+  const primary = containers.find((c) => c.name === canonical);
+  const leftovers = containers.filter((c) => c !== primary);
+  const shown = primary ?? leftovers[0];
+  const drift: string[] = [];
+  if (!primary) {
+    drift.push(
+      `live only under the temporary name ${leftovers.map((c) => c.name).join(", ")} (an interrupted update)`,
+    );
+  } else if (leftovers.length > 0) {
+    drift.push(`${leftovers.map((c) => c.name).join(", ")} left by an interrupted update (to be removed)`);
+  }
+  if (shown && isStopped(shown)) drift.push(`container is ${shown.state} (${shown.status})`);
+  const actual: ActualObject = {
+    subject: subjectOf(canonical),
+    name: canonical,
+    owned: true,
+    hash: shown?.hash ?? "",
+    text: shown?.labels[LABEL.spec] ?? "",
+    spec: (primary ? { primary, leftovers } : { leftovers }) satisfies ActualContainers,
+  };
+  if (drift.length > 0) actual.drift = drift;
+  const service = shown?.labels[LABEL.service];
+  if (service !== undefined) actual.service = service;
+  return actual;
+}
+
+/** Not serving although its restart policy says it should be (or never started at all). */
+function isStopped(container: LiveContainer): boolean {
+  if (container.state === "created") return true;
+  if (container.state !== "exited" && container.state !== "dead") return false;
+  const restart = /^restart: (\S+)$/m.exec(container.labels[LABEL.spec] ?? "")?.[1] ?? "always";
+  if (restart === "no") return false;
+  if (restart === "on-failure") return !/Exited \(0\)/.test(container.status);
+  return true;
+}
+
+export function isActualContainers(spec: unknown): spec is ActualContainers {
+  return typeof spec === "object" && spec !== null && "leftovers" in spec;
+}

@@ -1,0 +1,71 @@
+// Reads a rendered docker container spec (`rendered/<svc>.yaml`, the output of
+// templates/docker/container.yaml.hbs or a service's own template) into plain, validated data.
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { InvalidInputError } from "../../errors.js";
+
+const port = z.number().int().min(1).max(65535);
+const text = z.string().regex(/^[^\p{Cc}]*$/u, "a string without control characters");
+
+const renderedSpecSchema = z.strictObject({
+  service: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a service name"),
+  image: text.min(1),
+  instances: z.number().int().min(1).max(100).default(1),
+  command: z.array(text).optional(),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"), text)
+    .default({}),
+  ports: z
+    .array(
+      z.strictObject({
+        container: port,
+        host: port.optional(),
+        protocol: z.enum(["tcp", "udp"]).default("tcp"),
+      }),
+    )
+    .default([]),
+  volumes: z
+    .array(
+      z.strictObject({
+        source: text.min(1),
+        target: text.regex(/^\//),
+        readOnly: z.boolean().default(false),
+      }),
+    )
+    .default([]),
+  restart: z.enum(["no", "always", "on-failure", "unless-stopped"]).default("always"),
+  network: z.enum(["host", "none", "bridge"]).default("host"),
+  health: z
+    .strictObject({
+      test: z.array(text).min(1),
+      intervalSeconds: z.number().int().min(1).default(10),
+      timeoutSeconds: z.number().int().min(1).default(5),
+      retries: z.number().int().min(1).default(3),
+      startPeriodSeconds: z.number().int().min(0).default(0),
+    })
+    .optional(),
+  dependsOn: z.array(z.string()).default([]),
+});
+
+/** One service's rendered container spec, as the template wrote it. */
+export type RenderedSpec = z.infer<typeof renderedSpecSchema>;
+
+/** Parses one rendered file; every problem names the file and the dotted path. */
+export function parseRenderedSpec(content: string, file: string): RenderedSpec {
+  const doc = parseDocument(content, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]?.message.split("\n")[0] ?? "invalid YAML";
+    throw new InvalidInputError(
+      `${file}: not a valid docker container spec: ${first}. Re-render it with sysconfig render.`,
+    );
+  }
+  const result = renderedSpecSchema.safeParse(doc.toJS());
+  if (result.success) return result.data;
+  const issues = result.error.issues.map(
+    (issue) => `${file}: ${issue.path.map(String).join(".") || "(top level)"}: ${issue.message}`,
+  );
+  throw new InvalidInputError(
+    `${file} is not a valid docker container spec (was it rendered for another target kind? run sysconfig render):\n  ${issues.join("\n  ")}`,
+    { issues },
+  );
+}
