@@ -40,6 +40,11 @@ function bindEnvironment(command: Command): void {
         .replace(/-/g, "_")
         .toUpperCase();
       option.env(`SYSCONFIG_${name}`);
+      // commander only wires env values for options that had envVar when added: forward them here.
+      const events = command as unknown as NodeJS.EventEmitter;
+      events.on(`optionEnv:${option.name()}`, (value: string | undefined) =>
+        events.emit(`option:${option.name()}`, value),
+      );
     }
   }
   for (const sub of command.commands) bindEnvironment(sub);
