@@ -69,6 +69,14 @@ describe("diffObjects", () => {
     expect(change).toMatchObject({ action: "update", notes: ["drift: unit is inactive"] });
   });
 
+  it("shows a target's update notes on updates only", () => {
+    const notes = ["stop-first: host port 8080/tcp is taken by the old container"];
+    const [update] = diffObjects([desired("web", "v2", { updateNotes: notes })], [owned("web", "v1")]);
+    expect(update).toMatchObject({ action: "update", notes });
+    const [same] = diffObjects([desired("web", "v1", { updateNotes: notes })], [owned("web", "v1")]);
+    expect(same).toMatchObject({ action: "unchanged", notes: [] });
+  });
+
   it("refuses duplicate subjects in the desired state as invalid input", () => {
     expect(() => diffObjects([desired("a"), desired("a")], [])).toThrow(InvalidInputError);
   });
