@@ -118,6 +118,10 @@ export class FakeFleetServer {
     const i = this.failing.findIndex((f) => String(f) === String(name));
     if (i >= 0) this.failing.splice(i, 1);
   }
+  /** Drops faults not yet consumed. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
   resetCounts(): void {
     this.counts = { total: 0, byRoute: {} };
     this.log = [];

@@ -4,7 +4,7 @@ import type { ActualObject } from "../../model.js";
 import type { FleetClient, FleetUnitState } from "./fleet-client.js";
 import { isLockUnit } from "./fleet-lock.js";
 import { readMarker, stripMarker } from "./marker.js";
-import { maskOptions } from "./mask-secrets.js";
+import { maskUnitSecrets } from "../../plan/mask.js";
 import { fleetUnitHash, serializeUnitOptions } from "./unit-file.js";
 
 /** What readActual() records about a live unit. */
@@ -43,7 +43,7 @@ export async function fleetReadActual(client: FleetClient, system: string): Prom
       subject: `fleet:${unit.name}`,
       name: unit.name,
       owned,
-      text: serializeUnitOptions(maskOptions(content)),
+      text: maskUnitSecrets(serializeUnitOptions(content)),
       spec,
     };
     if (owned) {

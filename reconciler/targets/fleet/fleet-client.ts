@@ -132,7 +132,7 @@ export class FleetClient {
     if (!(DESIRED_STATES as readonly string[]).includes(body.desiredState)) {
       throw new FleetRequestError(
         0,
-        `invalid desiredState '${body.desiredState}' (expected ${DESIRED_STATES.join("|")})`,
+        `invalid desiredState '${body.desiredState}' (expected ${DESIRED_STATES.join("|")}); nothing was sent`,
         `fleet PUT units/${name} failed: invalid desiredState '${body.desiredState}' (expected ${DESIRED_STATES.join("|")}); nothing was sent`,
         { transient: false },
       );

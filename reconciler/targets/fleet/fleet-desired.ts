@@ -4,7 +4,7 @@
 import type { DesiredObject, DesiredState } from "../../model.js";
 import { InvalidInputError } from "../../errors.js";
 import { withMarker } from "./marker.js";
-import { maskOptions } from "./mask-secrets.js";
+import { maskUnitSecrets } from "../../plan/mask.js";
 import {
   fleetUnitHash,
   parseUnitFile,
@@ -39,7 +39,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     const wire = withMarker(options, { system: state.system, service, hash, revision: state.revision });
     const base = {
       service,
-      text: serializeUnitOptions(maskOptions(options)),
+      text: maskUnitSecrets(serializeUnitOptions(options)),
       hash,
       dependsOn: [...(config?.dependsOn ?? [])],
     };
