@@ -1,0 +1,98 @@
+// Workspace for a remote (any git URL or a bare repo path): a single-branch clone in a temp dir,
+// removed when done. Pushes go back to origin; a rejected push is followed by refresh() and a re-apply.
+import path from "node:path";
+import { GitCommandError } from "./client.js";
+import { classifyGitFailure } from "./push-failure.js";
+import { backoffDelay, sleep } from "./backoff.js";
+import type { RepoLocation } from "./repo-location.js";
+import { createTempDir } from "./temp-dir.js";
+import {
+  commitPaths,
+  headOf,
+  missingBranchError,
+  remoteBranches,
+  type OpenOptions,
+  type Workspace,
+} from "./workspace.js";
+
+export async function openClone(
+  location: Extract<RepoLocation, { kind: "remote" }>,
+  options: OpenOptions,
+): Promise<Workspace> {
+  const { git, branch, reporter } = options;
+  const temp = await createTempDir("sysconfig-bump-");
+  const dir = path.join(temp.dir, "repo");
+  // Shallow where it saves a network transfer; a local path clones by hard links anyway.
+  const shallow = location.local ? [] : ["--depth", "1"];
+  const remoteRef = `refs/remotes/origin/${branch}`;
+  try {
+    reporter.info(`cloning ${options.shownUrl} (branch ${branch})`);
+    await withTransientRetry(options.attempts, reporter, () =>
+      git.run([
+        "clone",
+        "--quiet",
+        "--no-tags",
+        "--single-branch",
+        "--branch",
+        branch,
+        ...shallow,
+        "--",
+        location.url,
+        dir,
+      ]),
+    );
+  } catch (error) {
+    await temp.dispose();
+    if (error instanceof GitCommandError && /Remote branch .* not found/.test(error.output)) {
+      throw missingBranchError(branch, options.shownUrl, await remoteBranches(git, location.url));
+    }
+    throw error;
+  }
+  return {
+    dir,
+    branch,
+    pushTarget: `${options.shownUrl} ${branch}`,
+    commit: (paths, added, message) => commitPaths(git, dir, paths, added, message),
+    head: () => headOf(git, dir),
+    push: async () => {
+      await git.run(["push", "--quiet", "--", "origin", `HEAD:refs/heads/${branch}`], dir);
+    },
+    refresh: async () => {
+      await withTransientRetry(options.attempts, reporter, () =>
+        git.run(
+          ["fetch", "--quiet", "--no-tags", ...shallow, "--", "origin", `+refs/heads/${branch}:${remoteRef}`],
+          dir,
+        ),
+      );
+      await git.run(["reset", "--quiet", "--hard", remoteRef], dir);
+    },
+    // The temp clone is removed by dispose(); nothing of ours is left anywhere else.
+    abandon: () => Promise.resolve(),
+    dispose: () => temp.dispose(),
+  };
+}
+
+/** Retries a network operation on transient failures (connection reset, 5xx), a few times with backoff. */
+export async function withTransientRetry<T>(
+  attempts: number,
+  reporter: OpenOptions["reporter"],
+  operation: () => Promise<T>,
+): Promise<T> {
+  const limit = Math.max(1, Math.min(3, attempts));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (
+        !(error instanceof GitCommandError) ||
+        attempt >= limit ||
+        classifyGitFailure(error.output) !== "transient"
+      ) {
+        throw error;
+      }
+      const delay = backoffDelay(attempt + 2);
+      reporter.warn(`${error.message.split("\n")[0]}; retrying in ${delay} ms`);
+      await sleep(delay);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// A temporary directory for a clone that is removed however the process ends (normal end, error, SIGINT/SIGTERM).
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+export interface TempDir {
+  dir: string;
+  dispose(): Promise<void>;
+}
+
+export async function createTempDir(prefix: string): Promise<TempDir> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const onSignal = (signal: NodeJS.Signals) => {
+    rmSync(dir, { recursive: true, force: true });
+    detach();
+    // Re-raise with the default handler gone, so the process still ends the way the signal asked.
+    process.kill(process.pid, signal);
+  };
+  const detach = () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    dir,
+    async dispose() {
+      detach();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
