@@ -174,6 +174,26 @@ describe("reconcile pipeline", () => {
     expect(target.objects.get("api")?.system).toBeUndefined();
   });
 
+  it("on interrupt starts nothing new, releases the lock, fails with exit 1, and the next run converges", async () => {
+    await writeConfigRepo(dir, "acme", threeServices);
+    const target = new MemoryTarget();
+    const controller = new AbortController();
+    target.onApply = () => controller.abort();
+    const error = await runReconcile(
+      request({ parallelism: 1 }),
+      deps(target, { signal: controller.signal }),
+    ).catch((e: unknown) => e);
+    expect((error as RuntimeFailureError).exitCode).toBe(1);
+    expect((error as Error).message).toMatch(/interrupted before it was applied/);
+    expect(target.lockHolder).toBeUndefined();
+    expect(target.log.slice(-2)).toEqual(["unlock", "close"]);
+    target.onApply = undefined;
+    await runReconcile(request(), deps(target));
+    const plan = await runReconcile(request({ planOnly: true }), deps(target));
+    expect(hasPendingChanges(summarize(plan.changeSet.changes))).toBe(false);
+    expect(target.objects.size).toBe(5);
+  });
+
   it("corrects drift on an owned object", async () => {
     await writeConfigRepo(dir, "acme", { hello: {} });
     const target = new MemoryTarget();

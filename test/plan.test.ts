@@ -136,6 +136,29 @@ describe("plan text", () => {
     expect(text).not.toContain("\u001b[");
   });
 
+  it("prints a diff shared by several instances once and points back to it", () => {
+    const instance = (n: number, tag: string): DesiredObject => ({
+      ...desiredWeb(tag, "pw"),
+      subject: `fleet:web@${n}.service`,
+      name: `web@${n}.service`,
+    });
+    const live = (n: number): ActualObject => ({
+      ...liveWeb,
+      subject: `fleet:web@${n}.service`,
+      name: `web@${n}.service`,
+    });
+    const changeSet = {
+      ...sampleChangeSet(),
+      changes: diffObjects(
+        [instance(1, "2"), instance(2, "2")],
+        [live(1), live(2), { ...liveWeb, subject: "fleet:x", name: "x", owned: false }],
+      ),
+    };
+    const text = formatPlanText(changeSet, { color: false });
+    expect(text.match(/\+\+\+ desired/g)).toHaveLength(1);
+    expect(text).toMatch(/^~ update fleet:web@2\.service\n {4}\(same changes as fleet:web@1\.service\)$/m);
+  });
+
   it("uses colour only when asked", () => {
     expect(formatPlanText(sampleChangeSet(), { color: true })).toContain(
       "\u001b[32m+ create fleet:api.service",
@@ -148,6 +171,7 @@ describe("plan text", () => {
       changes: diffObjects([desiredWeb("1", "x")], [{ ...liveWeb, hash: "1-x" }]),
     };
     const text = formatPlanText(changeSet, { color: false });
+    expect(text).not.toMatch(/unchanged fleet:web/);
     expect(text).toContain("No changes: the target matches the desired state.");
     expect(text).toContain("Plan: 0 to create, 0 to update, 0 to delete, 1 unchanged, 0 unmanaged.");
   });

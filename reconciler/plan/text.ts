@@ -1,6 +1,6 @@
 // The plan and the apply report as text for people: one line per change, diffs for updates, a summary.
 import { summarizeResults, type ChangeResult } from "../apply/result.js";
-import { summarize, type ChangeSummary } from "../diff/summary.js";
+import { hasPendingChanges, summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Change, ChangeSet } from "../model.js";
 import { paint, type Paint } from "./colors.js";
 import { maskSecrets } from "./mask.js";
@@ -66,13 +66,25 @@ export function formatPlanText(changeSet: ChangeSet, options: PlanTextOptions): 
     ),
   ];
   const shown = changeSet.changes.filter((c) => c.action !== "unchanged" || options.showUnchanged === true);
-  if (shown.length === 0) lines.push("", "No changes: the target matches the desired state.");
-  else lines.push("");
+  if (shown.length > 0) lines.push("");
+  // Instances of one template share their diff: print it once, then point back to it.
+  const seen = new Map<string, string>();
   for (const change of shown) {
     lines.push(changeLine(change, p));
     for (const note of change.notes) lines.push(`    ${p.dim(`note: ${maskSecrets(note)}`)}`);
     const patch = changePatch(change);
-    if (patch !== undefined) lines.push(indent(colourPatch(patch.trimEnd(), p)));
+    if (patch === undefined) continue;
+    const body = patch.replace(/^---.*\n\+\+\+.*\n/, "");
+    const first = seen.get(body);
+    if (first !== undefined) {
+      lines.push(`    ${p.dim(`(same changes as ${first})`)}`);
+    } else {
+      seen.set(body, change.subject);
+      lines.push(indent(colourPatch(patch.trimEnd(), p)));
+    }
+  }
+  if (!hasPendingChanges(summarize(changeSet.changes))) {
+    lines.push("", "No changes: the target matches the desired state.");
   }
   lines.push("", p.bold(summaryLine(summarize(changeSet.changes))));
   return `${lines.join("\n")}\n`;
