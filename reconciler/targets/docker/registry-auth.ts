@@ -1,7 +1,7 @@
-// Registry credentials for image pulls, from the same places `sysconfig build` takes them for pushes:
-// the Docker config file ($DOCKER_CONFIG/config.json, else ~/.docker/config.json), else
-// SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE. Credential helpers (credsStore)
-// are not run: sysconfig never executes programs named by configuration.
+// Registry credentials for image pulls, from the same places and in the same order as `sysconfig build`
+// takes them for pushes: SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE, else the Docker
+// config file's `auths` ($DOCKER_CONFIG/config.json, else ~/.docker/config.json). Credential helpers
+// (credsStore) are not run: sysconfig never executes programs named by configuration.
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,12 +14,12 @@ export interface RegistryAuth {
 }
 
 const DOCKER_HUB = "docker.io";
-const DOCKER_HUB_KEYS = [
-  "https://index.docker.io/v1/",
-  "index.docker.io",
-  "docker.io",
-  "registry-1.docker.io",
-];
+
+/** `https://host:5001/v1/` and `host:5001` name the same registry; Docker Hub has several names. */
+function normalizeRegistry(key: string): string {
+  const host = key.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+  return host === "index.docker.io" || host === "registry-1.docker.io" ? DOCKER_HUB : host;
+}
 
 /** The registry host of an image reference (`127.0.0.1:5000/acme/web:1-develop` → `127.0.0.1:5000`). */
 export function registryOf(image: string): string {
@@ -34,7 +34,7 @@ export async function registryAuthFor(
   env: NodeJS.ProcessEnv,
 ): Promise<RegistryAuth | undefined> {
   const registry = registryOf(image);
-  return (await fromDockerConfig(registry, env)) ?? (await fromEnvironment(registry, env));
+  return (await fromEnvironment(registry, env)) ?? (await fromDockerConfig(registry, env));
 }
 
 async function fromDockerConfig(registry: string, env: NodeJS.ProcessEnv): Promise<RegistryAuth | undefined> {
@@ -55,10 +55,8 @@ async function fromDockerConfig(registry: string, env: NodeJS.ProcessEnv): Promi
       cause: error,
     });
   }
-  const keys =
-    registry === DOCKER_HUB ? DOCKER_HUB_KEYS : [registry, `https://${registry}`, `http://${registry}`];
   for (const [key, entry] of Object.entries(auths)) {
-    if (!keys.includes(key.replace(/\/+$/, "")) && !keys.includes(key)) continue;
+    if (normalizeRegistry(key) !== registry) continue;
     if (entry.username !== undefined && entry.password !== undefined) {
       return { username: entry.username, password: entry.password, serveraddress: registry };
     }

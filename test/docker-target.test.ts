@@ -1,0 +1,286 @@
+// The docker target against the real engine, driven through the built CLI the way users run it:
+// create / no-op / update / failed health / delete, unmanaged look-alikes, the lock, interrupted runs.
+import { spawn } from "node:child_process";
+import os from "node:os";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { simpleGit } from "simple-git";
+import { CLI, runCli } from "./helpers/cli.js";
+import {
+  buildWebImage,
+  commitConfig,
+  containersOf,
+  docker,
+  freePort,
+  httpGet,
+  nameOf,
+  removeSystem,
+  uniqueSystem,
+} from "./helpers/docker-fixtures.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const IMAGE = "sysconfig-test/dt-web";
+
+interface Versions {
+  web: string;
+  probe: string;
+  worker?: boolean;
+  probeInterval?: number;
+}
+
+/** web: httpd on a host port (updates stop-first); probe: network none (start-first); worker: 2 instances. */
+function configYaml(system: string, port: number, v: Versions): string {
+  const worker = v.worker
+    ? `
+  worker:
+    image: ${IMAGE}
+    tag: 1-main
+    instances: 2
+    network: none
+    command: ["sh", "-c", "while true; do sleep 1; done"]
+    dependsOn: [web]`
+    : "";
+  return `name: ${system}
+image: 127.0.0.1:5000/${system}/sysconfig
+environments:
+  main: { target: { kind: docker } }
+services:
+  web:
+    image: ${IMAGE}
+    tag: ${v.web}
+    command: ["httpd", "-f", "-p", "${port}", "-h", "/www"]
+    ports: [{ container: ${port} }]
+    env: { GREETING: hello, API_TOKEN: secret-1 }
+    health: { http: { path: /, port: ${port} }, intervalSeconds: 1, retries: 1 }
+  probe:
+    image: ${IMAGE}
+    tag: ${v.probe}
+    network: none
+    command: ["sh", "-c", "while true; do sleep 1; done"]
+    health: { command: ["cat", "/www/index.html"], intervalSeconds: ${v.probeInterval ?? 1}, retries: 1 }${worker}
+`;
+}
+
+const reconcile = (repo: string, ...args: string[]) =>
+  runCli(["reconcile", "--repo", repo, "--target", "docker", "--timeout", "30", ...args]);
+const plan = (repo: string, ...args: string[]) =>
+  runCli(["plan", "--repo", repo, "--target", "docker", ...args]);
+
+async function idsByName(system: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const c of await containersOf(system)) out[nameOf(c)] = c.Id;
+  return out;
+}
+
+beforeAll(async () => {
+  await buildWebImage(`${IMAGE}:1-main`, "web v1\n");
+  await buildWebImage(`${IMAGE}:2-main`, "web v2\n");
+  await buildWebImage(`${IMAGE}:3-main`, undefined); // no index.html: health checks fail
+});
+
+describe("docker target lifecycle", () => {
+  const system = uniqueSystem("dt");
+  let repo: string;
+  let cleanup: () => Promise<void>;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ dir: repo, cleanup } = await tempDir("sysconfig-docker-"));
+    port = await freePort();
+  });
+  afterAll(async () => {
+    await removeSystem(system);
+    await cleanup();
+  });
+
+  it("creates every container with the ownership labels, and the service answers", async () => {
+    await commitConfig(
+      repo,
+      configYaml(system, port, { web: "1-main", probe: "1-main", worker: true }),
+      "v1",
+    );
+    const result = await reconcile(repo);
+    expect(result.stderr).not.toMatch(/internal error/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`+ create docker:container/${system}-web`);
+    expect(result.stdout).toContain(`+ create docker:container/${system}-worker-2`);
+
+    const containers = await containersOf(system);
+    expect(containers.map(nameOf)).toEqual([
+      `${system}-probe`,
+      `${system}-web`,
+      `${system}-worker-1`,
+      `${system}-worker-2`,
+    ]);
+    const head = (await simpleGit(repo).revparse(["HEAD"])).trim();
+    for (const c of containers) {
+      expect(c.State).toBe("running");
+      expect(c.Labels).toMatchObject({ "io.sysconfig.system": system, "io.sysconfig.revision": head });
+      expect(c.Labels["io.sysconfig.hash"]).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const web = containers.find((c) => nameOf(c) === `${system}-web`);
+    expect(web?.Labels["io.sysconfig.service"]).toBe("web");
+    expect(web?.Labels["io.sysconfig.spec"]).toMatch(/API_TOKEN: "?<secret sha256:[0-9a-f]{8}>/);
+    expect(web?.Labels["io.sysconfig.spec"]).not.toContain("secret-1");
+    expect(await httpGet(port)).toBe("web v1\n");
+  });
+
+  it("plans nothing and changes nothing on a second run", async () => {
+    const before = await idsByName(system);
+    const planned = await plan(repo, "--exit-code");
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain("No changes");
+    const again = await reconcile(repo);
+    expect(again.code).toBe(0);
+    expect(await idsByName(system)).toEqual(before);
+  });
+
+  it("updates by starting the new container and handing it the name: one container per service", async () => {
+    const before = await idsByName(system);
+    await commitConfig(
+      repo,
+      configYaml(system, port, { web: "2-main", probe: "2-main", worker: true }),
+      "v2",
+    );
+    const result = await reconcile(repo);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(`~ update docker:container/${system}-web\\n\\s+note: stop-first: host port ${port}/tcp`),
+    );
+    expect(result.stdout).toMatch(new RegExp(`~ update docker:container/${system}-probe\\n\\s+---`));
+    expect(result.stdout).toContain(`+image: ${IMAGE}:2-main`);
+
+    const after = await idsByName(system);
+    expect(Object.keys(after)).toEqual(Object.keys(before));
+    expect(after[`${system}-web`]).not.toBe(before[`${system}-web`]);
+    expect(after[`${system}-probe`]).not.toBe(before[`${system}-probe`]);
+    expect(after[`${system}-worker-1`]).toBe(before[`${system}-worker-1`]);
+    expect(await httpGet(port)).toBe("web v2\n");
+    expect((await plan(repo, "--exit-code")).code).toBe(0);
+  });
+
+  it("stops an update whose health check fails and leaves the old containers serving", async () => {
+    const before = await idsByName(system);
+    await commitConfig(
+      repo,
+      configYaml(system, port, { web: "3-main", probe: "3-main", worker: true }),
+      "v3",
+    );
+    const result = await reconcile(repo);
+    expect(result.code).toBe(1);
+    const output = result.stdout + result.stderr;
+    expect(output).toMatch(new RegExp(`${system}-web.*not healthy: health check failed`));
+    expect(output).toMatch(new RegExp(`${system}-probe.*not healthy: health check failed`));
+    expect(output).toContain("was restarted and keeps serving");
+
+    expect(await idsByName(system)).toEqual(before);
+    for (const c of await containersOf(system)) expect(c.State).toBe("running");
+    expect(await httpGet(port)).toBe("web v2\n");
+    expect((await plan(repo, "--exit-code")).code).toBe(2);
+  });
+
+  it("deletes what left the config and never touches an unmanaged look-alike", async () => {
+    const manual = await docker.createContainer({
+      name: `${system}-web-manual`,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["sleep", "300"],
+      HostConfig: { NetworkMode: "none" },
+    });
+    await manual.start();
+    await commitConfig(repo, configYaml(system, port, { web: "2-main", probe: "2-main" }), "drop worker");
+
+    const planned = await plan(repo);
+    expect(planned.stdout).toContain(`- delete docker:container/${system}-worker-1`);
+    expect(planned.stdout).toContain(`unmanaged docker:container/${system}-web-manual`);
+    const refused = await reconcile(repo);
+    expect(refused.code).toBe(4); // prune guard: 2 of 4 owned containers
+    expect((await idsByName(system))[`${system}-worker-1`]).toBeDefined();
+
+    const result = await reconcile(repo, "--max-delete", "2");
+    expect(result.code).toBe(0);
+    const names = (await containersOf(system)).map(nameOf);
+    expect(names).toEqual([`${system}-probe`, `${system}-web`, `${system}-web-manual`]);
+    expect((await docker.getContainer(manual.id).inspect()).State.Running).toBe(true);
+  });
+
+  it("finishes an update interrupted after the old container was removed (only the new one, under its temporary name)", async () => {
+    const before = await idsByName(system);
+    const probe = before[`${system}-probe`] ?? "";
+    await docker.getContainer(probe).rename({ name: `${system}-probe.next` });
+    const planned = await plan(repo);
+    expect(planned.stdout).toMatch(/drift: live only under the temporary name .*probe\.next/);
+
+    expect((await reconcile(repo)).code).toBe(0);
+    expect(await idsByName(system)).toEqual(before);
+  });
+
+  it("refuses with exit 4 while another live reconciler holds the lock, and says how to clear a stale one", async () => {
+    const lock = await docker.createContainer({
+      name: `sysconfig-lock-${system}`,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["true"],
+      Labels: {
+        "io.sysconfig.system": system,
+        "io.sysconfig.role": "lock",
+        "io.sysconfig.lock.owner": "test",
+        "io.sysconfig.lock.host": os.hostname(),
+        "io.sysconfig.lock.pid": String(process.pid),
+        "io.sysconfig.lock.since": new Date().toISOString(),
+      },
+    });
+    try {
+      const result = await reconcile(repo);
+      expect(result.code).toBe(4);
+      expect(result.stderr).toContain("another reconciler holds the lock");
+      expect(result.stderr).toContain(`docker rm sysconfig-lock-${system}`);
+    } finally {
+      await lock.remove({ force: true });
+    }
+  });
+});
+
+describe("a reconciler killed in the middle of an update", () => {
+  const system = uniqueSystem("dk");
+  let repo: string;
+  let cleanup: () => Promise<void>;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ dir: repo, cleanup } = await tempDir("sysconfig-docker-kill-"));
+    port = await freePort();
+  });
+  afterAll(async () => {
+    await removeSystem(system);
+    await cleanup();
+  });
+
+  it("leaves a duplicate behind, and the next run converges to one container per service", async () => {
+    const v = { probeInterval: 3 };
+    await commitConfig(repo, configYaml(system, port, { web: "1-main", probe: "1-main", ...v }), "v1");
+    expect((await reconcile(repo)).code).toBe(0);
+    await commitConfig(repo, configYaml(system, port, { web: "2-main", probe: "2-main", ...v }), "v2");
+
+    const child = spawn(process.execPath, [CLI, "reconcile", "--repo", repo, "--target", "docker"], {
+      stdio: "ignore",
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    let seen: string[] = [];
+    for (let i = 0; i < 200 && !seen.includes(`${system}-probe.next`); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      seen = (await containersOf(system)).map(nameOf);
+    }
+    child.kill("SIGKILL");
+    await exited;
+    // Killed between "start the new one" and "remove the old one": both exist, and the lock is left.
+    expect(seen).toEqual(expect.arrayContaining([`${system}-probe`, `${system}-probe.next`]));
+    expect((await containersOf(system)).map(nameOf)).toContain(`sysconfig-lock-${system}`);
+
+    const result = await reconcile(repo);
+    expect(result.stderr).toMatch(/removing a stale lock .* has exited/);
+    expect(result.code).toBe(0);
+    const containers = await containersOf(system);
+    expect(containers.map(nameOf)).toEqual([`${system}-probe`, `${system}-web`]);
+    for (const c of containers) expect(c.Image).toBe(`${IMAGE}:2-main`);
+    expect(await httpGet(port)).toBe("web v2\n");
+    expect((await plan(repo, "--exit-code")).code).toBe(0);
+  });
+});
