@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { appendFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 import { runCli } from "./helpers/cli.js";
 import { writeConfigRepo } from "./helpers/config-repo.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -106,5 +107,69 @@ describe("sysconfig plan / reconcile: invalid input exits 3", () => {
     });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/'prod' is not an environment/);
+  });
+});
+
+// The command's own behaviour (text vs JSON, exit codes 0/2/4, second run no-op) through the real
+// fleet target against the in-process fake fleetd.
+describe("sysconfig plan / reconcile against a fleet API", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let fleet: FakeFleetServer;
+  const run = (...args: string[]) =>
+    runCli([...args, "--repo", dir, "--environment", "staging", "--endpoint", fleet.endpoint]);
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir("sysconfig-reconcile-fleet-"));
+    fleet = await startFleetServer({ transitionMs: 0 });
+    await writeConfigRepo(
+      dir,
+      "clitest",
+      { hello: { env: { API_TOKEN: "t0ps3cret" } }, worker: { instances: 2 } },
+      "staging",
+    );
+  });
+  afterAll(async () => {
+    await fleet.close();
+    await cleanup();
+  });
+
+  it("plans (exit 0, or 2 with --exit-code), reconciles, and then has nothing to do", async () => {
+    const plan = await run("plan");
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/^\+ create fleet:hello\.service$/m);
+    expect(plan.stdout).toMatch(/Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged, 0 unmanaged\./);
+    expect((await run("plan", "--exit-code")).code).toBe(2);
+    expect((await run("reconcile", "--dry-run", "--exit-code")).code).toBe(2);
+
+    const applied = await run("reconcile", "--timeout", "20");
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(
+      /Result: 4 healthy, 0 applied, 0 unhealthy, 0 failed, 0 skipped, 0 refused\./,
+    );
+    expect(applied.stdout + applied.stderr).not.toContain("t0ps3cret");
+
+    const again = await run("plan", "--exit-code", "--output", "json");
+    expect(again.code).toBe(0);
+    const doc = JSON.parse(again.stdout) as { summary: Record<string, number>; target: { kind: string } };
+    expect(doc.summary).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 4 });
+    expect(doc.target.kind).toBe("fleet");
+    const second = await run("reconcile", "--output", "json");
+    expect(second.code).toBe(0);
+    expect((JSON.parse(second.stdout) as { result: { changes: unknown[] } }).result.changes).toEqual([]);
+  });
+
+  it("refuses a mass delete with exit 4, printing the plan and the rule as JSON", async () => {
+    await writeConfigRepo(dir, "clitest", { hello: { env: { API_TOKEN: "t0ps3cret" } } }, "staging");
+    const refused = await run("reconcile", "--output", "json");
+    expect(refused.code).toBe(4);
+    const doc = JSON.parse(refused.stdout) as { refused: { rule: string }; summary: { delete: number } };
+    expect(doc.refused.rule).toBe("max-delete");
+    expect(doc.summary.delete).toBe(3);
+    expect(refused.stderr).toMatch(/pass --max-delete 3 or --allow-mass-delete/);
+    expect(fleet.units.size).toBe(4);
+    const allowed = await run("reconcile", "--max-delete", "3");
+    expect(allowed.code).toBe(0);
+    expect(fleet.units.size).toBe(1);
   });
 });
