@@ -23,9 +23,11 @@ export function isTransient(error: unknown): boolean {
 export function engineReason(error: unknown): string {
   if (typeof error === "object" && error !== null && "json" in error) {
     const json = error.json;
-    if (typeof json === "object" && json !== null && "message" in json) return String(json.message);
+    if (typeof json === "object" && json !== null && "message" in json) return String(json.message).trim();
   }
-  return reasonOf(error).replace(/^\(HTTP code \d+\) [a-z ]+ - /, "");
+  return reasonOf(error)
+    .replace(/^\(HTTP code \d+\) [a-z ]+ - /, "")
+    .trim();
 }
 
 /** `<subject> <operation> failed: <reason>`, the cause kept. */

@@ -2,8 +2,8 @@
 import type Dockerode from "dockerode";
 import { RuntimeFailureError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
-import { engineFailure, statusOf, withRetry } from "./engine-errors.js";
-import { registryAuthFor } from "./registry-auth.js";
+import { engineFailure, engineReason, isTransient, statusOf, withRetry } from "./engine-errors.js";
+import { registryAuthFor, registryOf, type RegistryAuth } from "./registry-auth.js";
 
 interface PullEvent {
   status?: string;
@@ -38,13 +38,25 @@ export async function ensureImage(
       });
     });
   } catch (error) {
-    throw engineFailure(subject, `pull ${image}`, error);
+    throw new RuntimeFailureError(
+      `${subject} pull ${image} failed: ${engineReason(error)}${hint(image, auth)}`,
+      {
+        cause: error,
+        transient: isTransient(error),
+      },
+    );
   }
   const failed = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
   if (failed) {
-    const reason = failed.errorDetail?.message ?? failed.error ?? "unknown error";
-    throw new RuntimeFailureError(
-      `${subject} pull ${image} failed: ${reason}${auth ? "" : " (no registry credentials were found for it)"}`,
-    );
+    const reason = (failed.errorDetail?.message ?? failed.error ?? "unknown error").trim();
+    throw new RuntimeFailureError(`${subject} pull ${image} failed: ${reason}${hint(image, auth)}`);
   }
+}
+
+function hint(image: string, auth: RegistryAuth | undefined): string {
+  if (auth) return "";
+  return (
+    ` (no registry credentials were found for ${registryOf(image)}: set SYSCONFIG_REGISTRY_USERNAME and ` +
+    `SYSCONFIG_REGISTRY_PASSWORD_FILE, or log in with docker login so the Docker config file has them)`
+  );
 }
