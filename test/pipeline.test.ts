@@ -194,6 +194,18 @@ describe("reconcile pipeline", () => {
     expect(target.objects.size).toBe(5);
   });
 
+  it("fails with exit 1 and releases the lock when the target cannot be read", async () => {
+    await writeConfigRepo(dir, "acme", { hello: {} });
+    const target = new MemoryTarget();
+    target.readFailure = new RuntimeFailureError("fleet:/fleet/v1/units list failed: connection refused", {
+      transient: true,
+    });
+    const error = await runReconcile(request(), deps(target)).catch((e: unknown) => e);
+    expect((error as RuntimeFailureError).exitCode).toBe(1);
+    expect((error as Error).message).toMatch(/connection refused/);
+    expect(target.log).toEqual(["lock", "read", "unlock", "close"]);
+  });
+
   it("corrects drift on an owned object", async () => {
     await writeConfigRepo(dir, "acme", { hello: {} });
     const target = new MemoryTarget();
