@@ -2,7 +2,6 @@
 // each with its rendered/ committed and current.
 import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { simpleGit } from "simple-git";
 import { parseDocument } from "yaml";
 import { CONFIG_FILE, loadConfig } from "../../reconciler/config/load.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
@@ -11,6 +10,7 @@ import { renderAll } from "../../reconciler/render/render.js";
 import { projectRoot, RENDERED_DIR } from "../../reconciler/render/templates.js";
 import { writeRendered } from "../../reconciler/render/write.js";
 import { gitIdentityEnv } from "../git/identity.js";
+import { operatorGit } from "../git/operator-git.js";
 import type { CliIo } from "../io.js";
 
 export interface InitOptions {
@@ -51,7 +51,7 @@ export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
   });
   const config = await loadConfig(dir);
   const environments = Object.keys(config.environments);
-  const git = simpleGit(dir).env({ ...io.env, ...gitIdentityEnv(io.env) });
+  const git = operatorGit(dir, { ...io.env, ...gitIdentityEnv(io.env) });
   const first = environments[0] ?? "develop";
   await git.init(["--initial-branch", first]);
   await git.add(".");

@@ -1,12 +1,10 @@
 // The git adapter: simple-git with the operator's own environment (credentials, ssh agent, GIT_SSH_COMMAND),
 // argv only (no shell), and every failure wrapped with secrets redacted.
-import { simpleGit, type SimpleGit } from "simple-git";
+import type { SimpleGit } from "simple-git";
 import { RuntimeFailureError } from "../../reconciler/errors.js";
 import { gitIdentityEnv } from "./identity.js";
+import { operatorGit } from "./operator-git.js";
 import { redactSecrets } from "./redact.js";
-
-/** git is killed after this long without output (a hung network transfer). */
-const SILENCE_TIMEOUT_MS = 300_000;
 
 export interface GitClient {
   /** Runs `git <args>` in `dir`; resolves stdout. Throws GitCommandError. */
@@ -36,24 +34,7 @@ export function createGitClient(
   const gitAt = (dir: string): SimpleGit => {
     let git = instances.get(dir);
     if (!git) {
-      git = simpleGit({
-        baseDir: dir,
-        timeout: { block: SILENCE_TIMEOUT_MS },
-        // The environment is the operator's (ssh agent, GIT_SSH_COMMAND, credential helpers, pagers): trust it.
-        // What comes from input (URL, branch, paths) only ever reaches git as argv after `--`.
-        unsafe: {
-          allowUnsafeSshCommand: true,
-          allowUnsafeAskPass: true,
-          allowUnsafeConfigEnvCount: true,
-          allowUnsafeConfigPaths: true,
-          allowUnsafeCredentialHelper: true,
-          allowUnsafeGitProxy: true,
-          allowUnsafeEditor: true,
-          allowUnsafePager: true,
-          allowUnsafeTemplateDir: true,
-          allowUnsafeDiffExternal: true,
-        },
-      }).env(gitEnv);
+      git = operatorGit(dir, gitEnv);
       instances.set(dir, git);
     }
     return git;
