@@ -3,7 +3,7 @@
 // retried with jittered backoff, permanent ones (other 4xx) not.
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { RuntimeFailureError, reasonOf } from "../../errors.js";
+import { RuntimeFailureError, SysconfigError, reasonOf } from "../../errors.js";
 import type { FleetEndpoint } from "./endpoint.js";
 import { normalizeOptions, type UnitOption } from "./unit-file.js";
 
@@ -100,7 +100,7 @@ export class FleetClient {
       };
       agent.createConnection = (_opts, cb) => {
         connect().then(
-          (stream) => cb(null, stream),
+          (stream) => cb(null, socketLike(stream)),
           (error: unknown) => cb(error instanceof Error ? error : new Error(String(error))),
         );
         return undefined;
@@ -204,6 +204,14 @@ export class FleetClient {
       try {
         res = await this.once(method, path, body);
       } catch (error) {
+        if (error instanceof SysconfigError) {
+          // From the SSH tunnel: already names the hop and the operation.
+          if (error instanceof RuntimeFailureError && error.transient && attempt < this.retries) {
+            await sleep(this.delay(attempt));
+            continue;
+          }
+          throw error;
+        }
         const code = (error as NodeJS.ErrnoException).code ?? "";
         const transient = TRANSIENT_CODES.has(code) || /socket hang up|timed out/.test(reasonOf(error));
         if (transient && attempt < this.retries) {
@@ -284,6 +292,31 @@ export class FleetClient {
       req.end(payload);
     });
   }
+}
+
+/**
+ * http.Agent treats what createConnection returns as a net.Socket: give an SSH channel the few socket
+ * methods it calls. The timeout is armed by setTimeout(ms) and fires once, which is what the request
+ * timeout needs.
+ */
+function socketLike(stream: Duplex): Duplex {
+  const s = stream as Duplex & Record<string, unknown>;
+  let timer: NodeJS.Timeout | undefined;
+  s.setTimeout = (ms: number, callback?: () => void) => {
+    clearTimeout(timer);
+    if (callback) s.once("timeout", callback);
+    if (ms > 0) {
+      timer = setTimeout(() => s.emit("timeout"), ms);
+      timer.unref();
+    }
+    return s;
+  };
+  s.setNoDelay = () => s;
+  s.setKeepAlive = () => s;
+  s.ref = () => s;
+  s.unref = () => s;
+  stream.once("close", () => clearTimeout(timer));
+  return stream;
 }
 
 function sleep(ms: number): Promise<void> {
