@@ -1,8 +1,9 @@
 # The reconciler image: sysconfig's CLI and reconciler on Node 24, production dependencies only.
 # `npm run image` builds it (as sysconfig/reconciler:<version>) from a context it prepares itself,
 # because a build container may not reach the npm registry (cli/build/reconciler-context.ts):
-#   app/     package.json, dist/cli, dist/reconciler, templates/, sysconfig-example/ and the
-#            production dependency closure of package-lock.json (no .d.ts, maps or docs)
+#   deps/    node_modules/: the production dependency closure of package-lock.json (no .d.ts,
+#            source maps or docs), apart so that a code change leaves its layer cached
+#   app/     package.json, dist/cli, dist/reconciler, templates/, sysconfig-example/
 #   image/   the `sysconfig` launcher, the build-stage script, the empty /sysconfig/config
 # The final stage only COPYs, so any Node 24 image works as the base, even one without a shell
 # (the tests use an image made with `docker import` from the host's node binary).
@@ -10,6 +11,7 @@ ARG NODE_IMAGE=node:24-slim
 
 # Build stage: lay out the application, add the non-root user, check that the CLI loads.
 FROM ${NODE_IMAGE} AS app
+COPY deps/ /opt/sysconfig/
 COPY app/ /opt/sysconfig/
 COPY image/sysconfig /usr/local/bin/sysconfig
 COPY image/prepare.cjs /tmp/prepare.cjs

@@ -19,12 +19,15 @@ export interface ProgressOutput {
   reporter: Reporter;
 }
 
-function describe(event: EngineEvent): { key: string; text: string; transient: boolean } | undefined {
+/** `key` dedupes layer states (each shown once); build output lines are never deduped. */
+function describe(
+  event: EngineEvent,
+): { key: string | undefined; text: string; transient: boolean } | undefined {
   if (event.stream !== undefined) {
-    const text = event.stream.trimEnd();
-    if (text === "" || text.startsWith(" ---> ") || text.startsWith("Removing intermediate"))
-      return undefined;
-    return { key: text, text, transient: false };
+    const text = event.stream.trim();
+    if (text === "---> Using cache") return { key: undefined, text: "  (cached)", transient: false };
+    if (text === "" || text.startsWith("---> ") || text.startsWith("Removing intermediate")) return undefined;
+    return { key: undefined, text, transient: false };
   }
   if (event.status !== undefined) {
     if (event.status === "Preparing" || event.status === "Waiting") return undefined;
@@ -54,9 +57,11 @@ export function createProgress(output: ProgressOutput): Progress {
         }
         return;
       }
-      const key = `${phase} ${d.key}`;
-      if (seen.has(key)) return;
-      seen.add(key);
+      if (d.key !== undefined) {
+        const key = `${phase} ${d.key}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+      }
       clearLive();
       output.reporter.info(`${phase}: ${d.text}`);
     },

@@ -75,7 +75,8 @@ export async function pushReferences(
       if (error instanceof RuntimeFailureError) throw error;
       const message = error instanceof StreamError ? error.message.trim() : undefined;
       const unauthorized =
-        message !== undefined && /unauthorized|authentication required|denied/i.test(message);
+        message !== undefined &&
+        /unauthorized|authentication required|denied|no basic auth credentials/i.test(message);
       if (message !== undefined) {
         throw new RuntimeFailureError(
           `push of ${reference} failed: ${message}.${already}${unauthorized ? authHint(registry) : ""}`,

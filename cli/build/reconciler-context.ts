@@ -128,7 +128,9 @@ export async function reconcilerContext(root: string, mtime: Date): Promise<Reco
     { path: "image/prepare.cjs", content: PREPARE_SCRIPT },
     { path: "image/sysconfig", content: LAUNCHER, executable: true },
     { path: "image/rootfs/sysconfig/config", directory: true },
-    ...(await withModes(root, [...app, ...modules])).map((e) => ({ ...e, path: `app/${e.path}` })),
+    // Dependencies apart from the app, so a code change leaves their (large) layer cached.
+    ...(await withModes(root, modules)).map((e) => ({ ...e, path: `deps/${e.path}` })),
+    ...(await withModes(root, app)).map((e) => ({ ...e, path: `app/${e.path}` })),
   ];
   return {
     tar: await deterministicTar(entries, mtime),
