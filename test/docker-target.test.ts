@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { simpleGit } from "simple-git";
 import { CLI, runCli } from "./helpers/cli.js";
 import {
+  buildImage,
   buildWebImage,
   commitConfig,
   containersOf,
@@ -186,11 +187,24 @@ describe("docker target lifecycle", () => {
       HostConfig: { NetworkMode: "none" },
     });
     await manual.start();
+    // Containers inherit their image's labels, and config images carry io.sysconfig.system: a
+    // reconciler run from one (docker run --rm <config image>) is not a managed service.
+    await buildImage(`sysconfig-test/dt-config:${system}`, {
+      Dockerfile: `FROM ${IMAGE}:1-main\nLABEL io.sysconfig.system=${system} io.sysconfig.environment=main\n`,
+    });
+    const reconciler = await docker.createContainer({
+      name: `${system}_reconciler`,
+      Image: `sysconfig-test/dt-config:${system}`,
+      Cmd: ["sleep", "300"],
+      HostConfig: { NetworkMode: "none" },
+    });
+    await reconciler.start();
     await commitConfig(repo, configYaml(system, port, { web: "2-main", probe: "2-main" }), "drop worker");
 
     const planned = await plan(repo);
     expect(planned.stdout).toContain(`- delete docker:container/${system}-worker-1`);
     expect(planned.stdout).toContain(`unmanaged docker:container/${system}-web-manual`);
+    expect(planned.stdout).not.toContain("reconciler");
     const refused = await reconcile(repo);
     expect(refused.code).toBe(4); // prune guard: 2 of 4 owned containers
     expect((await idsByName(system))[`${system}-worker-1`]).toBeDefined();
@@ -198,8 +212,15 @@ describe("docker target lifecycle", () => {
     const result = await reconcile(repo, "--max-delete", "2");
     expect(result.code).toBe(0);
     const names = (await containersOf(system)).map(nameOf);
-    expect(names).toEqual([`${system}-probe`, `${system}-web`, `${system}-web-manual`]);
+    expect(names).toEqual([
+      `${system}-probe`,
+      `${system}-web`,
+      `${system}-web-manual`,
+      `${system}_reconciler`,
+    ]);
     expect((await docker.getContainer(manual.id).inspect()).State.Running).toBe(true);
+    await reconciler.remove({ force: true });
+    await docker.getImage(`sysconfig-test/dt-config:${system}`).remove();
   });
 
   it("finishes an update interrupted after the old container was removed (only the new one, under its temporary name)", async () => {

@@ -3,7 +3,7 @@
 import type Dockerode from "dockerode";
 import type { ActualObject } from "../../model.js";
 import { engineFailure, withRetry } from "./engine-errors.js";
-import { couldCollide, LABEL, ROLE_LOCK, subjectOf } from "./labels.js";
+import { couldCollide, LABEL, ROLE_SERVICE, subjectOf } from "./labels.js";
 
 /** One container as the list request shows it. */
 export interface LiveContainer {
@@ -37,8 +37,8 @@ export async function listContainers(docker: Dockerode, system: string): Promise
   for (const info of list) {
     const live = liveOf(info);
     const labels = live.labels;
-    if (labels[LABEL.system] === system && labels[LABEL.role] !== ROLE_LOCK) {
-      const canonical = labels[LABEL.name] ?? live.name;
+    if (isOwned(labels, system)) {
+      const canonical = labels[LABEL.name] ?? live.name; // always set for owned ones
       owned.set(canonical, [...(owned.get(canonical) ?? []), live]);
     } else if (couldCollide(system, live.name)) {
       unowned.push({
@@ -52,6 +52,20 @@ export async function listContainers(docker: Dockerode, system: string): Promise
   }
   const objects = [...owned].map(([canonical, containers]) => ownedObject(canonical, containers));
   return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Ours only with the full marker sysconfig writes at create time. Containers also inherit their image's
+ * labels, and the config image itself is labelled io.sysconfig.system: the reconciler's own container
+ * (and anything else run from a config image) must never count as a managed service.
+ */
+function isOwned(labels: Record<string, string>, system: string): boolean {
+  return (
+    labels[LABEL.system] === system &&
+    labels[LABEL.role] === ROLE_SERVICE &&
+    labels[LABEL.name] !== undefined &&
+    labels[LABEL.hash] !== undefined
+  );
 }
 
 function liveOf(info: Dockerode.ContainerInfo): LiveContainer {
