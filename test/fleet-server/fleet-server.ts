@@ -27,6 +27,8 @@ export interface FakeUnit {
   since: number;
   /** The unit file the machine ran before a replace, until the agent picks up the new one. */
   previousHash?: string;
+  /** unitHash(options), computed once when the unit file is stored. */
+  hash?: string;
 }
 
 export interface FakeMachine {
@@ -151,7 +153,7 @@ export class FakeFleetServer {
       }
       return undefined;
     }
-    const hash = unitHash(unit.options);
+    const hash = (unit.hash ??= unitHash(unit.options));
     if (current === "loaded") return { ...base, hash, ...systemd("inactive") };
     const failed = this.failing.some((f) => (typeof f === "string" ? f === unit.name : f.test(unit.name)));
     return { ...base, hash, ...systemd(failed ? "failed" : "active") };
@@ -188,12 +190,7 @@ export class FakeFleetServer {
     const path = url.pathname;
     if (path === "/fleet/v1/units") {
       if (method !== "GET") return sendError(res, 405, "only GET supported against this resource");
-      return this.page(
-        res,
-        url,
-        "units",
-        this.sortedUnits().map((u) => this.toWire(u)),
-      );
+      return this.page(res, url, "units", this.sortedUnits(), (u) => this.toWire(u));
     }
     if (path.startsWith("/fleet/v1/units/") && path.length > "/fleet/v1/units/".length) {
       const item = decodeURIComponent(path.slice("/fleet/v1/units/".length));
@@ -215,7 +212,9 @@ export class FakeFleetServer {
       const unitName = url.searchParams.get("unitName");
       const machineID = url.searchParams.get("machineID");
       const now = Date.now();
-      const states = this.sortedUnits()
+      const units =
+        unitName === null ? this.sortedUnits() : [this.units.get(unitName)].filter((u) => u !== undefined);
+      const states = units
         .map((u) => this.unitState(u, now))
         .filter((s): s is Record<string, string> => s !== undefined)
         .filter(
@@ -254,7 +253,7 @@ export class FakeFleetServer {
       res.writeHead(201).end();
       return;
     }
-    if (su.options.length > 0 && unitHash(su.options) !== unitHash(existing.options)) {
+    if (su.options.length > 0 && unitHash(su.options) !== (existing.hash ??= unitHash(existing.options))) {
       // A new version of the unit: fleetd replaces it, desiredState "" meaning inactive.
       this.create(name, su.options, su.desiredState, existing);
       res.writeHead(201).end();
@@ -281,6 +280,7 @@ export class FakeFleetServer {
       desiredState: desiredState === "" ? "inactive" : desiredState,
       machineID: previous?.machineID || this.schedule(name),
       since: Date.now(),
+      hash: unitHash(options),
     };
     if (running?.systemdActiveState === "active" && running.hash) unit.previousHash = running.hash;
     this.units.set(name, unit);
@@ -307,7 +307,14 @@ export class FakeFleetServer {
     };
   }
 
-  private page(res: http.ServerResponse, url: URL, key: string, all: unknown[]): void {
+  /** One page of `all`; `wire` turns only the page's items into their JSON form. */
+  private page<T>(
+    res: http.ServerResponse,
+    url: URL,
+    key: string,
+    all: T[],
+    wire: (item: T) => unknown = (item) => item,
+  ): void {
     const tokens = url.searchParams.getAll("nextPageToken");
     if (tokens.length > 1) return sendError(res, 400, "too many values for page token");
     let page = 1;
@@ -320,7 +327,7 @@ export class FakeFleetServer {
     const stop = page * this.pageSize;
     const body: Record<string, unknown> = {};
     if (start < all.length) {
-      body[key] = all.slice(start, Math.min(stop, all.length));
+      body[key] = all.slice(start, Math.min(stop, all.length)).map(wire);
       if (stop < all.length) body.nextPageToken = encodePageToken(this.pageSize, page + 1);
     }
     sendJson(res, 200, body);
