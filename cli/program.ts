@@ -105,7 +105,7 @@ export function buildProgram(io: () => CliIo): Command {
     .addOption(
       new Option("--max-attempts <n>", "push attempts when the remote moves")
         .argParser(positiveInt)
-        .default(15),
+        .default(16),
     )
     .addOption(outputOption())
     .addHelpText(

@@ -5,7 +5,7 @@ export interface BackoffPolicy {
   capMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 6000 };
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 150, capMs: 4000 };
 
 /** "Full jitter": a uniform delay in [base/2, min(cap, base·2^(attempt-1))] — attempt counts from 1. */
 export function backoffDelay(

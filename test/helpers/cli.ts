@@ -3,7 +3,10 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The project root, from test/helpers/ or from its compiled copy in dist/test/helpers/ (benchmarks). */
+export const ROOT = ((dir: string) => (path.basename(dir) === "dist" ? path.dirname(dir) : dir))(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.."),
+);
 export const CLI = path.join(ROOT, "dist/cli/main.js");
 
 export interface CliResult {

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+set -euo pipefail
+node dist/bench/bump.js
+node dist/bench/reconcile-fleet.js
