@@ -1,6 +1,7 @@
 // Workspace for a remote (any git URL or a bare repo path): a single-branch clone in a temp dir,
 // removed when done. Pushes go back to origin; a rejected push is followed by refresh() and a re-apply.
 import path from "node:path";
+import { RuntimeFailureError } from "../../reconciler/errors.js";
 import { GitCommandError } from "./client.js";
 import { classifyGitFailure } from "./push-failure.js";
 import { backoffDelay, sleep } from "./backoff.js";
@@ -45,6 +46,17 @@ export async function openClone(
     await temp.dispose();
     if (error instanceof GitCommandError && /Remote branch .* not found/.test(error.output)) {
       throw missingBranchError(branch, options.shownUrl, await remoteBranches(git, location.url));
+    }
+    if (error instanceof GitCommandError) {
+      throw new RuntimeFailureError(
+        `config repo ${options.shownUrl} clone failed: ${error.output
+          .split("\n")
+          .filter((l) => !l.startsWith("warning:"))
+          .join(" ")}. ` +
+          `Check the URL and that git's own credentials (ssh agent, credential helper, GIT_SSH_COMMAND) can read it. ` +
+          `Nothing was changed.`,
+        { cause: error, transient: classifyGitFailure(error.output) === "transient" },
+      );
     }
     throw error;
   }

@@ -19,6 +19,7 @@ const MOVED = [
 const TRANSIENT = [
   /Connection (reset|refused|timed out|closed)/i,
   /Could not resolve host/i,
+  /Failed to connect|Couldn't connect/i,
   /early EOF/,
   /the remote end hung up/,
   /RPC failed/,
