@@ -16,7 +16,6 @@
 // For a hard guarantee run one scheduled reconciler per system; the lock then catches overlapping
 // manual runs.
 import { randomBytes } from "node:crypto";
-import os from "node:os";
 import { SafetyRefusalError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import type { TargetLock } from "../target.js";
@@ -81,7 +80,7 @@ export async function acquireFleetLock(
 ): Promise<TargetLock> {
   const name = lockUnitName(system);
   const mine: LockHolder = {
-    owner: `${owner} (pid ${process.pid} on ${os.hostname()})`,
+    owner,
     token: randomBytes(16).toString("hex"),
     acquired: new Date().toISOString(),
     expires: 0,
