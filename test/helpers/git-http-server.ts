@@ -1,6 +1,6 @@
 // A smart-HTTP git server on 127.0.0.1 (git http-backend behind node:http, as CGI) that requires HTTP
 // basic auth: lets tests push with a token in the URL, the way CI does against a Git host.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -27,18 +27,19 @@ export async function startGitHttpServer(
       return;
     }
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const cgi = spawn("git", ["http-backend"], {
+    const cgi: ChildProcessWithoutNullStreams = spawn("git", ["http-backend"], {
+      stdio: "pipe",
       env: {
         PATH: process.env.PATH,
         GIT_PROJECT_ROOT: projectRoot,
         GIT_HTTP_EXPORT_ALL: "1",
         REMOTE_USER: user,
-        REQUEST_METHOD: req.method,
+        REQUEST_METHOD: req.method ?? "GET",
         PATH_INFO: decodeURIComponent(url.pathname),
         QUERY_STRING: url.search.replace(/^\?/, ""),
         CONTENT_TYPE: req.headers["content-type"] ?? "",
         HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
-        GIT_PROTOCOL: req.headers["git-protocol"] ?? "",
+        GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
       },
     });
     req.pipe(cgi.stdin);
