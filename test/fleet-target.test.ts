@@ -332,7 +332,7 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     const held = await a.acquireLock("shop", "first", false);
     const refused = b.acquireLock("shop", "second", false);
     await expect(refused).rejects.toThrow(SafetyRefusalError);
-    await expect(b.acquireLock("shop", "second", false)).rejects.toThrow(/holds it: first .*--wait-lock/s);
+    await expect(b.acquireLock("shop", "second", false)).rejects.toThrow(/holds it: first, since .*--wait-lock/s);
     expect((await b.readActual("shop")).map((o) => o.name)).toEqual([]);
     await held.release();
     await held.release();
