@@ -112,7 +112,13 @@ export function buildProgram(io: () => CliIo): Command {
       "after",
       "\nExamples:\n  $ sysconfig bump web 58-develop --repo git@git.example.com:acme/sysconfig.git\n" +
         "  $ sysconfig bump web 41-develop --force          # deliberate rollback\n" +
-        "  $ sysconfig bump web 58-develop --template deploy/web.service.hbs",
+        "  $ sysconfig bump web 58-develop --template deploy/web.service.hbs\n" +
+        "  $ sysconfig bump web 58-develop --dry-run --output json\n\n" +
+        "Rules: TAG is <build_num>-<branch> (^[0-9]+-[A-Za-z0-9_][A-Za-z0-9_.-]*$, ≤ 128 chars); the branch is the\n" +
+        "tag's part after the first '-'. A lower build number than the repo holds is refused (exit 4) unless\n" +
+        "--force; the same tag again changes nothing (exit 0). A push rejected because the branch moved is\n" +
+        "re-applied on the new head and retried (--max-attempts). Exit codes: 0 done, 1 git/network failure,\n" +
+        "3 invalid input, 4 refused by a safety rule.",
     )
     .action((service: string, tag: string, o: Record<string, unknown>) =>
       runBump(

@@ -1,6 +1,6 @@
 // The bump itself: plan on the branch head, apply, commit, push; when the remote moved meanwhile, start
 // again from the new head (re-read, re-check monotonicity, re-render) — never a textual rebase, never a force.
-import { RuntimeFailureError } from "../../reconciler/errors.js";
+import { reasonOf, RuntimeFailureError } from "../../reconciler/errors.js";
 import type { Reporter } from "../../reconciler/report/reporter.js";
 import { backoffDelay, sleep } from "../git/backoff.js";
 import { GitCommandError } from "../git/client.js";
@@ -73,7 +73,7 @@ export async function bumpWithRetries(
       result.commit = await workspace.head();
       return result;
     } catch (error) {
-      reporter.debug(`push ${attempt} failed after ${Date.now() - started} ms`);
+      reporter.debug(`push ${attempt} failed after ${Date.now() - started} ms: ${reasonOf(error)}`);
       const kind = error instanceof GitCommandError ? classifyGitFailure(error.output) : "permanent";
       if (kind === "permanent" || attempt >= options.maxAttempts) {
         await workspace.abandon();

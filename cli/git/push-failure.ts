@@ -5,7 +5,6 @@ export type GitFailureKind = "moved" | "transient" | "permanent";
 
 const MOVED = [
   /\[rejected\]/,
-  /\[remote rejected\]/,
   /non-fast-forward/,
   /\(fetch first\)/,
   /cannot lock ref/,
@@ -30,6 +29,7 @@ const TRANSIENT = [
   /(gnutls|SSL|TLS)[^\n]*(error|failed)/i,
 ];
 
+/** A `[remote rejected]` for any other reason (a pre-receive hook, a protected branch) is permanent. */
 export function classifyGitFailure(output: string): GitFailureKind {
   if (MOVED.some((re) => re.test(output))) return "moved";
   if (TRANSIENT.some((re) => re.test(output))) return "transient";
