@@ -2,3 +2,4 @@
 set -euo pipefail
 node dist/bench/bump.js
 node dist/bench/reconcile-fleet.js
+node dist/bench/reconcile-docker.js

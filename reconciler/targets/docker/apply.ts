@@ -20,6 +20,8 @@ export interface ApplyDeps {
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
   wait?: Partial<Omit<WaitOptions, "deadline">>;
+  /** Images known to be on the host during this run (see ensureImage). */
+  imagesPresent?: Set<string>;
 }
 
 /** Seconds the old container gets to stop gracefully before it is killed. */
@@ -40,7 +42,7 @@ export async function applyChange(deps: ApplyDeps, change: Change, context: Appl
 }
 
 async function createContainer(deps: ApplyDeps, spec: ContainerSpec, subject: string, context: ApplyContext) {
-  await ensureImage(deps.docker, spec.image, subject, deps.env, deps.reporter);
+  await ensureImage(deps.docker, spec.image, subject, deps.env, deps.reporter, deps.imagesPresent);
   await startNew(deps, spec, spec.name, subject, context);
 }
 
@@ -58,7 +60,7 @@ async function updateContainer(
     reporter.info(`${subject}: finished an interrupted update (the new container was already running)`);
     return;
   }
-  await ensureImage(docker, spec.image, subject, deps.env, reporter);
+  await ensureImage(docker, spec.image, subject, deps.env, reporter, deps.imagesPresent);
   const stopFirst = stopFirstReason(spec) !== undefined && old.state === "running";
   if (stopFirst) {
     reporter.info(`${subject}: stopping the old container first (it holds the host port)`);

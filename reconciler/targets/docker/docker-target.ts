@@ -25,7 +25,7 @@ export function createDockerTarget(
   const docker =
     options.docker ??
     connectDocker(dockerAddress(options.endpoint ?? config.endpoint, options.env), options.env);
-  const deps: ApplyDeps = { docker, env: options.env, reporter: options.reporter };
+  const deps: ApplyDeps = { docker, env: options.env, reporter: options.reporter, imagesPresent: new Set() };
   if (options.wait) deps.wait = options.wait;
   return {
     kind: "docker",

@@ -60,8 +60,13 @@ export async function waitContainerHealthy(
         reason: `not healthy before the deadline (state ${state.Status}${check}); raise --timeout if it starts slowly`,
       };
     }
+    // Without a health check nothing can change before the settle point but a crash: poll at least
+    // every pollMs, and otherwise sleep straight to the settle point (fewer engine requests).
+    const settleIn =
+      state.Running && !health ? Date.parse(state.StartedAt) + options.settleMs - Date.now() : 0;
+    const pause = Math.max(options.pollMs, Math.min(settleIn, 2 * options.pollMs));
     await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(options.pollMs, Math.max(0, options.deadline - Date.now()) + 10)),
+      setTimeout(resolve, Math.min(pause, Math.max(0, options.deadline - Date.now()) + 10)),
     );
   }
 }

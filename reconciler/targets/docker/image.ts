@@ -11,16 +11,22 @@ interface PullEvent {
   errorDetail?: { message?: string };
 }
 
-/** Tags are immutable (`58-develop`), so an image already present is never pulled again. */
+/**
+ * Tags are immutable (`58-develop`), so an image already present is never pulled again; `present`
+ * remembers the images seen during one run, so 50 containers of one image cost one inspect.
+ */
 export async function ensureImage(
   docker: Dockerode,
   image: string,
   subject: string,
   env: NodeJS.ProcessEnv,
   reporter: Reporter,
+  present: Set<string> = new Set(),
 ): Promise<void> {
+  if (present.has(image)) return;
   try {
     await withRetry(() => docker.getImage(image).inspect());
+    present.add(image);
     return;
   } catch (error) {
     if (statusOf(error) !== 404) throw engineFailure(subject, `image inspect ${image}`, error);
@@ -51,6 +57,7 @@ export async function ensureImage(
     const reason = (failed.errorDetail?.message ?? failed.error ?? "unknown error").trim();
     throw new RuntimeFailureError(`${subject} pull ${image} failed: ${reason}${hint(image, auth)}`);
   }
+  present.add(image);
 }
 
 function hint(image: string, auth: RegistryAuth | undefined): string {
