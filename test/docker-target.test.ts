@@ -274,22 +274,28 @@ describe("a reconciler killed in the middle of an update", () => {
     await cleanup();
   });
 
+  /** Starts a reconcile and sends it `signal` once the new probe container runs under its temporary name. */
+  async function signalWhenNextAppears(signal: NodeJS.Signals) {
+    const child = spawn(process.execPath, [CLI, "reconcile", "--repo", repo, "--target", "docker"], {
+      stdio: "ignore",
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    let seen: string[] = [];
+    for (let i = 0; i < 200 && !seen.includes(`${system}-probe.next`); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      seen = (await containersOf(system)).map(nameOf);
+    }
+    child.kill(signal);
+    return { seen, exited };
+  }
+
   it("leaves a duplicate behind, and the next run converges to one container per service", async () => {
     const v = { probeInterval: 3 };
     await commitConfig(repo, configYaml(system, port, { web: "1-main", probe: "1-main", ...v }), "v1");
     expect((await reconcile(repo)).code).toBe(0);
     await commitConfig(repo, configYaml(system, port, { web: "2-main", probe: "2-main", ...v }), "v2");
 
-    const child = spawn(process.execPath, [CLI, "reconcile", "--repo", repo, "--target", "docker"], {
-      stdio: "ignore",
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    let seen: string[] = [];
-    for (let i = 0; i < 200 && !seen.includes(`${system}-probe.next`); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      seen = (await containersOf(system)).map(nameOf);
-    }
-    child.kill("SIGKILL");
+    const { seen, exited } = await signalWhenNextAppears("SIGKILL");
     await exited;
     // Killed between "start the new one" and "remove the old one": both exist, and the lock is left.
     expect(seen).toEqual(expect.arrayContaining([`${system}-probe`, `${system}-probe.next`]));
@@ -303,5 +309,22 @@ describe("a reconciler killed in the middle of an update", () => {
     for (const c of containers) expect(c.Image).toBe(`${IMAGE}:2-main`);
     expect(await httpGet(port)).toBe("web v2\n");
     expect((await plan(repo, "--exit-code")).code).toBe(0);
+  });
+
+  it("on SIGTERM mid-update removes the unfinished new container, keeps the old one and releases the lock", async () => {
+    const before = await idsByName(system);
+    await commitConfig(
+      repo,
+      configYaml(system, port, { web: "1-main", probe: "1-main", probeInterval: 3 }),
+      "back to v1",
+    );
+    const { seen, exited } = await signalWhenNextAppears("SIGTERM");
+    expect(seen).toContain(`${system}-probe.next`);
+    expect(await exited).toBe(1);
+    const after = await idsByName(system);
+    expect(Object.keys(after)).toEqual([`${system}-probe`, `${system}-web`]); // no .next, no lock
+    expect(after[`${system}-probe`]).toBe(before[`${system}-probe`]);
+    expect((await reconcile(repo)).code).toBe(0);
+    expect(await httpGet(port)).toBe("web v1\n");
   });
 });

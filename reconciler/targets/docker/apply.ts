@@ -19,7 +19,7 @@ export interface ApplyDeps {
   docker: Dockerode;
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
-  wait?: Partial<Omit<WaitOptions, "deadline">>;
+  wait?: Partial<Omit<WaitOptions, "deadline" | "signal">>;
   /** Images known to be on the host during this run (see ensureImage). */
   imagesPresent?: Set<string>;
 }
@@ -78,6 +78,7 @@ async function updateContainer(
     ...DEFAULT_WAIT,
     ...deps.wait,
     deadline: context.deadline,
+    ...(context.signal ? { signal: context.signal } : {}),
   });
   if (!health.healthy) {
     await removeContainer(docker, next.id, subject, true);

@@ -15,7 +15,7 @@ export interface DockerTargetOptions extends TargetOptions {
   /** A ready client (benchmarks pass one that counts requests); default: connect to the endpoint. */
   docker?: Dockerode;
   /** Health-wait tuning (tests shorten the settle period). */
-  wait?: Partial<Omit<WaitOptions, "deadline">>;
+  wait?: Partial<Omit<WaitOptions, "deadline" | "signal">>;
 }
 
 export function createDockerTarget(
@@ -33,7 +33,12 @@ export function createDockerTarget(
     readActual: (system) => listContainers(docker, system),
     apply: (change, context) => applyChange(deps, change, context),
     waitHealthy: (change, context) =>
-      waitHealthy(docker, change, { ...DEFAULT_WAIT, ...options.wait, deadline: context.deadline }),
+      waitHealthy(docker, change, {
+        ...DEFAULT_WAIT,
+        ...options.wait,
+        deadline: context.deadline,
+        ...(context.signal ? { signal: context.signal } : {}),
+      }),
     acquireLock: (system, owner, wait) => acquireDockerLock(docker, system, owner, wait, options.reporter),
     close: () => Promise.resolve(),
   };

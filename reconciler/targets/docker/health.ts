@@ -8,12 +8,14 @@ export type Health = { healthy: true } | { healthy: false; reason: string };
 export interface WaitOptions {
   /** Milliseconds since epoch after which the wait gives up. */
   deadline: number;
+  /** Aborted on SIGINT/SIGTERM: the wait gives up at once (the next run converges). */
+  signal?: AbortSignal;
   /** Without a health check: how long the container must stay up. */
   settleMs: number;
   pollMs: number;
 }
 
-export const DEFAULT_WAIT: Omit<WaitOptions, "deadline"> = { settleMs: 1_500, pollMs: 400 };
+export const DEFAULT_WAIT: Omit<WaitOptions, "deadline" | "signal"> = { settleMs: 1_500, pollMs: 400 };
 
 export async function waitContainerHealthy(
   docker: Dockerode,
@@ -50,6 +52,9 @@ export async function waitContainerHealthy(
       }
     } else if (state.Running && Date.now() - Date.parse(state.StartedAt) >= options.settleMs) {
       return { healthy: true };
+    }
+    if (options.signal?.aborted === true) {
+      return { healthy: false, reason: `interrupted while waiting (state ${state.Status})` };
     }
     if (Date.now() >= options.deadline) {
       const check = health
