@@ -3,3 +3,4 @@ set -euo pipefail
 node dist/bench/bump.js
 node dist/bench/reconcile-fleet.js
 node dist/bench/reconcile-docker.js
+node dist/bench/build.js

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { extract } from "tar-stream";
-import { configContext, configDockerfile } from "../cli/build/config-context.js";
+import { configContext, configDockerfile, configLabels } from "../cli/build/config-context.js";
+import { stampedConfig } from "../cli/build/stamp-image.js";
 import { snapshotHead, publicSourceUrl } from "../cli/build/git-snapshot.js";
 import { registryCredentials } from "../cli/build/registry-auth.js";
 import { reconcilerImageName } from "../cli/build/reconciler-image-name.js";
@@ -140,10 +141,38 @@ describe("config context", () => {
     expect(context.dockerfile).toContain("FROM sysconfig/reconciler:1.2.3\n");
   });
 
-  it("quotes label values so a hostile source URL cannot add Dockerfile instructions", () => {
-    const dockerfile = configDockerfile("base:1", { "org.opencontainers.image.source": 'x"\nRUN rm -rf /' });
-    expect(dockerfile.split("\n").filter((l) => l.startsWith("RUN"))).toEqual([]);
-    expect(dockerfile).toContain('org.opencontainers.image.source="x\\"\\nRUN rm -rf /"');
+  it("generates a Dockerfile of one layer over the base", () => {
+    expect(
+      configDockerfile("base:1")
+        .split("\n")
+        .filter((l) => /^[A-Z]+ /.test(l)),
+    ).toEqual(["FROM base:1", "ADD config.tar /"]);
+  });
+
+  it("stamps labels and the commit time into a config whose hash is the image ID", () => {
+    const built = {
+      Architecture: "amd64",
+      Os: "linux",
+      Config: { Labels: { "from.base": "1" }, Entrypoint: ["sysconfig"] },
+      RootFS: { Type: "layers", Layers: ["sha256:a", "sha256:b"] },
+    } as unknown as Parameters<typeof stampedConfig>[0];
+    const options = { labels: configLabels(info), created: info.created, references: [] };
+    const config = JSON.parse(stampedConfig(built, options)) as {
+      created: string;
+      config: { Labels: Record<string, string>; Entrypoint: string[] };
+      rootfs: { diff_ids: string[] };
+    };
+    expect(config.created).toBe(info.created);
+    expect(config.config.Labels).toMatchObject({
+      "from.base": "1",
+      "org.opencontainers.image.revision": info.revision,
+      "org.opencontainers.image.created": info.created,
+      "io.sysconfig.system": "acme",
+      "io.sysconfig.branch": "develop",
+    });
+    expect(config.config.Entrypoint).toEqual(["sysconfig"]);
+    expect(config.rootfs.diff_ids).toEqual(["sha256:a", "sha256:b"]);
+    expect(stampedConfig(built, options)).toBe(stampedConfig(built, options));
   });
 
   it("defaults the base to this version's reconciler image", () => {

@@ -1,5 +1,5 @@
 // sysconfig build's pipeline: check the repo (clean, rendered/ current) → snapshot HEAD → context →
-// build FROM the reconciler image → tag → (check credentials, push). Returns plain data; never prints.
+// build FROM the reconciler image → stamp labels and tag → (check credentials, push). Returns plain data; never prints.
 import type Docker from "dockerode";
 import { loadConfig } from "../../reconciler/config/load.js";
 import type { BuildInfo } from "../../reconciler/desired/build-info.js";
@@ -7,14 +7,15 @@ import { InvalidInputError } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { resolveEnvironment } from "../repo.js";
-import { configContext } from "./config-context.js";
+import { configContext, configLabels } from "./config-context.js";
 import { engineError } from "./docker-engine.js";
-import { buildOnEngine, imageLayers, tagImage } from "./engine-build.js";
+import { buildOnEngine, imageLayers } from "./engine-build.js";
 import { dirtyPaths, snapshotHead } from "./git-snapshot.js";
 import type { Progress } from "./progress.js";
 import { checkCredentials, pushReferences } from "./push.js";
 import { reconcilerImageName } from "./reconciler-image-name.js";
 import { registryCredentials } from "./registry-auth.js";
+import { stampImage } from "./stamp-image.js";
 import {
   BRANCH_VARIABLES,
   checkRepository,
@@ -60,6 +61,8 @@ export interface ConfigImageResult {
   /** Notes for the operator (missing build number, skipped submodules, credentials). */
   notes: string[];
   dockerfile: string;
+  /** OCI and sysconfig labels stamped on the image. */
+  labels: Record<string, string>;
   files: string[];
   contextBytes: number;
 }
@@ -153,6 +156,7 @@ export async function buildConfigImage(
     dryRun: options.dryRun === true,
     notes,
     dockerfile: context.dockerfile,
+    labels: configLabels(info),
     files: context.files,
     contextBytes: context.tar.length,
   };
@@ -167,17 +171,22 @@ export async function buildConfigImage(
     await checkCredentials(docker, registry, auth.credentials);
   }
   const baseLayers = await baseImageLayers(docker, base);
-  const imageId = await buildOnEngine(docker, {
+  const builtId = await buildOnEngine(docker, {
     subject: `config image ${image}`,
     context: context.tar,
     noCache: options.noCache,
     progress: deps.progress,
   });
-  for (const reference of references) await tagImage(docker, imageId, reference);
+  result.configLayerSize = await newestLayerSize(docker, builtId);
+  const imageId = await stampImage(docker, builtId, {
+    labels: result.labels,
+    created: head.created,
+    references,
+  });
+  if (imageId !== builtId) await removeIntermediate(docker, builtId);
   const layers = await imageLayers(docker, imageId);
   result.imageId = imageId;
   result.configLayerDigest = layers.at(-1);
-  result.configLayerSize = await newestLayerSize(docker, imageId);
   if (layers.length !== baseLayers.length + 1) {
     notes.push(`expected one layer over ${base}, found ${layers.length - baseLayers.length}`);
   }
@@ -201,6 +210,15 @@ async function baseImageLayers(docker: Docker, base: string): Promise<string[]> 
       );
     }
     throw engineError(`base image ${base} lookup`, error);
+  }
+}
+
+/** The unstamped build result is only an intermediate: its layers live on in the stamped image. */
+async function removeIntermediate(docker: Docker, imageId: string): Promise<void> {
+  try {
+    await docker.getImage(imageId).remove({ noprune: true });
+  } catch (error) {
+    throw engineError(`removal of intermediate image ${imageId}`, error);
   }
 }
 

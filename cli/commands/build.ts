@@ -31,6 +31,7 @@ function jsonResult(r: ConfigImageResult): object {
     created: r.created,
     pushed: r.pushed,
     dryRun: r.dryRun,
+    labels: r.labels,
     notes: r.notes,
   };
 }
@@ -51,6 +52,7 @@ function textResult(r: ConfigImageResult): string {
         .split("\n")
         .map((l) => `    ${l}`),
     );
+    lines.push("  labels:", ...Object.entries(r.labels).map(([k, v]) => `    ${k}=${v}`));
     return lines.join("\n");
   }
   lines.push(
