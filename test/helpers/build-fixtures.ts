@@ -86,7 +86,7 @@ export async function runInImage(
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const logs = (await container.logs({ stdout: true, stderr: true, follow: false }));
+    const logs = await container.logs({ stdout: true, stderr: true, follow: false });
     let stdout = "";
     let stderr = "";
     for (let offset = 0; offset + 8 <= logs.length;) {
