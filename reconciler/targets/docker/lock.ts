@@ -150,8 +150,12 @@ async function staleReason(
 
 function describe(holder: Dockerode.ContainerInspectInfo): string {
   const labels = holder.Config.Labels ?? {};
-  const host = labels[LABEL.lockHost] ?? "?";
-  return `${labels[LABEL.lockOwner] ?? "unknown owner"} on ${host} (pid ${labels[LABEL.lockPid] ?? "?"}) since ${labels[LABEL.lockSince] ?? "?"}`;
+  const owner = labels[LABEL.lockOwner] ?? `an unknown owner (pid ${labels[LABEL.lockPid] ?? "?"})`;
+  const host = labels[LABEL.lockHost];
+  const where = host === undefined || owner.includes(host) ? "" : ` on ${host}`;
+  const container = labels[LABEL.lockContainer];
+  const inside = container === undefined ? "" : ` in container ${container.slice(0, 12)}`;
+  return `${owner}${where}${inside}, since ${labels[LABEL.lockSince] ?? "?"}`;
 }
 
 /** The id of the container this process runs in, if any (the reconciler inside the config image). */
