@@ -30,6 +30,14 @@ show() {
   "$@" 2>&1 | indent
   return "${PIPESTATUS[0]}"
 }
+# Like show, but only the command's results (stdout); its progress log goes to $WORK/LOG.
+show_results() {
+  local log=$1
+  shift
+  printf '    $ %s\n' "$*"
+  "$@" 2>"$WORK/$log" | indent
+  [ "${PIPESTATUS[0]}" = 0 ] || die "$* failed: $(tail -n 5 "$WORK/$log")"
+}
 die() {
   printf '\ndemo: FAILED: %s\n' "$*" >&2
   exit 1
@@ -101,7 +109,7 @@ step "4. The config repo's CI bakes the config image: the reconciler image plus 
 printf '    $ node dist/cli/image.js    # = npm run image, without building dist/ again\n'
 (cd "$ROOT" && "$NODE" dist/cli/image.js 2>"$WORK/image.log") | indent || die "npm run image failed: $(tail -n 5 "$WORK/image.log")"
 git -C "$WORK/config" pull -q --ff-only
-(cd "$WORK/config" && show sysconfig build --build-num 1 --push)
+(cd "$WORK/config" && show_results build-1.log sysconfig build --build-num 1 --push)
 
 RUN=(docker run --rm --network host --group-add "$(stat -c %g "$SOCK")" -v "$SOCK:$SOCK" "$CONFIG_IMAGE")
 step "5. Run the config image on the Docker host: plan, then apply"
