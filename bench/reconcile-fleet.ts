@@ -1,10 +1,12 @@
 // Benchmark: reconcile 1,000 fleet units against the fake fleetd (its own process, unix socket) —
-// no-op and all-changed — side by side with the naive way: one request per unit, sequentially, like a
-// `fleetctl cat` loop (no-op) and a `fleetctl cat` + submit loop (all changed). Each sysconfig run is
-// its own process, so its peak RSS is the reconciler's alone.
-// Run: npm run build && node dist/bench/reconcile-fleet.js [units]
+// no-op and all-changed — side by side with the naive way, one request per unit, sequentially: a
+// `fleetctl cat` loop (no-op), cat + submit (all changed), cat + submit + wait for the unit to run
+// (all changed, confirmed, like `fleetctl start`). Every run, sysconfig's and the naive loop's, is a
+// fresh process, so peak RSS is that run's alone. Run twice: with the fake answering at once, and
+// with a per-request latency standing in for a real fleetd (whose API reads etcd on every call).
+// Run: npm run build && node dist/bench/reconcile-fleet.js [units] [latencyMs]
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -16,22 +18,24 @@ import {
   type FleetTarget,
   type FleetTargetConfig,
 } from "../reconciler/targets/fleet/fleet-target.js";
-import { fleetUnitHash, normalizeOptions, parseUnitFile } from "../reconciler/targets/fleet/unit-file.js";
+import { normalizeOptions } from "../reconciler/targets/fleet/unit-file.js";
 import { writeFleetRepo, type FleetServiceSpec } from "../test/fleet-server/config-repo.js";
 
 const here = fileURLToPath(import.meta.url);
 
-interface PhaseResult {
+interface RunResult {
   ms: number;
+  /** Time spent before the target was created: loading the config and checking rendered/. */
   loadMs: number;
   requests: number;
   rssMb: number;
-  actions: Record<string, number>;
-  statuses: Record<string, number>;
+  note: string;
 }
 
-/** Child mode: one reconcile (or plan) of REPO; prints a PhaseResult as JSON. */
-async function phase(repo: string, planOnly: boolean): Promise<void> {
+const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** Child: one `sysconfig reconcile` (or plan) of REPO through the pipeline. */
+async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
   let target: FleetTarget | undefined;
   const started = performance.now();
   let loadMs = 0;
@@ -39,9 +43,9 @@ async function phase(repo: string, planOnly: boolean): Promise<void> {
     {
       repo,
       environment: "staging",
-      planOnly,
+      planOnly: mode === "plan",
       guard: { allowMassDelete: false },
-      wait: true,
+      wait: mode !== "no-wait",
       timeoutSeconds: 120,
       waitLock: false,
       lockOwner: "bench",
@@ -56,51 +60,31 @@ async function phase(repo: string, planOnly: boolean): Promise<void> {
       env: process.env,
     },
   );
-  const tally = (values: string[]) =>
-    values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
-  const result: PhaseResult = {
+  const count = (values: string[]) =>
+    Object.entries(values.reduce<Record<string, number>>((a, v) => ({ ...a, [v]: (a[v] ?? 0) + 1 }), {}))
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ");
+  const results = outcome.results ?? [];
+  return {
     ms: performance.now() - started,
     loadMs,
     requests: target?.client.requests ?? 0,
-    rssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-    actions: tally(outcome.changeSet.changes.map((c) => c.action)),
-    statuses: tally((outcome.results ?? []).map((r) => r.status)),
+    rssMb: rss(),
+    note:
+      results.length > 0
+        ? count(results.map((r) => r.status))
+        : count(outcome.changeSet.changes.map((c) => c.action)),
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function runChild(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.once("exit", (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${args.join(" ")} exited ${code}`)),
-    );
-  });
-}
-
-async function runPhase(repo: string, planOnly: boolean): Promise<PhaseResult> {
-  const out = await runChild([here, "--phase", planOnly ? "plan" : "reconcile", repo]);
-  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as PhaseResult;
-}
-
-function startServer(socketPath: string): Promise<ChildProcess> {
-  const serve = path.join(path.dirname(here), "../test/fleet-server/serve.js");
-  const child = spawn(process.execPath, [serve, socketPath], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    child.stdout?.once("data", () => resolve(child));
-    child.once("exit", (code) => reject(new Error(`fake fleetd exited with ${code}`)));
-  });
-}
-
-/** The naive client: one request at a time over one keep-alive connection. */
-function naiveCaller(socketPath: string) {
+/** Child: the naive loop over the units of REPO's rendered/ — one request at a time. */
+async function naiveRun(repo: string, socketPath: string, mode: string): Promise<RunResult> {
+  const names = (await readdir(path.join(repo, "rendered"))).sort();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const stats = { requests: 0 };
+  let requests = 0;
   const call = (method: string, p: string, body?: unknown) =>
     new Promise<string>((resolve, reject) => {
-      stats.requests++;
+      requests++;
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers = payload === undefined ? {} : { "content-type": "application/json" };
       const req = http.request({ socketPath, agent, method, path: p, headers }, (res) => {
@@ -111,87 +95,100 @@ function naiveCaller(socketPath: string) {
       req.on("error", reject);
       req.end(payload);
     });
-  return { call, stats, close: () => agent.destroy() };
+  const started = performance.now();
+  let changed = 0;
+  for (const name of names) {
+    const live = JSON.parse(await call("GET", `/fleet/v1/units/${name}`)) as { options?: unknown };
+    if (mode === "noop") continue;
+    // cat, edit, submit: the live unit (marker included) with one option changed, so the PUT replaces it
+    const options = [
+      ...normalizeOptions(live.options).filter((o) => o.section !== "X-Bench"),
+      { section: "X-Bench", name: "Run", value: `${mode}-${Date.now()}` },
+    ];
+    await call("PUT", `/fleet/v1/units/${name}`, { desiredState: "launched", options });
+    changed++;
+    while (
+      mode === "confirm" &&
+      !(await call("GET", `/fleet/v1/state?unitName=${name}`)).includes('"active"')
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  agent.destroy();
+  return {
+    ms: performance.now() - started,
+    loadMs: 0,
+    requests,
+    rssMb: rss(),
+    note: mode === "noop" ? "read only" : `${changed} replaced`,
+  };
 }
 
-async function main(units: number): Promise<void> {
+function child(args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [here, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    proc.once("exit", (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as RunResult)
+        : reject(new Error(`${args.join(" ")} exited ${code}`)),
+    );
+  });
+}
+
+function startServer(socketPath: string, latencyMs: number): Promise<ChildProcess> {
+  const serve = path.join(path.dirname(here), "../test/fleet-server/serve.js");
+  const proc = spawn(process.execPath, [serve, socketPath, "0", String(latencyMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    proc.stdout?.once("data", () => resolve(proc));
+    proc.once("exit", (code) => reject(new Error(`fake fleetd exited with ${code}`)));
+  });
+}
+
+async function table(units: number, latencyMs: number): Promise<string[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-fleet-"));
   const socketPath = path.join(dir, "fleet.sock");
   const endpoint = `unix://${socketPath}`;
-  const server = await startServer(socketPath);
+  const server = await startServer(socketPath, latencyMs);
   const repo = path.join(dir, "repo");
   const services = (tag: string): Record<string, FleetServiceSpec> =>
     Object.fromEntries(
       Array.from({ length: units }, (_, i) => [`svc${String(i).padStart(4, "0")}`, { tag }]),
     );
+  const write = (tag: string) => writeFleetRepo(repo, { name: "bench", endpoint, services: services(tag) });
   try {
-    await writeFleetRepo(repo, { name: "bench", endpoint, services: services("1-staging") });
-    const create = await runPhase(repo, false);
-    const plan = await runPhase(repo, true);
-    const noop = await runPhase(repo, false);
-    await writeFleetRepo(repo, { name: "bench", endpoint, services: services("2-staging") });
-    const changed = await runPhase(repo, false);
+    await write("1-staging");
+    const create = await child(["--sysconfig", repo, "wait"]);
+    const plan = await child(["--sysconfig", repo, "plan"]);
+    const noop = await child(["--sysconfig", repo, "wait"]);
+    const naiveNoop = await child(["--naive", repo, socketPath, "noop"]);
+    await write("2-staging");
+    const changed = await child(["--sysconfig", repo, "wait"]);
+    const naiveConfirm = await child(["--naive", repo, socketPath, "confirm"]);
+    await write("3-staging");
+    const changedNoWait = await child(["--sysconfig", repo, "no-wait"]);
+    const naiveChanged = await child(["--naive", repo, socketPath, "put"]);
 
-    const naive = naiveCaller(socketPath);
-    const names = Object.keys(services("x")).map((s) => `${s}.service`);
-    let started = performance.now();
-    for (const name of names) {
-      const unit = JSON.parse(await naive.call("GET", `/fleet/v1/units/${name}`)) as { options: unknown };
-      fleetUnitHash(normalizeOptions(unit.options));
-    }
-    const naiveNoop = { ms: performance.now() - started, requests: naive.stats.requests };
-    naive.stats.requests = 0;
-    const options = parseUnitFile("[Service]\nExecStart=/bin/sleep 3000\n");
-    started = performance.now();
-    for (const name of names) {
-      await naive.call("GET", `/fleet/v1/units/${name}`);
-      await naive.call("PUT", `/fleet/v1/units/${name}`, { desiredState: "launched", options });
-    }
-    const naiveChanged = { ms: performance.now() - started, requests: naive.stats.requests };
-    naive.close();
-
-    const ms = (v: number) => `${Math.round(v)} ms`.padStart(9);
-    const row = (label: string, wall: number, requests: number, notes: string) =>
-      `${label.padEnd(46)} ${ms(wall)} ${String(requests).padStart(9)}  ${notes}`;
-    const sys = (r: PhaseResult, what: string) =>
-      `${what}; target part ${Math.round(r.ms - r.loadMs)} ms (loading+render check ${Math.round(r.loadMs)} ms); peak RSS ${r.rssMb} MB`;
-    const lines = [
-      `reconcile-fleet: ${units} units (${units} single-instance services); fake fleetd in its own process on a unix socket;`,
-      `each sysconfig run is a fresh process (RSS is the reconciler's); naive = one request at a time, no health check`,
-      `${"".padEnd(46)} ${"wall".padStart(9)} ${"requests".padStart(9)}  notes`,
-      row(
-        "sysconfig reconcile: create all, wait active",
-        create.ms,
-        create.requests,
-        sys(create, `${create.statuses.healthy ?? 0} healthy`),
-      ),
-      row(
-        "sysconfig plan, nothing changed",
-        plan.ms,
-        plan.requests,
-        sys(plan, `${plan.actions.unchanged ?? 0} unchanged`),
-      ),
-      row("sysconfig reconcile, nothing changed", noop.ms, noop.requests, sys(noop, "incl. lock")),
-      row(
-        "naive no-op: GET every unit (fleetctl cat loop)",
-        naiveNoop.ms,
-        naiveNoop.requests,
-        `${(naiveNoop.requests / Math.max(1, noop.requests)).toFixed(0)}× the requests`,
-      ),
-      row(
-        "sysconfig reconcile, all changed, wait active",
-        changed.ms,
-        changed.requests,
-        sys(changed, `${changed.statuses.healthy ?? 0} replaced + confirmed`),
-      ),
-      row(
-        "naive all changed: GET+PUT each, sequential",
-        naiveChanged.ms,
-        naiveChanged.requests,
-        "replaced, never confirmed",
-      ),
+    const row = (label: string, r: RunResult, extra = "") =>
+      `${label.padEnd(44)} ${`${Math.round(r.ms)} ms`.padStart(9)} ${String(r.requests).padStart(8)} ` +
+      `${`${r.rssMb} MB`.padStart(7)}  ${r.note}${r.loadMs > 0 ? `; of which loading + render check ${Math.round(r.loadMs)} ms` : ""}${extra}`;
+    const vs = (naive: RunResult, ours: RunResult) =>
+      ` — ${(naive.ms / ours.ms).toFixed(1)}× sysconfig's time, ${(naive.ms / (ours.ms - ours.loadMs)).toFixed(1)}× its target part`;
+    return [
+      `${units} units, fake fleetd answering ${latencyMs === 0 ? "at once" : `after ${latencyMs} ms per request`}:`,
+      `${"".padEnd(44)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(7)}  notes`,
+      row("sysconfig reconcile (create all, wait)", create),
+      row("sysconfig plan, nothing changed", plan),
+      row("sysconfig reconcile, nothing changed", noop, " (incl. lock)"),
+      row("naive no-op: GET each unit (fleetctl cat)", naiveNoop, vs(naiveNoop, noop)),
+      row("sysconfig reconcile, all changed, wait", changed),
+      row("naive: GET+PUT+poll state each (start)", naiveConfirm, vs(naiveConfirm, changed)),
+      row("sysconfig reconcile --no-wait, all changed", changedNoWait),
+      row("naive: GET+PUT each (cat + submit)", naiveChanged, vs(naiveChanged, changedNoWait)),
     ];
-    process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
     server.kill("SIGTERM");
     await rm(dir, { recursive: true, force: true });
@@ -199,5 +196,28 @@ async function main(units: number): Promise<void> {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === "--phase") await phase(args[2] ?? "", args[1] === "plan");
-else await main(Number(args[0] ?? 1000));
+if (args[0] === "--sysconfig") {
+  process.stdout.write(`${JSON.stringify(await sysconfigRun(args[1] ?? "", args[2] ?? "wait"))}\n`);
+} else if (args[0] === "--naive") {
+  process.stdout.write(
+    `${JSON.stringify(await naiveRun(args[1] ?? "", args[2] ?? "", args[3] ?? "noop"))}\n`,
+  );
+} else if (args[0] === "--baseline") {
+  await import("../reconciler/pipeline/reconcile.js");
+  await import("../reconciler/targets/fleet/fleet-target.js");
+  process.stdout.write(`${JSON.stringify({ ms: 0, loadMs: 0, requests: 0, rssMb: rss(), note: "" })}\n`);
+} else {
+  const units = Number(args[0] ?? 1000);
+  const latency = Number(args[1] ?? 2);
+  const lines = [
+    "reconcile-fleet: each run a fresh process; naive = one request at a time over one connection",
+    "",
+  ];
+  lines.push(...(await table(units, 0)), "");
+  lines.push(...(await table(units, latency)), "");
+  const baseline = await child(["--baseline"]);
+  lines.push(
+    `peak RSS of node + sysconfig's modules before any work (the floor of every figure): ${baseline.rssMb} MB`,
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
