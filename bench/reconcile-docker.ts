@@ -129,19 +129,25 @@ async function main(): Promise<void> {
     const noopPlan = await measure(() => sysconfig(true));
     const naiveNoop = await measure(() => naive(`${IMAGE}:1-main`));
     const load = await measure(() => loadDesiredState(repo, {}));
+    const target = await createTarget(
+      { kind: "docker" },
+      { endpoint: `unix://${proxySocket}`, reporter: silentReporter, env: process.env },
+    );
+    const read = await measure(() => target.readActual(system));
     await commitConfig(repo, configYaml(system, "2-main"), "v2");
     const changed = await measure(() => sysconfig());
     const naiveChanged = await measure(() => naive(`${IMAGE}:1-main`));
 
     const row = (label: string, f: Figures) =>
-      `  ${label.padEnd(44)} ${(f.ms / 1000).toFixed(2).padStart(7)} s  ${String(f.requests).padStart(5)} requests`;
+      `  ${label.padEnd(48)} ${(f.ms / 1000).toFixed(3).padStart(7)} s  ${String(f.requests).padStart(5)} requests`;
     console.log(row("sysconfig reconcile, all created", create));
     console.log("");
     console.log("no-op (nothing changed):");
     console.log(row("sysconfig reconcile (lock + one list)", noop));
     console.log(row("sysconfig plan (one list)", noopPlan));
+    console.log(row("  of which: engine (read actual state)", read));
+    console.log(row("  of which: desired state (git + render check)", load));
     console.log(row("naive loop: inspect each container", naiveNoop));
-    console.log(row("(sysconfig's desired-state load: git + render check)", load));
     console.log(`  → sysconfig: ${noop.detail}`);
     console.log("");
     console.log(`all ${COUNT} changed (new image tag):`);
