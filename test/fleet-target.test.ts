@@ -271,6 +271,26 @@ describe("fleet target through the reconcile pipeline", () => {
     expect(server.units.get("web.service")?.desiredState).toBe("launched");
   });
 
+  it("scales a template: fewer instances destroys the highest, more creates the missing ones", async () => {
+    await writeFleetRepo(repoDir(), spec({ worker: { instances: 3 } }));
+    await reconcile();
+    await writeFleetRepo(repoDir(), spec({ worker: { instances: 2 } }));
+    const down = await reconcile();
+    expect(actions(down)["fleet:worker@3.service"]).toBe("delete");
+    expect([...server.units.keys()].sort()).toEqual([
+      "worker@.service",
+      "worker@1.service",
+      "worker@2.service",
+    ]);
+    await writeFleetRepo(repoDir(), spec({ worker: { instances: 4 } }));
+    const up = await reconcile();
+    expect(actions(up)).toMatchObject({
+      "fleet:worker@3.service": "create",
+      "fleet:worker@4.service": "create",
+    });
+    expect(server.units.get("worker@4.service")?.desiredState).toBe("launched");
+  });
+
   it("retries transient fleet failures (503, dropped connection) and succeeds", async () => {
     await writeFleetRepo(repoDir(), spec({ web: {} }));
     server.failNext(2, 503);
@@ -332,7 +352,9 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     const held = await a.acquireLock("shop", "first", false);
     const refused = b.acquireLock("shop", "second", false);
     await expect(refused).rejects.toThrow(SafetyRefusalError);
-    await expect(b.acquireLock("shop", "second", false)).rejects.toThrow(/holds it: first, since .*--wait-lock/s);
+    await expect(b.acquireLock("shop", "second", false)).rejects.toThrow(
+      /holds it: first, since .*--wait-lock/s,
+    );
     expect((await b.readActual("shop")).map((o) => o.name)).toEqual([]);
     await held.release();
     await held.release();
