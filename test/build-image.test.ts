@@ -52,7 +52,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await removeImages(docker, created);
+  // Every image this run tagged, including references of builds that failed to push.
+  const images = await docker.listImages();
+  const ours = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(`sysconfig-test-${run}/`));
+  await removeImages(docker, [...created, ...ours]);
   await cleanup();
 });
 

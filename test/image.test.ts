@@ -66,6 +66,14 @@ describe("reconciler image", () => {
     expect(JSON.parse(result.stdout)).toEqual(["dockerode", "@kubernetes/client-node", "simple-git"]);
   });
 
+  it("names its user in /etc/passwd and carries nothing of the build stage", async () => {
+    const script =
+      "const fs=require('fs');console.log(JSON.stringify({user:require('os').userInfo().username," +
+      "prepare:fs.existsSync('/.prepare.cjs'),config:fs.statSync('/sysconfig/config').isDirectory()}))";
+    const result = await runInImage(docker, reference, ["-e", script], { entrypoint: ["node"] });
+    expect(JSON.parse(result.stdout)).toEqual({ user: "sysconfig", prepare: false, config: true });
+  });
+
   it("adds less than 80 MB to its base", async () => {
     const [image, base] = await Promise.all([
       docker.getImage(reference).inspect(),

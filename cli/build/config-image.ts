@@ -183,7 +183,10 @@ export async function buildConfigImage(
     created: head.created,
     references,
   });
-  if (imageId !== builtId) await removeIntermediate(docker, builtId);
+  deps.progress.line(
+    `stamp: labels, created ${head.created} → ${imageId.slice(0, 19)}, tagged ${references.length}`,
+  );
+  if (imageId !== builtId) await removeIntermediate(docker, builtId, notes);
   const layers = await imageLayers(docker, imageId);
   result.imageId = imageId;
   result.configLayerDigest = layers.at(-1);
@@ -214,11 +217,12 @@ async function baseImageLayers(docker: Docker, base: string): Promise<string[]> 
 }
 
 /** The unstamped build result is only an intermediate: its layers live on in the stamped image. */
-async function removeIntermediate(docker: Docker, imageId: string): Promise<void> {
+async function removeIntermediate(docker: Docker, imageId: string, notes: string[]): Promise<void> {
   try {
     await docker.getImage(imageId).remove({ noprune: true });
   } catch (error) {
-    throw engineError(`removal of intermediate image ${imageId}`, error);
+    // Harmless (a dangling image is left behind), so it is a note, not a failure.
+    notes.push(`intermediate image ${imageId} was not removed: ${engineError("removal", error).message}`);
   }
 }
 

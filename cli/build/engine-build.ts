@@ -12,6 +12,8 @@ export interface EngineBuildOptions {
   buildArgs?: Record<string, string>;
   noCache?: boolean;
   progress: Progress;
+  /** Called with each step's instruction and the (short) ID of the image it produced. */
+  onStep?: (instruction: string, shortId: string) => void;
 }
 
 /** Builds with the classic builder, networking off (nothing in a build needs the network). */
@@ -32,7 +34,15 @@ export async function buildOnEngine(docker: Docker, options: EngineBuildOptions)
   }
   let events;
   try {
-    events = await followStream(stream, (event) => options.progress.event("build", event));
+    let step = "";
+    events = await followStream(stream, (event) => {
+      options.progress.event("build", event);
+      const text = event.stream?.trim() ?? "";
+      const stepMatch = /^Step \d+\/\d+ : (.*)$/.exec(text);
+      if (stepMatch) step = stepMatch[1] ?? "";
+      const idMatch = /^---> ([0-9a-f]{12})$/.exec(text);
+      if (idMatch?.[1] !== undefined) options.onStep?.(step, idMatch[1]);
+    });
   } catch (error) {
     throw error instanceof StreamError
       ? new RuntimeFailureError(`${options.subject} build failed: ${error.message.trim()}`, { cause: error })

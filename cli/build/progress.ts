@@ -26,7 +26,13 @@ function describe(
   if (event.stream !== undefined) {
     const text = event.stream.trim();
     if (text === "---> Using cache") return { key: undefined, text: "  (cached)", transient: false };
-    if (text === "" || text.startsWith("---> ") || text.startsWith("Removing intermediate")) return undefined;
+    if (
+      text === "" ||
+      text.startsWith("---> ") ||
+      text.startsWith("Removing intermediate") ||
+      text.startsWith("Successfully built")
+    )
+      return undefined;
     return { key: undefined, text, transient: false };
   }
   if (event.status !== undefined) {
@@ -66,6 +72,8 @@ export function createProgress(output: ProgressOutput): Progress {
       output.reporter.info(`${phase}: ${d.text}`);
     },
     line(message) {
+      // A new phase (e.g. the next reference's push) shows its layer states afresh.
+      seen.clear();
       clearLive();
       output.reporter.info(message);
     },

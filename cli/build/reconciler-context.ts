@@ -9,10 +9,10 @@ import { deterministicTar, type TarEntry } from "./tar.js";
 /** Files a running reconciler never reads: type declarations, source maps, TypeScript, docs. */
 const NOT_AT_RUNTIME = /\.(d\.[cm]?ts|map|md|markdown|[cm]?ts)$/i;
 
-/** Runs in the image's build stage: adds the non-root user and checks the CLI loads. */
+/** Runs in the image's build stage: adds the non-root user, checks the CLI loads, removes itself. */
 const PREPARE_SCRIPT = `// Build stage of the reconciler image: add the non-root user 'sysconfig' (uid 10001) to the base
-// image's passwd/group (or create them: an imported runtime image may have none), and check that the
-// CLI loads with production dependencies only.
+// image's passwd/group (or create them: an imported runtime image may have none), check that the
+// CLI loads with production dependencies only, and leave nothing of this script in /out.
 const fs = require("node:fs");
 const { execFileSync } = require("node:child_process");
 const read = (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "");
@@ -28,8 +28,10 @@ let group = withEntry(read("/etc/group"), "root", "root:x:0:");
 group = withEntry(group, "sysconfig", "sysconfig:x:10001:");
 fs.writeFileSync("/out/etc/passwd", passwd);
 fs.writeFileSync("/out/etc/group", group);
-const version = execFileSync("/usr/local/bin/sysconfig", ["--version"]).toString().trim();
+const main = "/out/opt/sysconfig/dist/cli/main.js";
+const version = execFileSync(process.execPath, [main, "--version"]).toString().trim();
 console.log("sysconfig " + version + " loads on node " + process.version);
+fs.unlinkSync(__filename);
 `;
 
 /** \`sysconfig\` on PATH: node runs the CLI. No shell needed, so any Node image works as the base. */
@@ -125,12 +127,12 @@ export async function reconcilerContext(root: string, mtime: Date): Promise<Reco
     entries.reduce((sum, e) => sum + ("content" in e ? Buffer.byteLength(e.content) : 0), 0);
   const entries: TarEntry[] = [
     { path: "Dockerfile", content: await readFile(path.join(root, "Dockerfile")) },
-    { path: "image/prepare.cjs", content: PREPARE_SCRIPT },
-    { path: "image/sysconfig", content: LAUNCHER, executable: true },
-    { path: "image/rootfs/sysconfig/config", directory: true },
     // Dependencies apart from the app, so a code change leaves their (large) layer cached.
-    ...(await withModes(root, modules)).map((e) => ({ ...e, path: `deps/${e.path}` })),
-    ...(await withModes(root, app)).map((e) => ({ ...e, path: `app/${e.path}` })),
+    ...(await withModes(root, modules)).map((e) => ({ ...e, path: `deps/opt/sysconfig/${e.path}` })),
+    ...(await withModes(root, app)).map((e) => ({ ...e, path: `app/opt/sysconfig/${e.path}` })),
+    { path: "app/usr/local/bin/sysconfig", content: LAUNCHER, executable: true },
+    { path: "app/sysconfig/config", directory: true },
+    { path: "app/.prepare.cjs", content: PREPARE_SCRIPT },
   ];
   return {
     tar: await deterministicTar(entries, mtime),

@@ -43,6 +43,47 @@ async function imageSize(docker: Docker, image: string): Promise<number | undefi
   }
 }
 
+async function imageId(docker: Docker, reference: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(reference).inspect()).Id;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every rebuild after a code change orphans the previous image and the build stage's app layers;
+ * on a copy-on-write-less driver (vfs) each is a full copy of the rootfs. Removes them, keeping
+ * the dependency layer (the build cache worth having). Failures are only reported.
+ */
+async function removeLeftovers(
+  docker: Docker,
+  previous: string | undefined,
+  current: string,
+  steps: Map<string, string>,
+  progress: Progress,
+): Promise<void> {
+  const remove = async (id: string) => {
+    try {
+      await docker.getImage(id).remove();
+    } catch (error) {
+      progress.line(`cleanup: ${id.slice(7, 19)} kept (${engineError("removal", error).message})`);
+    }
+  };
+  if (previous !== undefined && previous !== current) await remove(previous);
+  const deps = steps.get("COPY deps/");
+  const app = steps.get("COPY app/");
+  if (deps === undefined || app === undefined) return;
+  const all = await docker.listImages({ all: true });
+  const isShort = (id: string, short: string) => id.startsWith(`sha256:${short}`);
+  const stale = all.filter((i) => isShort(i.ParentId, deps) && !isShort(i.Id, app));
+  for (const image of stale) {
+    const children = all.filter((i) => i.ParentId === image.Id);
+    for (const child of children) await remove(child.Id);
+    if (children.length === 0) await remove(image.Id);
+  }
+}
+
 async function chooseNodeImage(
   docker: Docker,
   explicit: string | undefined,
@@ -70,19 +111,23 @@ export async function buildReconcilerImage(
     `context: ${context.files} files, ${(context.tar.length / 1e6).toFixed(1)} MB ` +
       `(app ${(context.bytes.app / 1e6).toFixed(1)} MB, production node_modules ${(context.bytes.nodeModules / 1e6).toFixed(1)} MB)`,
   );
-  const imageId = await buildOnEngine(docker, {
+  const previous = await imageId(docker, reference);
+  const steps = new Map<string, string>();
+  const builtId = await buildOnEngine(docker, {
     subject: `reconciler image ${reference}`,
     context: context.tar,
     buildArgs: { NODE_IMAGE: nodeImage },
     noCache: options.noCache,
     progress: options.progress,
+    onStep: (instruction, shortId) => steps.set(instruction.split(" ").slice(0, 2).join(" "), shortId),
   });
-  await tagImage(docker, imageId, reference);
+  await tagImage(docker, builtId, reference);
+  await removeLeftovers(docker, previous, builtId, steps, options.progress);
   return {
     reference,
-    imageId,
+    imageId: builtId,
     nodeImage,
-    size: (await imageSize(docker, imageId)) ?? 0,
+    size: (await imageSize(docker, builtId)) ?? 0,
     baseSize: (await imageSize(docker, nodeImage)) ?? 0,
     contextBytes: context.tar.length,
   };
