@@ -2,6 +2,7 @@
 // build FROM the reconciler image → stamp labels and tag → (check credentials, push). Returns plain data; never prints.
 import type Docker from "dockerode";
 import { loadConfig } from "../../reconciler/config/load.js";
+import type { SysconfigConfig } from "../../reconciler/config/schema.js";
 import type { BuildInfo } from "../../reconciler/desired/build-info.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
@@ -80,8 +81,11 @@ async function assertClean(repo: string): Promise<void> {
   }
 }
 
-async function assertRenderedCurrent(repo: string, environment: string): Promise<void> {
-  const config = await loadConfig(repo);
+async function assertRenderedCurrent(
+  repo: string,
+  config: SysconfigConfig,
+  environment: string,
+): Promise<void> {
   const stale = await findStale(repo, await renderAll(repo, config, environment));
   if (stale.length > 0) {
     throw new InvalidInputError(
@@ -115,7 +119,7 @@ export async function buildConfigImage(
     );
   }
   const environment = await resolveEnvironment(options.repo, config, branch);
-  await assertRenderedCurrent(options.repo, environment);
+  await assertRenderedCurrent(options.repo, config, environment);
 
   const image = checkRepository(
     options.image ?? config.image,
