@@ -87,7 +87,10 @@ export async function bumpWithRetries(
       );
       await sleep(delay);
       const refreshing = Date.now();
-      await workspace.refresh();
+      await workspace.refresh().catch(async (refreshError: unknown) => {
+        await workspace.abandon();
+        throw refreshError;
+      });
       reporter.debug(`fetched the new head in ${Date.now() - refreshing} ms`);
     }
   }
