@@ -30,6 +30,15 @@ afterAll(async () => {
 it("runs the whole loop: both builds answer over HTTP, the second run updates hello, a third changes nothing", async () => {
   const { code, output, seconds } = await runDemo();
   process.stdout.write(`demo finished in ${seconds.toFixed(0)} s\n`);
+  try {
+    checkDemoOutput(code, output);
+  } catch (error) {
+    process.stdout.write(`demo output:\n${output}\n`);
+    throw error;
+  }
+});
+
+function checkDemoOutput(code: number, output: string): void {
   expect(output).not.toContain("demo: FAILED");
   expect(code).toBe(0);
 
@@ -56,4 +65,4 @@ it("runs the whole loop: both builds answer over HTTP, the second run updates he
   const thirdRun = steps.find((s) => s.startsWith("9.")) ?? "";
   expect(thirdRun).toContain("No changes: the target matches the desired state.");
   expect(output).toContain("bash scripts/demo.sh clean");
-});
+}

@@ -234,6 +234,33 @@ describe("docker target lifecycle", () => {
     expect(await idsByName(system)).toEqual(before);
   });
 
+  it("never takes over a name held by a container it did not create: conflict, exit 1, left alone", async () => {
+    const squatter = await docker.createContainer({
+      name: `${system}-extra`,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["sleep", "300"],
+      HostConfig: { NetworkMode: "none" },
+    });
+    await squatter.start();
+    const yaml = configYaml(system, port, { web: "2-main", probe: "2-main" });
+    await commitConfig(
+      repo,
+      yaml.replace(
+        "services:\n",
+        `services:\n  extra:\n    image: ${IMAGE}\n    tag: 1-main\n    network: none\n`,
+      ),
+      "extra",
+    );
+    const result = await reconcile(repo);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`! conflict docker:container/${system}-extra`);
+    const info = await docker.getContainer(squatter.id).inspect();
+    expect(info.State.Running).toBe(true);
+    expect(info.Config.Labels["io.sysconfig.system"]).toBeUndefined();
+    await squatter.remove({ force: true });
+    await commitConfig(repo, yaml, "no extra");
+  });
+
   it("refuses with exit 4 while another live reconciler holds the lock, and says how to clear a stale one", async () => {
     const lock = await docker.createContainer({
       name: `sysconfig-lock-${system}`,
