@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const system = `bench-${randomBytes(3).toString("hex")}`;
   const repo = path.join(work, "repo");
   await (await import("node:fs/promises")).mkdir(repo);
-  for (const tag of ["1-main", "2-main"]) {
+  for (const tag of ["1-main", "2-main", "3-main"]) {
     await docker.getImage("sysconfig-base/busybox:latest").tag({ repo: IMAGE, tag });
   }
 
@@ -90,11 +90,12 @@ async function main(): Promise<void> {
     await run();
     return { ms: performance.now() - started, requests: proxy.total(), detail: proxy.breakdown() };
   };
-  const sysconfig = (planOnly = false) =>
+  const sysconfig = (planOnly = false, parallelism = 8) =>
     runReconcile(
       {
         repo,
         planOnly,
+        parallelism,
         endpoint: `unix://${proxySocket}`,
         guard: { allowMassDelete: false },
         wait: true,
@@ -136,6 +137,8 @@ async function main(): Promise<void> {
     const read = await measure(() => target.readActual(system));
     await commitConfig(repo, configYaml(system, "2-main"), "v2");
     const changed = await measure(() => sysconfig());
+    await commitConfig(repo, configYaml(system, "3-main"), "v3");
+    const changed16 = await measure(() => sysconfig(false, 16));
     const naiveChanged = await measure(() => naive(`${IMAGE}:1-main`));
 
     const row = (label: string, f: Figures) =>
@@ -152,11 +155,12 @@ async function main(): Promise<void> {
     console.log("");
     console.log(`all ${COUNT} changed (new image tag):`);
     console.log(row("sysconfig reconcile (start-first, health-gated)", changed));
+    console.log(row("sysconfig reconcile --parallelism 16", changed16));
     console.log(row("naive loop: inspect, rm -f, create, start", naiveChanged));
     console.log(`  → sysconfig: ${changed.detail}`);
     console.log(
       "  note: sysconfig waits until each new container is running and healthy before removing the old one " +
-        "(here: still running after a 1.5 s settle period, 8 at a time); the naive loop removes first and never " +
+        "(here: still running after a 1.5 s settle period, 8 at a time by default); the naive loop removes first and never " +
         "checks, so each container is down while it is recreated and a broken image takes everything down.",
     );
   } finally {
