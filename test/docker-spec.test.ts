@@ -7,6 +7,8 @@ import { parseConfig } from "../reconciler/config/load.js";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { DesiredState } from "../reconciler/model.js";
 import { renderAll } from "../reconciler/render/render.js";
+import { silentReporter } from "../reconciler/report/reporter.js";
+import { createTarget } from "../reconciler/targets/create.js";
 import { createBody } from "../reconciler/targets/docker/create-body.js";
 import { dockerDesiredObjects } from "../reconciler/targets/docker/desired.js";
 import { couldCollide } from "../reconciler/targets/docker/labels.js";
@@ -105,6 +107,19 @@ describe("docker desired objects", () => {
     expect(() => dockerDesiredObjects(state)).toThrow(/rendered\/hello\.yaml.*bogus/s);
     state.files = [{ service: "hello", path: "rendered/hello.service", content: "[Unit]\n" }];
     expect(() => dockerDesiredObjects(state)).toThrow(/made for another target kind/);
+  });
+});
+
+describe("the default target", () => {
+  it("is docker when an environment names no target", async () => {
+    const { config } = parseConfig(
+      "name: acme\nimage: 127.0.0.1:5000/acme/sysconfig\nenvironments:\n  develop: {}\nservices: {}\n",
+    );
+    const target = config?.environments.develop?.target;
+    expect(target).toEqual({ kind: "docker" });
+    const created = await createTarget(target ?? { kind: "docker" }, { reporter: silentReporter, env: {} });
+    expect(created.kind).toBe("docker");
+    await created.close();
   });
 });
 
