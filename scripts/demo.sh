@@ -77,7 +77,7 @@ WORK=$(mktemp -d "${WORK_PREFIX}XXXXXX")
 say "Work directory: $WORK"
 
 step "1. A config repo, from the example (sysconfig init), with a bare remote as CI would use"
-show sysconfig init "$WORK/config"
+show sysconfig init "$WORK/config" || die "sysconfig init failed"
 git clone -q --bare "$WORK/config" "$WORK/config.git"
 git -C "$WORK/config" checkout -q develop
 git -C "$WORK/config" remote add origin "$WORK/config.git"
@@ -103,7 +103,7 @@ done
 say "hello build 2 and build 3 answer \"hello from acme (build N)\" (demo/hello/Dockerfile)."
 
 step "3. hello's CI bumps the config repo to its new build"
-show sysconfig bump hello 2-develop --repo "$WORK/config.git"
+show sysconfig bump hello 2-develop --repo "$WORK/config.git" || die "sysconfig bump failed"
 
 step "4. The config repo's CI bakes the config image: the reconciler image plus the reviewed config"
 printf '    $ node dist/cli/image.js    # = npm run image, without building dist/ again\n'
@@ -120,10 +120,10 @@ show "${RUN[@]}" || die "the first reconcile failed"
 
 step "6. What runs now: the containers sysconfig owns, and the service's answer"
 show docker ps --filter "label=io.sysconfig.system=$SYSTEM" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
-show curl -s "http://127.0.0.1:$PORT/"
+show curl -s "http://127.0.0.1:$PORT/" || die "the hello service does not answer on 127.0.0.1:$PORT"
 
 step "7. hello build 3: bump, build, and run the config image again"
-show sysconfig bump hello 3-develop --repo "$WORK/config.git"
+show sysconfig bump hello 3-develop --repo "$WORK/config.git" || die "sysconfig bump failed"
 git -C "$WORK/config" pull -q --ff-only
 (cd "$WORK/config" && sysconfig build --build-num 2 --push >"$WORK/build-2.log" 2>&1) ||
   die "sysconfig build failed: $(tail -n 5 "$WORK/build-2.log")"
@@ -145,10 +145,10 @@ uniq -c "$WORK/poll.log" | sed 's/^ *\([0-9]*\) \(.*\)$/  \2  ×\1/' | indent
 
 step "8. The new build answers; one container per service, hello replaced"
 show docker ps --filter "label=io.sysconfig.system=$SYSTEM" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
-show curl -s "http://127.0.0.1:$PORT/"
+show curl -s "http://127.0.0.1:$PORT/" || die "the hello service does not answer on 127.0.0.1:$PORT"
 
 step "9. A third run changes nothing: the host matches the config"
-show "${RUN[@]}" plan
+show "${RUN[@]}" plan || die "the third run (plan) failed"
 
 step "Done in $((SECONDS - START)) s"
 say "Clean up the demo's containers and files with:  bash scripts/demo.sh clean" \
