@@ -173,6 +173,12 @@ async function main(): Promise<void> {
         .remove({ force: true })
         .catch(() => undefined);
     }
+    for (const tag of ["1-main", "2-main", "3-main"]) {
+      await docker
+        .getImage(`${IMAGE}:${tag}`)
+        .remove()
+        .catch(() => undefined);
+    }
     await proxy.close();
     await rm(work, { recursive: true, force: true });
   }
