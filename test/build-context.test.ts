@@ -7,15 +7,9 @@ import { extract } from "tar-stream";
 import { configContext, configDockerfile, configLabels } from "../cli/build/config-context.js";
 import { stampedConfig } from "../cli/build/stamp-image.js";
 import { snapshotHead, publicSourceUrl } from "../cli/build/git-snapshot.js";
-import { registryCredentials } from "../cli/build/registry-auth.js";
+import { registryCredentials, registryOf } from "../reconciler/registry/credentials.js";
 import { reconcilerImageName } from "../cli/build/reconciler-image-name.js";
-import {
-  branchTag,
-  checkRepository,
-  configImageTags,
-  registryOf,
-  resolveBuildNumber,
-} from "../cli/build/tags.js";
+import { branchTag, checkRepository, configImageTags, resolveBuildNumber } from "../cli/build/tags.js";
 import { deterministicTar } from "../cli/build/tar.js";
 import type { BuildInfo } from "../reconciler/desired/build-info.js";
 import { runCli } from "./helpers/cli.js";

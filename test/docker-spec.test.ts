@@ -12,7 +12,7 @@ import { createTarget } from "../reconciler/targets/create.js";
 import { createBody } from "../reconciler/targets/docker/create-body.js";
 import { dockerDesiredObjects } from "../reconciler/targets/docker/desired.js";
 import { couldCollide } from "../reconciler/targets/docker/labels.js";
-import { registryAuthFor, registryOf } from "../reconciler/targets/docker/registry-auth.js";
+import { registryAuthFor, registryOf } from "../reconciler/registry/credentials.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const CONFIG = `

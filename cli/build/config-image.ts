@@ -15,15 +15,9 @@ import { dirtyPaths, snapshotHead } from "./git-snapshot.js";
 import type { Progress } from "./progress.js";
 import { checkCredentials, pushReferences } from "./push.js";
 import { reconcilerImageName } from "./reconciler-image-name.js";
-import { registryCredentials } from "./registry-auth.js";
+import { registryCredentials, registryOf } from "../../reconciler/registry/credentials.js";
 import { stampImage } from "./stamp-image.js";
-import {
-  BRANCH_VARIABLES,
-  checkRepository,
-  configImageTags,
-  registryOf,
-  resolveBuildNumber,
-} from "./tags.js";
+import { BRANCH_VARIABLES, checkRepository, configImageTags, resolveBuildNumber } from "./tags.js";
 
 export interface ConfigImageOptions {
   repo: string;

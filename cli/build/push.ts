@@ -4,7 +4,7 @@ import type Docker from "dockerode";
 import { RuntimeFailureError } from "../../reconciler/errors.js";
 import { engineError, followStream, StreamError } from "./docker-engine.js";
 import type { Progress } from "./progress.js";
-import type { RegistryCredentials } from "./registry-auth.js";
+import type { RegistryCredentials } from "../../reconciler/registry/credentials.js";
 
 function authHint(registry: string): string {
   return (

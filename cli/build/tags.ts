@@ -70,10 +70,3 @@ export function configImageTags(branch: string, revision: string, buildNumber: s
   // Immutable tags first: if a push fails midway, the moving branch tag has not moved yet.
   return [`git-${revision.slice(0, 7)}`, ...(buildNumber === undefined ? [] : [`${buildNumber}-${b}`]), b];
 }
-
-/** The registry host of a repository; Docker Hub when the first part is not a host. */
-export function registryOf(image: string): string {
-  const slash = image.indexOf("/");
-  const first = slash < 0 ? "" : image.slice(0, slash);
-  return first.includes(".") || first.includes(":") || first === "localhost" ? first : "docker.io";
-}

@@ -3,7 +3,7 @@ import type Dockerode from "dockerode";
 import { RuntimeFailureError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import { engineFailure, engineReason, isTransient, statusOf, withRetry } from "./engine-errors.js";
-import { registryAuthFor, registryOf, type RegistryAuth } from "./registry-auth.js";
+import { registryAuthFor, registryOf, type RegistryAuth } from "../../registry/credentials.js";
 
 interface PullEvent {
   status?: string;

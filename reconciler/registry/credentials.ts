@@ -1,9 +1,11 @@
-// Registry credentials for --push: SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE,
-// else the Docker config file's `auths` entry (base64 user:password). Secrets never come from flags.
+// Registry credentials, shared by `sysconfig build --push` and the docker target's pulls:
+// SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE, else the Docker config file's `auths`
+// entry (base64 user:password). Secrets never come from flags; credential helpers are never run
+// (sysconfig executes no program named by configuration).
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
+import { InvalidInputError, reasonOf } from "../errors.js";
 
 export interface RegistryCredentials {
   username: string;
@@ -109,4 +111,30 @@ export async function registryCredentials(
     };
   }
   return { credentials: found };
+}
+
+/** The registry host of an image reference (`127.0.0.1:5000/acme/web:1` → `127.0.0.1:5000`); Docker Hub otherwise. */
+export function registryOf(image: string): string {
+  const slash = image.indexOf("/");
+  const first = slash < 0 ? "" : image.slice(0, slash);
+  return first.includes(".") || first.includes(":") || first === "localhost" ? first : "docker.io";
+}
+
+/** What the engine's pull API takes as `authconfig`. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** Credentials to pull `image`, or undefined to pull anonymously. */
+export async function registryAuthFor(
+  image: string,
+  env: NodeJS.ProcessEnv,
+): Promise<RegistryAuth | undefined> {
+  const registry = registryOf(image);
+  const { credentials } = await registryCredentials(registry, env);
+  return (
+    credentials && { username: credentials.username, password: credentials.password, serveraddress: registry }
+  );
 }
