@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const load = await measure(() => loadDesiredState(repo, {}));
     const target = await createTarget(
       { kind: "docker" },
-      { endpoint: `unix://${proxySocket}`, reporter: silentReporter, env: process.env },
+      { endpoint: `unix://${proxySocket}`, environment: "main", reporter: silentReporter, env: process.env },
     );
     const read = await measure(() => target.readActual(system));
     await commitConfig(repo, configYaml(system, "2-main"), "v2");

@@ -152,6 +152,44 @@ describe("apply engine", () => {
     expect(results.filter((r) => r.action === "delete").every((r) => r.status === "applied")).toBe(true);
   });
 
+  it("deletes nothing when a create or update did not converge, and names each skipped delete", async () => {
+    const target = new MemoryTarget();
+    await reconcileOnce(target, state({ api: {}, old: {}, older: {} }));
+    target.log.length = 0;
+    target.failApply.set("docker:api", "image pull failed");
+    const results = await reconcileOnce(target, state({ api: { tag: "2-develop" }, web: {} }));
+    expect(writes(target).filter((l) => l.startsWith("delete"))).toEqual([]);
+    expect(target.objects.has("old")).toBe(true);
+    expect(target.objects.has("older")).toBe(true);
+    expect(statusOf(results)).toEqual({
+      "docker:api": "failed",
+      "docker:old": "skipped",
+      "docker:older": "skipped",
+      "docker:web": "healthy",
+    });
+    expect(results.find((r) => r.subject === "docker:old")?.reason).toMatch(
+      /^not pruned: 1 create\(s\)\/update\(s\) did not converge/,
+    );
+
+    target.failApply.clear();
+    const next = await reconcileOnce(target, state({ api: { tag: "2-develop" }, web: {} }));
+    expect(statusOf(next)).toEqual({
+      "docker:api": "healthy",
+      "docker:old": "applied",
+      "docker:older": "applied",
+    });
+    expect(target.objects.has("old")).toBe(false);
+  });
+
+  it("deletes nothing when an update is unhealthy", async () => {
+    const target = new MemoryTarget();
+    await reconcileOnce(target, state({ api: {}, old: {} }));
+    target.unhealthy.set("docker:api", "container exited with code 1");
+    const results = await reconcileOnce(target, state({ api: { tag: "2-develop" } }));
+    expect(statusOf(results)).toEqual({ "docker:api": "unhealthy", "docker:old": "skipped" });
+    expect(target.objects.has("old")).toBe(true);
+  });
+
   it("reports every failure and skips only the dependents of what failed", async () => {
     const target = new MemoryTarget();
     target.failApply.set("docker:db", "port 5432 in use");

@@ -234,6 +234,7 @@ describe("registry credentials", () => {
     await writeFile(file, "from-file\n");
     const { credentials } = await registryCredentials("127.0.0.1:5001", {
       DOCKER_CONFIG: dir,
+      SYSCONFIG_REGISTRY: "127.0.0.1:5001",
       SYSCONFIG_REGISTRY_USERNAME: "bot",
       SYSCONFIG_REGISTRY_PASSWORD_FILE: file,
     });

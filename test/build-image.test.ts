@@ -216,6 +216,7 @@ describe("registry authentication (127.0.0.1:5001, htpasswd)", () => {
     await writeFile(wrong, "not-the-password\n");
     const image = `127.0.0.1:5001/${repository("wrong")}`;
     const result = await build(["--image", image, "--push"], {
+      SYSCONFIG_REGISTRY: "127.0.0.1:5001",
       SYSCONFIG_REGISTRY_USERNAME: "sysconfig",
       SYSCONFIG_REGISTRY_PASSWORD_FILE: wrong,
     });

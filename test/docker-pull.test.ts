@@ -80,6 +80,7 @@ it("pulls a missing image with SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_
     env: {
       HOME: home,
       DOCKER_CONFIG: `${home}/.docker`,
+      SYSCONFIG_REGISTRY: "127.0.0.1:5001",
       SYSCONFIG_REGISTRY_USERNAME: "sysconfig",
       SYSCONFIG_REGISTRY_PASSWORD_FILE: PASSWORD_FILE,
     },

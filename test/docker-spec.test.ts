@@ -81,7 +81,7 @@ describe("docker desired objects", () => {
   it("masks secret-looking env values in the plan text with a short hash, and keeps the others readable", async () => {
     const [hello] = dockerDesiredObjects(await stateOf(CONFIG));
     expect(hello?.text).toContain("GREETING: hello from acme");
-    expect(hello?.text).toMatch(/DB_PASSWORD: "?<secret sha256:[0-9a-f]{8}>"?/);
+    expect(hello?.text).toMatch(/DB_PASSWORD: "?<secret hmac:[0-9a-f]{8}>"?/);
     expect(hello?.text).not.toContain("hunter2");
   });
 
@@ -117,7 +117,11 @@ describe("the default target", () => {
     );
     const target = config?.environments.develop?.target;
     expect(target).toEqual({ kind: "docker" });
-    const created = await createTarget(target ?? { kind: "docker" }, { reporter: silentReporter, env: {} });
+    const created = await createTarget(target ?? { kind: "docker" }, {
+      reporter: silentReporter,
+      env: {},
+      environment: "develop",
+    });
     expect(created.kind).toBe("docker");
     await created.close();
   });
@@ -128,6 +132,7 @@ describe("docker create body", () => {
     const [hello] = dockerDesiredObjects(await stateOf(CONFIG));
     const body = createBody(hello?.spec as never, "acme-hello.next", {
       system: "acme",
+      environment: "develop",
       revision: "abc123",
       hash: hello?.hash ?? "",
       text: hello?.text ?? "",
@@ -137,6 +142,7 @@ describe("docker create body", () => {
       Image: "127.0.0.1:5000/acme/hello:1-develop",
       Labels: {
         "io.sysconfig.system": "acme",
+        "io.sysconfig.environment": "develop",
         "io.sysconfig.service": "hello",
         "io.sysconfig.name": "acme-hello",
         "io.sysconfig.revision": "abc123",
@@ -203,6 +209,7 @@ describe("registry credentials for pulls", () => {
   it("prefers SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE, as sysconfig build does", async () => {
     const env = {
       DOCKER_CONFIG: path.join(dir, "docker"),
+      SYSCONFIG_REGISTRY: "127.0.0.1:5001",
       SYSCONFIG_REGISTRY_USERNAME: "bob",
       SYSCONFIG_REGISTRY_PASSWORD_FILE: path.join(dir, "password"),
     };
@@ -214,7 +221,7 @@ describe("registry credentials for pulls", () => {
 
   it("refuses half-set environment credentials (exit 3)", async () => {
     await expect(registryAuthFor("x/y:1", { SYSCONFIG_REGISTRY_USERNAME: "bob" })).rejects.toThrow(
-      /both SYSCONFIG_REGISTRY_USERNAME and SYSCONFIG_REGISTRY_PASSWORD_FILE/,
+      /missing: SYSCONFIG_REGISTRY \(host\[:port\].*SYSCONFIG_REGISTRY_PASSWORD_FILE/,
     );
   });
 });

@@ -1,10 +1,19 @@
 // The docker target against the real engine, driven through the built CLI the way users run it:
 // create / no-op / update / failed health / delete, unmanaged look-alikes, the lock, interrupted runs.
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { simpleGit } from "simple-git";
-import { CLI, runCli } from "./helpers/cli.js";
+import { applyChanges } from "../reconciler/apply/engine.js";
+import { dependencyLevels } from "../reconciler/apply/order.js";
+import { parseConfig } from "../reconciler/config/load.js";
+import { diffObjects } from "../reconciler/diff/diff.js";
+import type { DesiredState } from "../reconciler/model.js";
+import { renderAll } from "../reconciler/render/render.js";
+import { createDockerTarget } from "../reconciler/targets/docker/docker-target.js";
+import { acquireDockerLock } from "../reconciler/targets/docker/lock.js";
+import { CLI, ROOT, runCli } from "./helpers/cli.js";
 import {
   buildImage,
   buildWebImage,
@@ -120,7 +129,9 @@ describe("docker target lifecycle", () => {
     }
     const web = containers.find((c) => nameOf(c) === `${system}-web`);
     expect(web?.Labels["io.sysconfig.service"]).toBe("web");
-    expect(web?.Labels["io.sysconfig.spec"]).toMatch(/API_TOKEN: "?<secret sha256:[0-9a-f]{8}>/);
+    expect(web?.Labels["io.sysconfig.spec"]).toMatch(/API_TOKEN: "?<secret>"?\n/);
+    expect(web?.Labels["io.sysconfig.secrets"]).toMatch(/"API_TOKEN":"[0-9a-f]{64}"/);
+    expect(web?.Labels["io.sysconfig.secrets"]).not.toContain("secret-1");
     expect(web?.Labels["io.sysconfig.spec"]).not.toContain("secret-1");
     expect(await httpGet(port)).toBe("web v1\n");
   });
@@ -353,5 +364,202 @@ describe("a reconciler killed in the middle of an update", () => {
     expect(after[`${system}-probe`]).toBe(before[`${system}-probe`]);
     expect((await reconcile(repo)).code).toBe(0);
     expect(await httpGet(port)).toBe("web v1\n");
+  });
+});
+
+describe("two environments of one system on one engine", () => {
+  const system = uniqueSystem("de");
+  const warnings: string[] = [];
+  const reporter = { info: () => undefined, debug: () => undefined, warn: (m: string) => warnings.push(m) };
+  afterAll(() => removeSystem(system));
+
+  async function state(environment: string, services: string[]): Promise<DesiredState> {
+    const yaml = `name: ${system}
+image: 127.0.0.1:5000/${system}/sysconfig
+environments:
+  ${environment}: { target: { kind: docker } }
+services:
+${services
+  .map(
+    (s) => `  ${s}:
+    image: ${IMAGE}
+    tag: 1-main
+    network: none
+    command: ["sh", "-c", "while true; do sleep 1; done"]`,
+  )
+  .join("\n")}
+`;
+    const { config, issues } = parseConfig(yaml);
+    if (!config) throw new Error(issues.join("\n"));
+    return {
+      system,
+      environment,
+      revision: environment,
+      target: { kind: "docker" },
+      services: config.services,
+      files: await renderAll(ROOT, config, environment),
+    };
+  }
+
+  async function reconcileIn(environment: string, services: string[]) {
+    const desired = await state(environment, services);
+    const target = createDockerTarget(
+      { kind: "docker" },
+      { env: {}, environment, reporter, wait: { settleMs: 200 } },
+    );
+    const changes = diffObjects(target.desiredObjects(desired), await target.readActual(system));
+    const results = await applyChanges(target, changes, {
+      system,
+      revision: desired.revision,
+      reporter,
+      levels: dependencyLevels(desired.services),
+      parallelism: 4,
+      wait: true,
+      timeoutMs: 30_000,
+    });
+    return { changes, results };
+  }
+
+  it("labels containers with their environment and never deletes another environment's", async () => {
+    const staging = await reconcileIn("staging", ["web"]);
+    expect(staging.results.map((r) => [r.subject, r.status])).toEqual([
+      [`docker:container/${system}-web`, "healthy"],
+    ]);
+    const [web] = await containersOf(system);
+    expect(web?.Labels["io.sysconfig.environment"]).toBe("staging");
+
+    // production runs no web: before, it counted staging's web as its own and deleted it.
+    const prod = await reconcileIn("prod", ["api"]);
+    expect(prod.changes.filter((c) => c.action === "delete")).toEqual([]);
+    const web2 = prod.changes.find((c) => c.subject === `docker:container/${system}-web`);
+    expect(web2?.action).toBe("unmanaged");
+    expect(web2?.actual?.text).toContain("managed by environment staging");
+    expect((await containersOf(system)).map(nameOf)).toEqual([`${system}-api`, `${system}-web`]);
+
+    // and staging, in turn, leaves prod's api alone.
+    const again = await reconcileIn("staging", ["web"]);
+    expect(again.changes.filter((c) => c.action !== "unmanaged" && c.action !== "unchanged")).toEqual([]);
+    expect((await containersOf(system)).map(nameOf)).toEqual([`${system}-api`, `${system}-web`]);
+  }, 90_000);
+
+  it("treats a container of an older sysconfig (no environment label) as not owned, and says so", async () => {
+    const old = await docker.createContainer({
+      name: `${system}-old`,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["true"],
+      HostConfig: { NetworkMode: "none" },
+      Labels: {
+        "io.sysconfig.system": system,
+        "io.sysconfig.service": "old",
+        "io.sysconfig.hash": "0".repeat(64),
+        "io.sysconfig.name": `${system}-old`,
+        "io.sysconfig.role": "service",
+        "io.sysconfig.spec": `name: ${system}-old\n`,
+      },
+    });
+    warnings.length = 0;
+    const { changes } = await reconcileIn("staging", ["web"]);
+    const change = changes.find((c) => c.subject === `docker:container/${system}-old`);
+    expect(change?.action).toBe("unmanaged");
+    expect(change?.actual?.text).toContain(`docker rm -f ${system}-old`);
+    expect(warnings.join("\n")).toContain(
+      `carry no environment label (made by an older sysconfig): ${system}-old`,
+    );
+    expect((await old.inspect()).Id).toBe(old.id);
+  }, 60_000);
+});
+
+describe("the lock's stale takeover", () => {
+  const system = uniqueSystem("dl");
+  const name = `sysconfig-lock-${system}`;
+  let engine: string;
+  let deadPid: number;
+  const warnings: string[] = [];
+  const reporter = { info: () => undefined, debug: () => undefined, warn: (m: string) => warnings.push(m) };
+
+  beforeAll(async () => {
+    engine = ((await docker.info()) as { ID: string }).ID;
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    deadPid = child.pid ?? 0;
+    await new Promise((resolve) => child.once("exit", resolve));
+  });
+  afterAll(() => removeSystem(system));
+
+  async function holder(labels: Record<string, string>): Promise<void> {
+    await docker.createContainer({
+      name,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["true"],
+      Labels: {
+        "io.sysconfig.system": system,
+        "io.sysconfig.role": "lock",
+        "io.sysconfig.lock.owner": "other reconciler",
+        "io.sysconfig.lock.since": new Date().toISOString(),
+        "io.sysconfig.lock.host": os.hostname(),
+        "io.sysconfig.lock.pid": String(deadPid),
+        ...labels,
+      },
+    });
+  }
+  const machine = async () => (await readFile("/etc/machine-id", "utf8")).trim();
+  const acquire = () => acquireDockerLock(docker, system, "test", false, reporter);
+
+  it("records the engine ID, host, machine and pid in the lock marker", async () => {
+    const lock = await acquire();
+    const labels = (await docker.getContainer(name).inspect()).Config.Labels;
+    expect(labels).toMatchObject({
+      "io.sysconfig.lock.engine": engine,
+      "io.sysconfig.lock.host": os.hostname(),
+      "io.sysconfig.lock.machine": await machine(),
+      "io.sysconfig.lock.pid": String(process.pid),
+    });
+    await lock.release();
+  });
+
+  it("takes over a lock whose holder ran on this machine through this engine and has exited", async () => {
+    await holder({ "io.sysconfig.lock.engine": engine, "io.sysconfig.lock.machine": await machine() });
+    warnings.length = 0;
+    const lock = await acquire();
+    expect(warnings.join("\n")).toMatch(
+      new RegExp(`removing a stale lock .*process ${deadPid} on this host has exited`),
+    );
+    await lock.release();
+  });
+
+  it("never takes over a lock from another machine with the same hostname: refuses (exit 4) and says how to remove it", async () => {
+    await holder({ "io.sysconfig.lock.engine": engine, "io.sysconfig.lock.machine": "another-machine" });
+    try {
+      await expect(acquire()).rejects.toMatchObject({ exitCode: 4 });
+      await expect(acquire()).rejects.toThrow(`remove the lock by hand: docker rm ${name}`);
+      expect((await docker.getContainer(name).inspect()).Config.Labels["io.sysconfig.lock.machine"]).toBe(
+        "another-machine",
+      );
+    } finally {
+      await docker.getContainer(name).remove({ force: true });
+    }
+  });
+
+  it("never takes over a lock taken through another engine, or by an older sysconfig that did not record one", async () => {
+    const cases: Record<string, string>[] = [
+      { "io.sysconfig.lock.engine": "SOME:OTHER:ENGINE", "io.sysconfig.lock.machine": await machine() },
+      { "io.sysconfig.lock.container": "f".repeat(64) },
+      {},
+    ];
+    for (const labels of cases) {
+      await holder(labels);
+      try {
+        await expect(acquire()).rejects.toMatchObject({ exitCode: 4 });
+      } finally {
+        await docker.getContainer(name).remove({ force: true });
+      }
+    }
+  });
+
+  it("takes over a lock whose reconciler container on this engine is gone", async () => {
+    await holder({ "io.sysconfig.lock.engine": engine, "io.sysconfig.lock.container": "f".repeat(64) });
+    warnings.length = 0;
+    const lock = await acquire();
+    expect(warnings.join("\n")).toContain("is gone");
+    await lock.release();
   });
 });

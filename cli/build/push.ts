@@ -9,7 +9,7 @@ import type { RegistryCredentials } from "../../reconciler/registry/credentials.
 function authHint(registry: string): string {
   return (
     ` Check the credentials for ${registry}: 'docker login ${registry}' (~/.docker/config.json or DOCKER_CONFIG) ` +
-    "or SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE."
+    `or SYSCONFIG_REGISTRY=${registry} with SYSCONFIG_REGISTRY_USERNAME + SYSCONFIG_REGISTRY_PASSWORD_FILE.`
   );
 }
 
@@ -39,13 +39,17 @@ export async function checkCredentials(
   }
 }
 
-/** Pushes `references` in order; returns reference → manifest digest. */
+/**
+ * Pushes `references` in order; returns reference → manifest digest. On a shared engine another build may
+ * re-tag a reference meanwhile: each is checked to still be `imageId` right before it is pushed.
+ */
 export async function pushReferences(
   docker: Docker,
   registry: string,
   references: readonly string[],
   credentials: RegistryCredentials | undefined,
   progress: Progress,
+  imageId: string,
 ): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
   const authconfig =
@@ -60,6 +64,7 @@ export async function pushReferences(
     const pushedSoFar = Object.keys(digests);
     const already =
       pushedSoFar.length === 0 ? " Nothing was pushed." : ` Already pushed: ${pushedSoFar.join(", ")}.`;
+    await checkStillOurs(docker, reference, imageId, already);
     progress.line(`push: ${reference}`);
     try {
       const stream = await docker.getImage(reference).push({ authconfig });
@@ -89,4 +94,26 @@ export async function pushReferences(
     }
   }
   return digests;
+}
+
+/** Refuses to push `reference` when it no longer names the image this build made. */
+async function checkStillOurs(
+  docker: Docker,
+  reference: string,
+  imageId: string,
+  already: string,
+): Promise<void> {
+  let current: string;
+  try {
+    current = (await docker.getImage(reference).inspect()).Id;
+  } catch (error) {
+    throw engineError(`image ${reference} lookup before its push`, error, already);
+  }
+  if (current !== imageId) {
+    throw new RuntimeFailureError(
+      `push of ${reference} failed: the engine's ${reference} is now ${current.slice(0, 19)}, not the image this ` +
+        `build made (${imageId.slice(0, 19)}); another build on the same engine re-tagged it. Run the build again ` +
+        `(or give concurrent builds their own engine).${already}`,
+    );
+  }
 }

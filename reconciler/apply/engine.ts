@@ -1,8 +1,10 @@
 // The apply stage: the only stage that changes the target. Creates and updates run level by level in
 // dependency order (bounded parallelism within a level), roll groups one instance at a time, deletes
-// last in reverse order. One failure never hides another: every change gets a result.
+// last in reverse order, and only when every create and update converged. One failure never hides
+// another: every change gets a result.
 import { reasonOf } from "../errors.js";
 import type { Change } from "../model.js";
+import { maskSecrets } from "../plan/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import type { ApplyContext, Target } from "../targets/target.js";
 import { mapBounded } from "./pool.js";
@@ -81,7 +83,24 @@ export async function applyChanges(
     );
   }
 
+  // Prune only after a healthy sync (as kapp and Argo CD do): while the desired state has not
+  // converged, what is still running may be the only thing serving, so nothing is deleted.
+  const notConverged = [...results.values()].filter(
+    (r) => (r.action === "create" || r.action === "update") && isFailure(r),
+  ).length;
   for (const group of deleteGroups(changes, options.levels)) {
+    if (notConverged > 0) {
+      const reason =
+        options.signal?.aborted === true
+          ? INTERRUPTED
+          : `not pruned: ${notConverged} create(s)/update(s) did not converge; deletes run only after ` +
+            `every create and update succeeded. Fix them and run reconcile again`;
+      for (const change of group) {
+        options.reporter.warn(`${PREFIX.delete} delete ${change.subject}: skipped: ${reason}`);
+        record(skip(change, reason), change.actual?.service);
+      }
+      continue;
+    }
     await mapBounded(group, options.parallelism, async (change) => {
       record(await applyOne(target, change, false, options), change.actual?.service);
     });
@@ -135,7 +154,7 @@ async function applyOne(
   try {
     await target.apply(change, context);
   } catch (error) {
-    options.reporter.warn(`${label}: failed: ${reasonOf(error)}`);
+    options.reporter.warn(`${label}: failed: ${maskSecrets(reasonOf(error))}`);
     return { subject: change.subject, action: change.action, status: "failed", reason: reasonOf(error) };
   }
   if (!wait || change.action === "delete") {
@@ -147,7 +166,7 @@ async function applyOne(
     options.reporter.info(`${label}: healthy`);
     return { subject: change.subject, action: change.action, status: "healthy" };
   }
-  options.reporter.warn(`${label}: unhealthy: ${health.reason}`);
+  options.reporter.warn(`${label}: unhealthy: ${maskSecrets(health.reason)}`);
   return { subject: change.subject, action: change.action, status: "unhealthy", reason: health.reason };
 }
 

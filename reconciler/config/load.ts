@@ -5,6 +5,7 @@ import path from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { InvalidInputError, reasonOf } from "../errors.js";
+import { isSecretName, maskSecrets, maskValue } from "../plan/mask.js";
 import { configSchema, type SysconfigConfig } from "./schema.js";
 
 export const CONFIG_FILE = "sysconfig.yaml";
@@ -25,7 +26,7 @@ export function parseConfig(text: string, file: string = CONFIG_FILE): LoadResul
 
 function formatIssue(file: string, issue: z.core.$ZodIssue, root: unknown): string {
   const dotted = issue.path.map(String).join(".") || "(top level)";
-  const actual = valueAt(root, issue.path);
+  const actual = shownValue(valueAt(root, issue.path), issue.path.some(isSecretKey));
   const got = actual === undefined ? "nothing" : JSON.stringify(actual);
   return `${file}: ${dotted}: expected ${describeExpected(issue)}, got ${truncate(got)}`;
 }
@@ -43,6 +44,28 @@ function valueAt(root: unknown, p: readonly PropertyKey[]): unknown {
     node = (node as Record<PropertyKey, unknown>)[key];
   }
   return node;
+}
+
+const isSecretKey = (key: PropertyKey): boolean => typeof key === "string" && isSecretName(key);
+
+/**
+ * A value as an error may echo it: masked under a secret-looking key (`env.DB_PASSWORD`), at any depth,
+ * and in `NAME=value` strings — a config error is printed, often into CI logs.
+ */
+function shownValue(value: unknown, secret: boolean): unknown {
+  if (value === undefined || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => shownValue(v, secret));
+  if (typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k,
+        shownValue(v, secret || isSecretKey(k)),
+      ]),
+    );
+  }
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  if (secret) return maskValue(text);
+  return typeof value === "string" ? maskSecrets(value) : value;
 }
 
 function truncate(text: string): string {

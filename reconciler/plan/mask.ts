@@ -1,23 +1,53 @@
-// Secret masking for anything printed (plans, diffs, JSON): values of environment variables whose
-// name looks secret are replaced by a short hash, so a changed secret still shows as changed.
-// Targets call maskSecrets() on DesiredObject.text / ActualObject.text; the plan masks again.
-import { createHash } from "node:crypto";
+// Secret masking for anything printed (plans, diffs, JSON, warnings): values of environment variables
+// whose name looks secret are replaced by a short keyed fingerprint, so a changed secret still shows as
+// changed within one run. Targets call maskSecrets() on DesiredObject.text / ActualObject.text; the
+// plan masks again.
+import { createHmac, randomBytes } from "node:crypto";
 
 /** Names that look like they hold a secret: DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY, … */
 export const SECRET_NAME = /(pass(word)?|secret|token|key|credential|auth)/i;
 
-const MASKED = /^<secret sha256:[0-9a-f]{8}>$/;
+/**
+ * The fingerprint key lives only as long as this process: a printed fingerprint says "same" or
+ * "different" within one plan and cannot be brute-forced back into a short secret (an unkeyed hash of
+ * `hunter2` can). Nothing may compare fingerprints across runs.
+ */
+const PROCESS_KEY = randomBytes(32);
+
+/** A mask: this version's `<secret hmac:…>`, an older version's `<secret sha256:…>`, or a bare `<secret>`. */
+const MASK = String.raw`<secret(?: (?:hmac|sha256):[0-9a-f]{8})?>`;
+const MASKED = new RegExp(`^${MASK}$`);
 /** One systemd word: a double-quoted string (with escapes) or unquoted text; a mask counts as one word. */
-const WORD = /"(?:[^"\\]|\\.)*"|(?:<secret sha256:[0-9a-f]{8}>|[^\s"])+/g;
+const WORD = new RegExp(String.raw`"(?:[^"\\]|\\.)*"|(?:${MASK}|[^\s"])+`, "g");
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
-/** The replacement for a secret value: `<secret sha256:1a2b3c4d>` (first 8 hex digits of its SHA-256). */
+export function isMasked(value: string): boolean {
+  return MASKED.test(value);
+}
+
+/** The replacement for a secret value: `<secret hmac:1a2b3c4d>` (HMAC-SHA256 under the process key). */
 export function maskValue(value: string): string {
   if (MASKED.test(value)) return value;
-  return `<secret sha256:${createHash("sha256").update(value).digest("hex").slice(0, 8)}>`;
+  return `<secret hmac:${createHmac("sha256", PROCESS_KEY).update(value).digest("hex").slice(0, 8)}>`;
+}
+
+/** Shortest secret value replaced verbatim by redactValues (shorter ones would blank out ordinary text). */
+const MIN_REDACTED_LENGTH = 4;
+
+/**
+ * Replaces every occurrence of the given secret values in free text (container logs, health check
+ * output, engine errors) with their mask: for text that does not say `NAME=value`.
+ */
+export function redactValues(text: string, secrets: Iterable<string>): string {
+  const values = [...new Set(secrets)]
+    .filter((v) => v.length >= MIN_REDACTED_LENGTH && !MASKED.test(v))
+    .sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const value of values) out = out.split(value).join(maskValue(value));
+  return out;
 }
 
 /** Masks one `NAME=value` word, keeping its quotes. */

@@ -2,21 +2,24 @@
 // temporary name, waits until it is healthy, then removes the old one and takes over its name; it
 // stops the old one first only when a host port forces it, and restarts it if the new one fails.
 import type Dockerode from "dockerode";
-import { InternalError, RuntimeFailureError } from "../../errors.js";
+import { InternalError, reasonOf, RuntimeFailureError } from "../../errors.js";
 import type { Change } from "../../model.js";
 import type { Reporter } from "../../report/reporter.js";
 import type { ApplyContext } from "../target.js";
 import { specHash, specText, stopFirstReason, type ContainerSpec } from "./container-spec.js";
 import { createBody } from "./create-body.js";
 import { isContainerSpec } from "./desired.js";
-import { engineFailure, statusOf } from "./engine-errors.js";
+import { engineFailure, engineReason, statusOf } from "./engine-errors.js";
 import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
 import { ensureImage } from "./image.js";
 import { nextName } from "./labels.js";
+import { SECRET_PLACEHOLDER, secretFingerprints } from "./secret-fingerprints.js";
 import { isActualContainers, type ActualContainers, type LiveContainer } from "./read-actual.js";
 
 export interface ApplyDeps {
   docker: Dockerode;
+  /** Written into the ownership labels of every container created. */
+  environment: string;
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
   wait?: Partial<Omit<WaitOptions, "deadline" | "signal">>;
@@ -71,8 +74,9 @@ async function updateContainer(
   try {
     next = await startNew(deps, spec, temporary, subject, context);
   } catch (error) {
-    if (stopFirst) await restartOld(docker, old.id, subject, reporter);
-    throw error;
+    if (!stopFirst) throw error;
+    const restarted = await restartOld(docker, old.id, subject, reporter);
+    throw new RuntimeFailureError(`${reasonOf(error)}. ${oldState(old.name, restarted)}`, { cause: error });
   }
   const health = await waitContainerHealthy(docker, next.id, {
     ...DEFAULT_WAIT,
@@ -82,10 +86,12 @@ async function updateContainer(
   });
   if (!health.healthy) {
     await removeContainer(docker, next.id, subject, true);
-    if (stopFirst) await restartOld(docker, old.id, subject, reporter);
+    const left = stopFirst
+      ? oldState(old.name, await restartOld(docker, old.id, subject, reporter))
+      : `The old container ${old.name} keeps serving.`;
     throw new RuntimeFailureError(
       `${subject} update failed: the new container (${spec.image}) was not healthy: ${health.reason}. ` +
-        `It was removed; the old container ${stopFirst ? "was restarted and " : ""}keeps serving.`,
+        `It was removed. ${left}`,
     );
   }
   await stopContainer(docker, old.id, subject);
@@ -136,11 +142,14 @@ async function startNew(
   subject: string,
   context: ApplyContext,
 ): Promise<Dockerode.Container> {
+  const secrets = secretFingerprints(spec);
   const body = createBody(spec, liveName, {
     system: context.system,
+    environment: deps.environment,
     revision: context.revision,
     hash: specHash(spec),
-    text: specText(spec),
+    text: specText(spec, () => SECRET_PLACEHOLDER),
+    ...(secrets === undefined ? {} : { secrets }),
   });
   let container: Dockerode.Container;
   try {
@@ -164,14 +173,30 @@ async function startNew(
   return container;
 }
 
-async function restartOld(docker: Dockerode, id: string, subject: string, reporter: Reporter) {
+/** Starts the old container again after a failed stop-first update; false when it could not. */
+async function restartOld(
+  docker: Dockerode,
+  id: string,
+  subject: string,
+  reporter: Reporter,
+): Promise<boolean> {
   try {
     await docker.getContainer(id).start();
     reporter.info(`${subject}: restarted the old container`);
+    return true;
   } catch (error) {
-    if (statusOf(error) !== 304)
-      reporter.warn(`${subject}: could not restart the old container: ${String(error)}`);
+    if (statusOf(error) === 304) return true; // already running
+    reporter.warn(`${subject}: could not restart the old container: ${engineReason(error)}`);
+    return false;
   }
+}
+
+/** What a failed stop-first update leaves running, in words for the operator. */
+function oldState(name: string, restarted: boolean): string {
+  return restarted
+    ? `The old container ${name} was restarted and keeps serving.`
+    : `The old container ${name} could not be restarted: the service is DOWN (stopped, not removed). ` +
+        `Start it by hand (docker start ${name}) or fix the new version and reconcile again.`;
 }
 
 async function stopContainer(docker: Dockerode, id: string, subject: string): Promise<void> {

@@ -59,15 +59,16 @@ export function specHash(spec: ContainerSpec): string {
   return createHash("sha256").update(stableJson(spec)).digest("hex");
 }
 
-/** The spec as YAML, secrets masked: the desired side of a plan diff (and the live side, via a label). */
-export function specText(spec: ContainerSpec): string {
+/**
+ * The spec as YAML, secrets masked: with this run's fingerprints for the desired side of a plan diff,
+ * with a bare placeholder for the spec label (the live side, see secret-fingerprints.ts).
+ */
+export function specText(spec: ContainerSpec, mask: (value: string) => string = maskValue): string {
   const shown = {
     name: spec.name,
     image: spec.image,
     ...(spec.command ? { command: spec.command } : {}),
-    env: Object.fromEntries(
-      Object.entries(spec.env).map(([k, v]) => [k, isSecretName(k) ? maskValue(v) : v]),
-    ),
+    env: Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, isSecretName(k) ? mask(v) : v])),
     ports: spec.ports.map((p) => `${p.host ?? p.container}:${p.container}/${p.protocol}`),
     volumes: spec.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ":ro" : ""}`),
     restart: spec.restart,

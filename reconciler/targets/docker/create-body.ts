@@ -7,15 +7,19 @@ const NANOS_PER_SECOND = 1_000_000_000;
 
 export interface Marker {
   system: string;
+  environment: string;
   revision: string;
   hash: string;
   /** Masked spec text, so plans read the live side from the container list alone. */
   text: string;
+  /** Salted digests of the secret env values (secret-fingerprints.ts), if there are any. */
+  secrets?: string;
 }
 
 export function markerLabels(spec: ContainerSpec, marker: Marker): Record<string, string> {
   const labels: Record<string, string> = {
     [LABEL.system]: marker.system,
+    [LABEL.environment]: marker.environment,
     [LABEL.service]: spec.service,
     [LABEL.hash]: marker.hash,
     [LABEL.revision]: marker.revision,
@@ -24,6 +28,7 @@ export function markerLabels(spec: ContainerSpec, marker: Marker): Record<string
     [LABEL.spec]: marker.text,
   };
   if (spec.instance !== undefined) labels[LABEL.instance] = String(spec.instance);
+  if (marker.secrets !== undefined) labels[LABEL.secrets] = marker.secrets;
   return labels;
 }
 

@@ -2,10 +2,12 @@
 // sysconfig's labels; this file only wires the per-concern modules behind the Target interface.
 import type Dockerode from "dockerode";
 import type { TargetConfig } from "../../config/schema.js";
+import { InternalError } from "../../errors.js";
 import type { Change, HealthReport } from "../../model.js";
 import type { Target, TargetOptions } from "../target.js";
 import { applyChange, type ApplyDeps } from "./apply.js";
 import { connectDocker, dockerAddress } from "./client.js";
+import type { ContainerSpec } from "./container-spec.js";
 import { dockerDesiredObjects } from "./desired.js";
 import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
 import { acquireDockerLock } from "./lock.js";
@@ -25,12 +27,40 @@ export function createDockerTarget(
   const docker =
     options.docker ??
     connectDocker(dockerAddress(options.endpoint ?? config.endpoint, options.env), options.env);
-  const deps: ApplyDeps = { docker, env: options.env, reporter: options.reporter, imagesPresent: new Set() };
+  const environment = options.environment;
+  if (environment === undefined || environment === "") {
+    throw new InternalError(
+      "docker target: no environment given; it is part of the ownership labels (createTarget needs options.environment)",
+    );
+  }
+  const deps: ApplyDeps = {
+    docker,
+    environment,
+    env: options.env,
+    reporter: options.reporter,
+    imagesPresent: new Set(),
+  };
   if (options.wait) deps.wait = options.wait;
+  // The plan reads desired state first: the live side of a diff then shows whether a secret changed.
+  let desiredSpecs = new Map<string, ContainerSpec>();
   return {
     kind: "docker",
-    desiredObjects: (state) => dockerDesiredObjects(state),
-    readActual: (system) => listContainers(docker, system),
+    desiredObjects: (state) => {
+      const objects = dockerDesiredObjects(state);
+      desiredSpecs = new Map(objects.map((o) => [o.name, o.spec]));
+      return objects;
+    },
+    readActual: (system) =>
+      listContainers(docker, system, {
+        environment,
+        desired: desiredSpecs,
+        onUnlabelled: (names) =>
+          options.reporter.warn(
+            `docker: ${names.length} container(s) of ${system} carry no environment label (made by an older ` +
+              `sysconfig): ${names.join(", ")}. They are not managed by environment ${environment} and are ` +
+              `never changed or deleted; remove them by hand (docker rm -f NAME) so reconcile can recreate them.`,
+          ),
+      }),
     apply: (change, context) => applyChange(deps, change, context),
     waitHealthy: (change, context) =>
       waitHealthy(docker, change, {

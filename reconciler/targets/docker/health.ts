@@ -1,6 +1,7 @@
 // Waits until a container is running and healthy (its Docker health check, or — without one — still
 // running after a short settle period), bounded by a deadline; says why when it is not.
 import type Dockerode from "dockerode";
+import { isSecretName, maskSecrets, redactValues } from "../../plan/mask.js";
 import { engineReason, statusOf, withRetry } from "./engine-errors.js";
 
 export type Health = { healthy: true } | { healthy: false; reason: string };
@@ -35,20 +36,18 @@ export async function waitContainerHealthy(
     }
     const state = info.State;
     restarts ??= info.RestartCount;
+    const report = reportWith(secretValuesOf(info));
     if (state.Status === "exited" || state.Status === "dead" || info.RestartCount > restarts) {
-      return { healthy: false, reason: `exited with code ${state.ExitCode}${await lastLogs(container)}` };
+      return report(`exited with code ${state.ExitCode}${await lastLogs(container)}`);
     }
     if (state.Status === "restarting") {
-      return {
-        healthy: false,
-        reason: `keeps restarting (last exit code ${state.ExitCode})${await lastLogs(container)}`,
-      };
+      return report(`keeps restarting (last exit code ${state.ExitCode})${await lastLogs(container)}`);
     }
     const health = state.Health;
     if (state.Running && health) {
       if (health.Status === "healthy") return { healthy: true };
       if (health.Status === "unhealthy") {
-        return { healthy: false, reason: `health check failed: ${lastCheck(health) || "no output"}` };
+        return report(`health check failed: ${lastCheck(health) || "no output"}`);
       }
     } else if (state.Running && Date.now() - Date.parse(state.StartedAt) >= options.settleMs) {
       return { healthy: true };
@@ -60,10 +59,9 @@ export async function waitContainerHealthy(
       const check = health
         ? `, health ${health.Status}${lastCheck(health) ? `, last check: ${lastCheck(health)}` : ""}`
         : "";
-      return {
-        healthy: false,
-        reason: `not healthy before the deadline (state ${state.Status}${check}); raise --timeout if it starts slowly`,
-      };
+      return report(
+        `not healthy before the deadline (state ${state.Status}${check}); raise --timeout if it starts slowly`,
+      );
     }
     // Without a health check nothing can change before the settle point but a crash: poll at least
     // every pollMs, and otherwise sleep straight to the settle point (fewer engine requests).
@@ -74,6 +72,19 @@ export async function waitContainerHealthy(
       setTimeout(resolve, Math.min(pause, Math.max(0, options.deadline - Date.now()) + 10)),
     );
   }
+}
+
+/** The container's secret environment values (by name, as the plan masks them): never in a reason. */
+function secretValuesOf(info: Dockerode.ContainerInspectInfo): string[] {
+  return (info.Config.Env ?? []).flatMap((entry) => {
+    const eq = entry.indexOf("=");
+    return eq > 0 && isSecretName(entry.slice(0, eq)) ? [entry.slice(eq + 1)] : [];
+  });
+}
+
+/** An unhealthy report whose reason (container output included) has its secrets masked. */
+function reportWith(secrets: readonly string[]): (reason: string) => Health {
+  return (reason) => ({ healthy: false, reason: maskSecrets(redactValues(reason, secrets)) });
 }
 
 function lastCheck(health: NonNullable<Dockerode.ContainerInspectInfo["State"]["Health"]>): string {

@@ -3,7 +3,12 @@ import type Dockerode from "dockerode";
 import { RuntimeFailureError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import { engineFailure, engineReason, isTransient, statusOf, withRetry } from "./engine-errors.js";
-import { registryAuthFor, registryOf, type RegistryAuth } from "../../registry/credentials.js";
+import {
+  missingCredentialsHint,
+  registryAuthFor,
+  registryOf,
+  type RegistryAuth,
+} from "../../registry/credentials.js";
 
 interface PullEvent {
   status?: string;
@@ -45,7 +50,7 @@ export async function ensureImage(
     });
   } catch (error) {
     throw new RuntimeFailureError(
-      `${subject} pull ${image} failed: ${engineReason(error)}${hint(image, auth)}`,
+      `${subject} pull ${image} failed: ${engineReason(error)}${hint(image, auth, env)}`,
       {
         cause: error,
         transient: isTransient(error),
@@ -55,15 +60,11 @@ export async function ensureImage(
   const failed = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
   if (failed) {
     const reason = (failed.errorDetail?.message ?? failed.error ?? "unknown error").trim();
-    throw new RuntimeFailureError(`${subject} pull ${image} failed: ${reason}${hint(image, auth)}`);
+    throw new RuntimeFailureError(`${subject} pull ${image} failed: ${reason}${hint(image, auth, env)}`);
   }
   present.add(image);
 }
 
-function hint(image: string, auth: RegistryAuth | undefined): string {
-  if (auth) return "";
-  return (
-    ` (no registry credentials were found for ${registryOf(image)}: set SYSCONFIG_REGISTRY_USERNAME and ` +
-    `SYSCONFIG_REGISTRY_PASSWORD_FILE, or log in with docker login so the Docker config file has them)`
-  );
+function hint(image: string, auth: RegistryAuth | undefined, env: NodeJS.ProcessEnv): string {
+  return auth ? "" : ` (${missingCredentialsHint(registryOf(image), env)})`;
 }

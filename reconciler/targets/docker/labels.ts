@@ -1,8 +1,14 @@
 // The ownership marker sysconfig puts on every container it creates, and the names it uses.
 
-/** Container labels (DESIGN §6 "Ownership"): only containers carrying SYSTEM = this system are ever touched. */
+/**
+ * Container labels (DESIGN §6 "Ownership"): only containers carrying SYSTEM = this system and
+ * ENVIRONMENT = this environment are ever touched, so staging and production reconcilers sharing one
+ * engine never delete each other's containers.
+ */
 export const LABEL = {
   system: "io.sysconfig.system",
+  /** The config-repo branch (environment) whose reconciler created the container. */
+  environment: "io.sysconfig.environment",
   service: "io.sysconfig.service",
   /** Hash of the container spec (not of the config revision): equal hash = nothing to do. */
   hash: "io.sysconfig.hash",
@@ -13,6 +19,8 @@ export const LABEL = {
   instance: "io.sysconfig.instance",
   /** The spec as readable YAML with secrets masked: what `plan` shows as the live side of a diff. */
   spec: "io.sysconfig.spec",
+  /** Salted digests of the secret env values (secret-fingerprints.ts); never printed. */
+  secrets: "io.sysconfig.secrets",
   /** "service" for managed containers, "lock" for the reconcile lock marker. */
   role: "io.sysconfig.role",
   lockOwner: "io.sysconfig.lock.owner",
@@ -20,6 +28,9 @@ export const LABEL = {
   lockHost: "io.sysconfig.lock.host",
   lockPid: "io.sysconfig.lock.pid",
   lockContainer: "io.sysconfig.lock.container",
+  /** The engine's ID (GET /info) as the holder saw it, and the holder machine's /etc/machine-id. */
+  lockEngine: "io.sysconfig.lock.engine",
+  lockMachine: "io.sysconfig.lock.machine",
 } as const;
 
 export const ROLE_SERVICE = "service";

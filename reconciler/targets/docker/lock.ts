@@ -1,7 +1,10 @@
 // The per-system reconcile lock: a marker container with a fixed name, created (never started).
 // Creating a container whose name exists fails with 409, atomically, in the engine itself.
-// A lock whose holder is provably gone (its reconciler container no longer runs, or its process on
-// this host has exited) is stale and taken over; any other held lock refuses (exit 4) or waits.
+// A lock whose holder is provably gone is stale and taken over: only when it was taken through this
+// same engine (engine ID) and either its reconciler container on this engine no longer runs, or it
+// ran as a process on this very machine (hostname and machine-id) that has exited. A holder on another
+// host using the same remote engine can never be checked, so its lock is never taken: any other held
+// lock refuses (exit 4) or waits, and the message says how to remove it by hand.
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import type Dockerode from "dockerode";
@@ -24,7 +27,11 @@ export async function acquireDockerLock(
   reporter: Reporter,
 ): Promise<TargetLock> {
   const name = lockName(system);
-  const self = await ownContainerId();
+  const engine = await engineId(docker, system);
+  const machine = await machineId();
+  const container = await ownContainerId();
+  // Our container id means something to a later checker only if it lives on the engine the lock is on.
+  const self = container === undefined ? undefined : await visibleOn(docker, container);
   let waitingSince: number | undefined;
   for (;;) {
     const labels: Record<string, string> = {
@@ -36,6 +43,8 @@ export async function acquireDockerLock(
       [LABEL.lockPid]: String(process.pid),
     };
     if (self) labels[LABEL.lockContainer] = self;
+    if (engine) labels[LABEL.lockEngine] = engine;
+    if (machine) labels[LABEL.lockMachine] = machine;
     try {
       const marker = await docker.createContainer({
         name,
@@ -55,7 +64,11 @@ export async function acquireDockerLock(
     }
     const holder = await inspectHolder(docker, name);
     if (!holder) continue; // released between our create and our look
-    const stale = await staleReason(docker, holder, self);
+    const stale = await staleReason(docker, holder, {
+      engine,
+      machine,
+      inContainer: container !== undefined,
+    });
     if (stale) {
       reporter.warn(`docker:${system}: removing a stale lock held by ${describe(holder)}: ${stale}`);
       await releaseLock(docker, holder.Id, name);
@@ -65,8 +78,9 @@ export async function acquireDockerLock(
       throw new SafetyRefusalError(
         "lock",
         `docker:${system} lock failed: another reconciler holds the lock (${describe(holder)}, marker container ${name}). ` +
-          `Nothing was changed. Wait for it with --wait-lock; if no reconciler is running (a crashed one on another ` +
-          `host), remove the stale lock with: docker rm ${name}`,
+          `Nothing was changed. Wait for it with --wait-lock. sysconfig removes a lock by itself only when its holder ` +
+          `provably exited (same engine, and its container stopped or its process on this same machine gone); if ` +
+          `you know no reconciler is running (a crashed one on another host), remove the lock by hand: docker rm ${name}`,
       );
     }
     if (waitingSince === undefined) {
@@ -114,13 +128,24 @@ async function inspectHolder(
   }
 }
 
-/** Why a held lock is stale, or undefined when its holder may still be running. */
+interface Checker {
+  /** This engine's ID, when /info gave one. */
+  engine: string | undefined;
+  /** This machine's /etc/machine-id, when readable. */
+  machine: string | undefined;
+  /** This process runs inside a container (its pids mean nothing on the host). */
+  inContainer: boolean;
+}
+
+/** Why a held lock is stale, or undefined when its holder may still be running (or cannot be checked). */
 async function staleReason(
   docker: Dockerode,
   holder: Dockerode.ContainerInspectInfo,
-  self: string | undefined,
+  checker: Checker,
 ): Promise<string | undefined> {
   const labels = holder.Config.Labels ?? {};
+  // A lock from an older sysconfig (no engine ID) or through another engine: nothing here can prove it dead.
+  if (checker.engine === undefined || labels[LABEL.lockEngine] !== checker.engine) return undefined;
   const container = labels[LABEL.lockContainer];
   if (container) {
     try {
@@ -135,7 +160,11 @@ async function staleReason(
   }
   // A process on this very host (not inside a container, like us): its pid tells whether it still runs.
   const pid = Number(labels[LABEL.lockPid]);
-  if (!self && labels[LABEL.lockHost] === os.hostname() && Number.isInteger(pid) && pid > 0) {
+  const sameMachine =
+    labels[LABEL.lockHost] === os.hostname() &&
+    checker.machine !== undefined &&
+    labels[LABEL.lockMachine] === checker.machine;
+  if (!checker.inContainer && sameMachine && Number.isInteger(pid) && pid > 0) {
     try {
       process.kill(pid, 0);
       return undefined;
@@ -156,6 +185,38 @@ function describe(holder: Dockerode.ContainerInspectInfo): string {
   const container = labels[LABEL.lockContainer];
   const inside = container === undefined ? "" : ` in container ${container.slice(0, 12)}`;
   return `${owner}${where}${inside}, since ${labels[LABEL.lockSince] ?? "?"}`;
+}
+
+/** The engine's ID from GET /info: which engine a lock was taken through. */
+async function engineId(docker: Dockerode, system: string): Promise<string | undefined> {
+  try {
+    const info = (await docker.info()) as { ID?: string };
+    return info.ID === undefined || info.ID === "" ? undefined : info.ID;
+  } catch (error) {
+    throw engineFailure(`docker:${system}`, "lock (engine info)", error);
+  }
+}
+
+async function machineId(): Promise<string | undefined> {
+  for (const file of ["/etc/machine-id", "/var/lib/dbus/machine-id"]) {
+    try {
+      const id = (await readFile(file, "utf8")).trim();
+      if (id !== "") return id;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+/** `id` if that container exists on this engine, else undefined. */
+async function visibleOn(docker: Dockerode, id: string): Promise<string | undefined> {
+  try {
+    await docker.getContainer(id).inspect();
+    return id;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The id of the container this process runs in, if any (the reconciler inside the config image). */

@@ -2,8 +2,10 @@
 // canonical name, with leftovers of interrupted updates) and unowned ones whose names could collide.
 import type Dockerode from "dockerode";
 import type { ActualObject } from "../../model.js";
+import type { ContainerSpec } from "./container-spec.js";
 import { engineFailure, withRetry } from "./engine-errors.js";
 import { couldCollide, LABEL, ROLE_SERVICE, subjectOf } from "./labels.js";
+import { liveSpecText } from "./secret-fingerprints.js";
 
 /** One container as the list request shows it. */
 export interface LiveContainer {
@@ -25,7 +27,21 @@ export interface ActualContainers {
   leftovers: LiveContainer[];
 }
 
-export async function listContainers(docker: Dockerode, system: string): Promise<ActualObject[]> {
+export interface ListOptions {
+  /** Only containers labelled with this environment are owned. */
+  environment: string;
+  /** By canonical name: lets the live spec text show whether each secret changed. */
+  desired?: ReadonlyMap<string, ContainerSpec>;
+  /** Told about containers of this system that carry no environment label (an older sysconfig). */
+  onUnlabelled?: (names: string[]) => void;
+}
+
+export async function listContainers(
+  docker: Dockerode,
+  system: string,
+  options: ListOptions,
+): Promise<ActualObject[]> {
+  const desired = options.desired ?? new Map<string, ContainerSpec>();
   let list: Dockerode.ContainerInfo[];
   try {
     list = await withRetry(() => docker.listContainers({ all: true }));
@@ -34,12 +50,28 @@ export async function listContainers(docker: Dockerode, system: string): Promise
   }
   const owned = new Map<string, LiveContainer[]>();
   const unowned: ActualObject[] = [];
+  const unlabelled: string[] = [];
   for (const info of list) {
     const live = liveOf(info);
     const labels = live.labels;
-    if (isOwned(labels, system)) {
+    const marked = isMarked(labels, system);
+    if (marked && labels[LABEL.environment] === options.environment) {
       const canonical = labels[LABEL.name] ?? live.name; // always set for owned ones
       owned.set(canonical, [...(owned.get(canonical) ?? []), live]);
+    } else if (marked) {
+      const environment = labels[LABEL.environment];
+      if (environment === undefined) unlabelled.push(live.name);
+      unowned.push({
+        subject: subjectOf(live.name),
+        name: live.name,
+        owned: false,
+        text:
+          environment === undefined
+            ? `# made by an older sysconfig without an environment label, so not managed by ${options.environment}: ` +
+              `${live.image} (${live.status}). Remove it (docker rm -f ${live.name}) to let reconcile recreate it.\n`
+            : `# managed by environment ${environment} of ${system}, not ${options.environment}: ${live.image} (${live.status})\n`,
+        spec: { primary: live, leftovers: [] } satisfies ActualContainers,
+      });
     } else if (couldCollide(system, live.name)) {
       unowned.push({
         subject: subjectOf(live.name),
@@ -50,16 +82,19 @@ export async function listContainers(docker: Dockerode, system: string): Promise
       });
     }
   }
-  const objects = [...owned].map(([canonical, containers]) => ownedObject(canonical, containers));
+  if (unlabelled.length > 0) options.onUnlabelled?.(unlabelled.sort());
+  const objects = [...owned].map(([canonical, containers]) =>
+    ownedObject(canonical, containers, desired.get(canonical)),
+  );
   return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
- * Ours only with the full marker sysconfig writes at create time. Containers also inherit their image's
+ * Ours (given the environment matches) only with the full marker sysconfig writes at create time. Containers also inherit their image's
  * labels, and the config image itself is labelled io.sysconfig.system: the reconciler's own container
  * (and anything else run from a config image) must never count as a managed service.
  */
-function isOwned(labels: Record<string, string>, system: string): boolean {
+function isMarked(labels: Record<string, string>, system: string): boolean {
   return (
     labels[LABEL.system] === system &&
     labels[LABEL.role] === ROLE_SERVICE &&
@@ -87,7 +122,11 @@ function liveOf(info: Dockerode.ContainerInfo): LiveContainer {
  * An owned object. A live state a finished reconcile never leaves (a leftover temporary container, a
  * container only under its temporary name, a stopped one) is reported as drift: the plan shows an update.
  */
-function ownedObject(canonical: string, containers: LiveContainer[]): ActualObject {
+function ownedObject(
+  canonical: string,
+  containers: LiveContainer[],
+  desired: ContainerSpec | undefined,
+): ActualObject {
   const primary = containers.find((c) => c.name === canonical);
   const leftovers = containers.filter((c) => c !== primary);
   const shown = primary ?? leftovers[0];
@@ -105,7 +144,7 @@ function ownedObject(canonical: string, containers: LiveContainer[]): ActualObje
     name: canonical,
     owned: true,
     hash: shown?.hash ?? "",
-    text: shown?.labels[LABEL.spec] ?? "",
+    text: shown ? liveSpecText(shown.labels[LABEL.spec] ?? "", shown.labels[LABEL.secrets], desired) : "",
     spec: (primary ? { primary, leftovers } : { leftovers }) satisfies ActualContainers,
   };
   if (drift.length > 0) actual.drift = drift;
