@@ -7,11 +7,12 @@ import { RuntimeFailureError, SafetyRefusalError } from "../reconciler/errors.js
 import type { Change, DesiredState } from "../reconciler/model.js";
 import { runReconcile, type ReconcileOutcome } from "../reconciler/pipeline/reconcile.js";
 import { renderAll } from "../reconciler/render/render.js";
-import { silentReporter } from "../reconciler/report/reporter.js";
+import { silentReporter, type Reporter } from "../reconciler/report/reporter.js";
 import type { FleetDesiredSpec } from "../reconciler/targets/fleet/fleet-desired.js";
 import { lockUnitName } from "../reconciler/targets/fleet/fleet-lock.js";
 import {
   createFleetTarget,
+  type FleetTarget,
   type FleetTargetConfig,
   type FleetTuning,
 } from "../reconciler/targets/fleet/fleet-target.js";
@@ -60,11 +61,22 @@ const target = (extra: Partial<FleetTuning> = {}) =>
     },
   );
 
-function reconcile(options: { planOnly?: boolean; timeoutSeconds?: number } = {}): Promise<ReconcileOutcome> {
+interface RunOptions {
+  planOnly?: boolean;
+  timeoutSeconds?: number;
+  repo?: string;
+  environment?: string;
+  tuning?: Partial<FleetTuning>;
+  reporter?: Reporter;
+  /** Wraps the target the pipeline uses, e.g. to act between plan and apply. */
+  wrap?: (target: FleetTarget) => FleetTarget;
+}
+
+function reconcile(options: RunOptions = {}): Promise<ReconcileOutcome> {
   return runReconcile(
     {
-      repo: repoDir(),
-      environment: "staging",
+      repo: options.repo ?? repoDir(),
+      environment: options.environment ?? "staging",
       planOnly: options.planOnly ?? false,
       guard: { allowMassDelete: false },
       wait: true,
@@ -73,9 +85,11 @@ function reconcile(options: { planOnly?: boolean; timeoutSeconds?: number } = {}
       lockOwner: "fleet-target.test",
     },
     {
-      createTarget: (config, opts) =>
-        Promise.resolve(createFleetTarget(config as FleetTargetConfig, opts, TUNING)),
-      reporter: silentReporter,
+      createTarget: (config, opts) => {
+        const t = createFleetTarget(config as FleetTargetConfig, opts, { ...TUNING, ...options.tuning });
+        return Promise.resolve(options.wrap ? options.wrap(t) : t);
+      },
+      reporter: options.reporter ?? silentReporter,
       env: {},
     },
   );
@@ -117,12 +131,20 @@ describe("fleet desiredObjects", () => {
     expect(template.template).toBe(true);
     const worker1 = objects[3];
     expect(worker1?.dependsOn).toEqual(["hello"]);
-    expect((worker1?.spec as FleetDesiredSpec).options.slice(-4)).toEqual([
+    expect((worker1?.spec as FleetDesiredSpec).options.slice(-6)).toEqual([
       { section: "X-Sysconfig", name: "System", value: "acme" },
+      { section: "X-Sysconfig", name: "Environment", value: "staging" },
       { section: "X-Sysconfig", name: "Service", value: "worker" },
+      { section: "X-Sysconfig", name: "Unit", value: "worker@1.service" },
       { section: "X-Sysconfig", name: "Hash", value: worker1?.hash },
       { section: "X-Sysconfig", name: "Revision", value: "a".repeat(40) },
     ]);
+    // the template's marker names the template, so a copy started by hand names the wrong unit
+    expect((objects[2]?.spec as FleetDesiredSpec).options).toContainEqual({
+      section: "X-Sysconfig",
+      name: "Unit",
+      value: "worker@.service",
+    });
     expect(worker1?.text).not.toContain("X-Sysconfig");
   });
 
@@ -134,7 +156,7 @@ describe("fleet desiredObjects", () => {
     const specB = b[0]?.spec as FleetDesiredSpec;
     expect(specA.fleetHash).not.toBe(specB.fleetHash);
     expect(specA.fleetHash).toBe(unitHash(specA.options));
-    expect(a[0]?.hash).toBe(fleetUnitHash(specA.options.slice(0, -4)));
+    expect(a[0]?.hash).toBe(fleetUnitHash(specA.options.slice(0, -6)));
   });
 });
 
@@ -300,6 +322,131 @@ describe("fleet target through the reconcile pipeline", () => {
   });
 });
 
+/** What `fleetctl start NAME@N.service` does when the instance does not exist: copy the template. */
+async function startByHand(instance: string): Promise<void> {
+  const template = instance.replace(/@[^.]+\.service$/, "@.service");
+  const got = await rawRequest(server.endpoint, "GET", `/fleet/v1/units/${encodeURIComponent(template)}`);
+  const { options } = got.json as { options: unknown };
+  const put = await rawRequest(
+    server.endpoint,
+    "PUT",
+    `/fleet/v1/units/${encodeURIComponent(instance)}`,
+    JSON.stringify({ desiredState: "launched", options }),
+  );
+  expect(put.status).toBe(201);
+}
+
+/** Rewrites a live unit's marker the way sysconfig wrote it before Unit= and Environment= existed. */
+async function makeOldMarker(name: string): Promise<void> {
+  const unit = server.units.get(name);
+  if (!unit) throw new Error(`no ${name}`);
+  const options = unit.options.filter(
+    (o) => o.section !== "X-Sysconfig" || (o.name !== "Unit" && o.name !== "Environment"),
+  );
+  await rawRequest(
+    server.endpoint,
+    "PUT",
+    `/fleet/v1/units/${encodeURIComponent(name)}`,
+    JSON.stringify({ desiredState: unit.desiredState, options }),
+  );
+}
+
+describe("fleet ownership: the marker names its unit and environment", () => {
+  beforeEach(() => {
+    server.units.clear();
+    server.transitionMs = 0;
+    server.resetCounts();
+  });
+
+  it("keeps an instance an operator started from the template, and still destroys an instance scaled down", async () => {
+    await writeFleetRepo(repoDir(), spec({ worker: { instances: 3 } }));
+    await reconcile();
+    await startByHand("worker@7.service");
+    expect(server.units.get("worker@7.service")?.options).toContainEqual({
+      section: "X-Sysconfig",
+      name: "Unit",
+      value: "worker@.service",
+    });
+    await writeFleetRepo(repoDir(), spec({ worker: { instances: 2 } }));
+    const outcome = await reconcile();
+    expect(actions(outcome)).toEqual({
+      "fleet:worker@.service": "unchanged",
+      "fleet:worker@1.service": "unchanged",
+      "fleet:worker@2.service": "unchanged",
+      "fleet:worker@3.service": "delete",
+      "fleet:worker@7.service": "unmanaged",
+    });
+    expect(server.units.has("worker@3.service")).toBe(false);
+    expect(server.units.get("worker@7.service")?.desiredState).toBe("launched");
+  });
+
+  it("counts an old marker (no Unit=, no Environment=) only for a unit it desires: unchanged, never destroyed", async () => {
+    await writeFleetRepo(repoDir(), spec({ web: {}, worker: { instances: 3 } }));
+    await reconcile();
+    await startByHand("worker@7.service");
+    for (const name of server.units.keys()) await makeOldMarker(name);
+    const same = await reconcile({ planOnly: true });
+    expect(actions(same)).toEqual({
+      "fleet:web.service": "unchanged",
+      "fleet:worker@.service": "unchanged",
+      "fleet:worker@1.service": "unchanged",
+      "fleet:worker@2.service": "unchanged",
+      "fleet:worker@3.service": "unchanged",
+      "fleet:worker@7.service": "unmanaged",
+    });
+    await writeFleetRepo(repoDir(), spec({ web: {}, worker: { instances: 2 } }));
+    const outcome = await reconcile();
+    expect(actions(outcome)["fleet:worker@3.service"]).toBe("unmanaged");
+    expect(actions(outcome)["fleet:worker@7.service"]).toBe("unmanaged");
+    expect(server.units.has("worker@3.service")).toBe(true);
+    expect(server.units.has("worker@7.service")).toBe(true);
+  });
+
+  it("lets staging and prod of one system share a cluster without destroying each other's units", async () => {
+    const prodRepo = path.join(dir, "repo-prod");
+    await writeFleetRepo(repoDir(), spec({ web: {} }));
+    await writeFleetRepo(prodRepo, { ...spec({ api: {} }), environment: "prod" });
+    await reconcile();
+    const prod = await reconcile({ repo: prodRepo, environment: "prod" });
+    expect(actions(prod)).toEqual({ "fleet:api.service": "create", "fleet:web.service": "unmanaged" });
+    expect(server.units.get("api.service")?.options).toContainEqual({
+      section: "X-Sysconfig",
+      name: "Environment",
+      value: "prod",
+    });
+    const staging = await reconcile();
+    expect(actions(staging)).toEqual({ "fleet:api.service": "unmanaged", "fleet:web.service": "unchanged" });
+    expect([...server.units.keys()].sort()).toEqual(["api.service", "web.service"]);
+  });
+
+  it("does not overwrite a unit someone else created between plan and apply, and applies the rest", async () => {
+    await writeFleetRepo(repoDir(), spec({ web: {}, api: {} }));
+    const foreign = [{ section: "Service", name: "ExecStart", value: "/usr/bin/handmade" }];
+    const run = reconcile({
+      wrap: (t) => ({
+        ...t,
+        async apply(change, context) {
+          if (change.subject === "fleet:web.service") {
+            await rawRequest(
+              server.endpoint,
+              "PUT",
+              "/fleet/v1/units/web.service",
+              JSON.stringify({ desiredState: "launched", options: foreign }),
+            );
+          }
+          await t.apply(change, context);
+        },
+      }),
+    });
+    await expect(run).rejects.toThrow(RuntimeFailureError);
+    await expect(run).rejects.toThrow(
+      /fleet:web\.service \(failed: fleet:web\.service create not applied: web\.service appeared on fleet since the plan and sysconfig does not own it; it was not touched/,
+    );
+    expect(server.units.get("web.service")?.options).toEqual(foreign);
+    expect(server.units.get("api.service")?.desiredState).toBe("launched");
+  });
+});
+
 describe("fleet target apply errors", () => {
   it("names the subject and operation with fleet's own message, and does not retry a 4xx", async () => {
     const t = target();
@@ -327,7 +474,8 @@ describe("fleet target apply errors", () => {
     await expect(t.apply(change, context)).rejects.toThrow(
       'fleet:bad.bogus create failed: invalid unit type: "bogus" (HTTP 400)',
     );
-    expect(server.counts.total).toBe(1);
+    // the GET that checks the name is still free, then one PUT
+    expect(server.log).toEqual(["GET /fleet/v1/units/bad.bogus", "PUT /fleet/v1/units/bad.bogus"]);
     const corrupt = {
       ...change,
       desired: {
@@ -335,10 +483,11 @@ describe("fleet target apply errors", () => {
         spec: { ...(change.desired!.spec as FleetDesiredSpec), desiredState: "started" },
       },
     };
+    server.resetCounts();
     await expect(t.apply(corrupt as Change, context)).rejects.toThrow(
       /invalid desiredState 'started'.*nothing was sent/,
     );
-    expect(server.counts.total).toBe(1);
+    expect(puts()).toEqual([]);
     await t.close();
   });
 });
@@ -399,6 +548,112 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     );
     await taken.release();
     for (const t of [a, b, c]) await t.close();
+  });
+
+  const lockOwner = () =>
+    server.units.get(lockUnitName("shop"))?.options.find((o) => o.name === "Owner")?.value;
+  const stealLock = () =>
+    rawRequest(
+      server.endpoint,
+      "PUT",
+      `/fleet/v1/units/${lockUnitName("shop")}`,
+      JSON.stringify({
+        desiredState: "inactive",
+        options: [
+          { section: "X-Sysconfig-Lock", name: "Owner", value: "B" },
+          { section: "X-Sysconfig-Lock", name: "Token", value: "b".repeat(32) },
+          {
+            section: "X-Sysconfig-Lock",
+            name: "Expires",
+            value: new Date(Date.now() + 60_000).toISOString(),
+          },
+        ],
+      }),
+    );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** A reporter recording warnings, and a wait until one says the lock was lost. */
+  function lossWatch() {
+    const warnings: string[] = [];
+    const reporter: Reporter = { ...silentReporter, warn: (m) => warnings.push(m) };
+    const lost = async () => {
+      for (let i = 0; i < 500 && !warnings.some((w) => w.startsWith("lost the fleet lock")); i++)
+        await sleep(10);
+    };
+    return { reporter, warnings, lost };
+  }
+
+  it("stops applying once a renewal finds another holder: the rest fail naming the lost lock (exit 1)", async () => {
+    server.transitionMs = 0;
+    await writeFleetRepo(repoDir(), spec({ web: {}, api: { dependsOn: ["web"] } }));
+    const watch = lossWatch();
+    const run = reconcile({
+      tuning: { lock: { ttlMs: 600, settleMs: 5, pollMs: 10 } },
+      reporter: watch.reporter,
+      wrap: (t) => ({
+        ...t,
+        async apply(change, context) {
+          await t.apply(change, context);
+          if (change.subject === "fleet:web.service") {
+            await stealLock();
+            await watch.lost(); // the next renewal (every ttl/3) sees B's token
+          }
+        },
+      }),
+    });
+    await expect(run).rejects.toThrow(RuntimeFailureError);
+    await expect(run).rejects.toThrow(
+      /fleet:api\.service \(failed: fleet:api\.service create failed: fleet lock sysconfig-lock-shop\.service lost: B holds it now\. .*not applied/,
+    );
+    expect(server.units.has("web.service")).toBe(true);
+    expect(server.units.has("api.service")).toBe(false);
+    expect(lockOwner()).toBe("B"); // release left the other holder's lock alone
+  });
+
+  it("treats a renewal that fails as a lost lock and changes nothing more", async () => {
+    const watch = lossWatch();
+    const t = createFleetTarget(
+      { kind: "fleet", endpoint: server.endpoint },
+      { reporter: watch.reporter, env: {} },
+      { ...TUNING, lock: { ttlMs: 1_500, settleMs: 5, pollMs: 10 } },
+    );
+    const lock = await t.acquireLock("shop", "A", false);
+    server.failNext(50, 500);
+    await watch.lost();
+    server.clearFaults();
+    expect(watch.warnings).toEqual([expect.stringMatching(/^lost the fleet lock .*: renewing it failed: /)]);
+    server.resetCounts();
+    const change: Change = {
+      action: "delete",
+      subject: "fleet:web.service",
+      notes: [],
+      actual: { subject: "fleet:web.service", name: "web.service", owned: true, text: "", spec: {} },
+    };
+    const context = { system: "shop", revision: "r", reporter: silentReporter, deadline: Date.now() + 1000 };
+    await expect(t.apply(change, context)).rejects.toThrow(
+      /fleet:web\.service delete failed: fleet lock sysconfig-lock-shop\.service lost: renewing it failed: .*HTTP 500/,
+    );
+    expect(server.log).toEqual([]);
+    await lock.release();
+    await t.close();
+  });
+
+  it("never writes the lock again after release, even with a renewal in flight", async () => {
+    const t = target({ lock: { ttlMs: 60, settleMs: 5, pollMs: 10 } });
+    const lock = await t.acquireLock("shop", "A", false);
+    server.resetCounts();
+    server.slowNext(1, 0); // the renewal's GET
+    server.slowNext(1, 300); // the renewal's PUT lands late
+    const put = `PUT /fleet/v1/units/${lockUnitName("shop")}`;
+    for (let i = 0; i < 100 && !server.log.includes(put); i++) await sleep(5);
+    expect(server.log).toContain(put);
+    await lock.release();
+    expect(server.units.has(lockUnitName("shop"))).toBe(false);
+    await sleep(400);
+    expect(server.units.has(lockUnitName("shop"))).toBe(false);
+    expect(server.log.slice(server.log.indexOf(`DELETE /fleet/v1/units/${lockUnitName("shop")}`))).toEqual([
+      `DELETE /fleet/v1/units/${lockUnitName("shop")}`,
+    ]);
+    await t.close();
   });
 
   it("documents the limit: two reconcilers whose read-write windows interleave can both get the lock", async () => {

@@ -68,6 +68,33 @@ describe("unit files ⇄ fleet options", () => {
     expect(() => parseUnitFile("[Service]\nExecStart=a \\")).toThrow(/continuation/);
   });
 
+  it("names the line and at most the key of a syntax error, never a value that may be a secret", () => {
+    const secret = "hunter2-s3cret";
+    const bad = [
+      `[Service]\nPASSWORD=${secret}\nDB_PASSWORD ${secret}\n`,
+      `Environment=DB_PASSWORD=${secret}\n`,
+      `[Service]\n=${secret}\n`,
+      `[Service] Environment=DB_PASSWORD=${secret}\n`,
+      `[Service Environment=DB_PASSWORD=${secret}\n`,
+    ];
+    const messages = bad.map((text) => {
+      try {
+        parseUnitFile(text);
+      } catch (error) {
+        if (error instanceof UnitFileSyntaxError) return error.message;
+      }
+      return "parsed";
+    });
+    expect(messages).toEqual([
+      "line 3: expected KEY=VALUE, got a line without '='",
+      "line 1: option 'Environment' before any [Section] header",
+      "line 2: empty option name (the line starts with '=')",
+      "line 1: text after the ']' of a section header",
+      "line 1: unterminated section header (no closing ']')",
+    ]);
+    for (const message of messages) expect(message).not.toContain(secret);
+  });
+
   it("serializes exactly like fleet (go-systemd), so the hash matches /fleet/v1/state", () => {
     const options = parseUnitFile("[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n[Unit]\nAfter=y\n");
     expect(serializeUnitOptions(options)).toBe(

@@ -5,13 +5,15 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { RuntimeFailureError } from "../reconciler/errors.js";
 import type { ReconcileOutcome } from "../reconciler/pipeline/reconcile.js";
 import { runReconcile } from "../reconciler/pipeline/reconcile.js";
-import { silentReporter } from "../reconciler/report/reporter.js";
+import { silentReporter, type Reporter } from "../reconciler/report/reporter.js";
+import { parseFleetEndpoint } from "../reconciler/targets/fleet/endpoint.js";
 import { createFleetTarget, type FleetTargetConfig } from "../reconciler/targets/fleet/fleet-target.js";
-import type { TunnelConfig } from "../reconciler/targets/fleet/ssh-tunnel.js";
+import { createSshTunnel, type TunnelConfig } from "../reconciler/targets/fleet/ssh-tunnel.js";
 import { writeFleetRepo } from "./fleet-server/config-repo.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -174,5 +176,137 @@ describe("ssh tunnel to fleet", () => {
       ),
     );
     expect(unixServer.counts.total).toBe(0);
+  });
+
+  it("negotiates only the host key types known_hosts pins for the host, so it cannot be steered to another", async () => {
+    // known_hosts pins an ECDSA key for the bastion, whose sshd has only an Ed25519 key: the client
+    // must not accept the Ed25519 key the server would otherwise pick.
+    const ecdsaKey = path.join(dir, "pinned_ecdsa");
+    execFileSync("ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-f", ecdsaKey]);
+    const pinned = path.join(dir, "known_hosts.ecdsa");
+    const ecdsaPub = (await readFile(`${ecdsaKey}.pub`, "utf8")).split(" ").slice(0, 2).join(" ");
+    await writeFile(pinned, `[127.0.0.1]:2222 ${ecdsaPub}\n`);
+    const t = target(unixServer.endpoint, { jump: [bastion], host: fleetHost, knownHosts: pinned });
+    const error = await t.readActual("x").catch((e: unknown) => e);
+    await t.close();
+    expect(error).toBeInstanceOf(RuntimeFailureError);
+    expect((error as Error).message).toContain(
+      `ssh [127.0.0.1]:2222 host key verification failed: the host offers no key of the type(s) ${pinned} records for it (ecdsa-sha2-nistp256). Nothing was sent.`,
+    );
+    expect(unixServer.counts.total).toBe(0);
+  });
+});
+
+/** A TCP relay in front of the bastion's sshd that a test can stall or cut. */
+async function startRelay(): Promise<{
+  port: number;
+  stall(): void;
+  cut(): void;
+  close(): Promise<void>;
+}> {
+  const pairs: { down: net.Socket; up: net.Socket }[] = [];
+  const server = net.createServer((down) => {
+    const up = net.connect(2222, "127.0.0.1");
+    down.pipe(up);
+    up.pipe(down);
+    const drop = () => {
+      down.destroy();
+      up.destroy();
+    };
+    down.on("error", drop);
+    up.on("error", drop);
+    pairs.push({ down, up });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    // stop relaying the server's answers on every open connection (new connections are not affected)
+    stall: () => pairs.forEach(({ up }) => up.unpipe()),
+    // reset every open connection, as a dying middlebox would
+    cut: () => pairs.forEach(({ down, up }) => (down.resetAndDestroy(), up.destroy())),
+    close: async () => {
+      pairs.forEach(({ down, up }) => (down.destroy(), up.destroy()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("ssh tunnel faults", () => {
+  async function relayed() {
+    const relay = await startRelay();
+    const bastionKey = (await readFile(KNOWN_HOSTS, "utf8"))
+      .split("\n")
+      .find((l) => l.startsWith("[127.0.0.1]:2222 "))
+      ?.split(" ")
+      .slice(1)
+      .join(" ");
+    const knownHosts = path.join(dir, `known_hosts.relay-${relay.port}`);
+    await writeFile(knownHosts, `[127.0.0.1]:${relay.port} ${bastionKey}\n`);
+    const warnings: string[] = [];
+    const reporter: Reporter = { ...silentReporter, warn: (m) => warnings.push(m) };
+    const tunnel = createSshTunnel(
+      { jump: [], host: { ...bastion, port: relay.port }, knownHosts },
+      { env: {}, reporter, channelTimeoutMs: 300 },
+    );
+    return { relay, tunnel, warnings, endpoint: parseFleetEndpoint(tcpServer.endpoint) };
+  }
+
+  it("fails a channel the SSH connection does not answer within the timeout, then reconnects", async () => {
+    const { relay, tunnel, endpoint } = await relayed();
+    try {
+      (await tunnel.connect(endpoint)).destroy();
+      relay.stall();
+      const started = Date.now();
+      await expect(tunnel.connect(endpoint)).rejects.toThrow(
+        new RegExp(
+          `^ssh tunnel via root@\\[127\\.0\\.0\\.1\\]:${relay.port} forward to 127\\.0\\.0\\.1:\\d+ failed: no answer within 300 ms`,
+        ),
+      );
+      expect(Date.now() - started).toBeLessThan(3_000);
+      (await tunnel.connect(endpoint)).destroy();
+    } finally {
+      await tunnel.close();
+      await relay.close();
+    }
+  });
+
+  it("survives a connection error after setup (no crash), reports it and reconnects on next use", async () => {
+    const { relay, tunnel, warnings, endpoint } = await relayed();
+    try {
+      (await tunnel.connect(endpoint)).destroy();
+      relay.cut();
+      for (let i = 0; i < 100 && warnings.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ssh connection to root@\\[127\\.0\\.0\\.1\\]:${relay.port} failed: .*ECONNRESET.*reconnecting`,
+          ),
+        ),
+      ]);
+      (await tunnel.connect(endpoint)).destroy();
+    } finally {
+      await tunnel.close();
+      await relay.close();
+    }
+  });
+
+  it("gives up on a host that accepts TCP but never speaks SSH after the ready timeout, naming it", async () => {
+    const accepted: net.Socket[] = [];
+    const silent = net.createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const tunnel = createSshTunnel(
+      { jump: [], host: { ...bastion, port }, knownHosts: KNOWN_HOSTS },
+      { env: {}, reporter: silentReporter, readyTimeoutMs: 300 },
+    );
+    try {
+      await expect(tunnel.connect(parseFleetEndpoint(tcpServer.endpoint))).rejects.toThrow(
+        `ssh root@[127.0.0.1]:${port} connect failed: no SSH handshake within 300 ms (is [127.0.0.1]:${port} an SSH server, and reachable?)`,
+      );
+    } finally {
+      await tunnel.close();
+      accepted.forEach((socket) => socket.destroy());
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

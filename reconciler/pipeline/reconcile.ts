@@ -73,6 +73,7 @@ export async function runReconcile(
   const levels = dependencyLevels(desired.services);
   const target = await deps.createTarget(desired.target, {
     endpoint: request.endpoint,
+    environment: desired.environment,
     reporter: deps.reporter,
     env: deps.env,
   });

@@ -37,6 +37,8 @@ export interface Target {
 export interface TargetOptions {
   /** --endpoint: overrides the environment's configured endpoint. */
   endpoint?: string;
+  /** The environment (config branch) this run reconciles: fleet records it in its ownership marker. */
+  environment?: string;
   reporter: Reporter;
   env: NodeJS.ProcessEnv;
 }

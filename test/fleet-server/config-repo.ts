@@ -1,5 +1,5 @@
-// Writes a small config repo (sysconfig.yaml + rendered/) for a fleet environment "staging", for tests
-// and benchmarks that drive the real reconcile pipeline against the fake fleetd.
+// Writes a small config repo (sysconfig.yaml + rendered/) for one fleet environment ("staging" unless
+// named), for tests and benchmarks that drive the real reconcile pipeline against the fake fleetd.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { stringify } from "yaml";
@@ -17,6 +17,8 @@ export interface FleetServiceSpec {
 
 export interface FleetRepoSpec {
   name: string;
+  /** The one environment the repo defines; default "staging". */
+  environment?: string;
   endpoint: string;
   tunnel?: Record<string, unknown>;
   services: Record<string, FleetServiceSpec>;
@@ -35,11 +37,12 @@ export async function writeFleetRepo(dir: string, spec: FleetRepoSpec): Promise<
       ...(s.dependsOn ? { dependsOn: s.dependsOn } : {}),
     };
   }
+  const environment = spec.environment ?? "staging";
   const config = {
     name: spec.name,
     image: `127.0.0.1:5000/${spec.name}/sysconfig`,
     environments: {
-      staging: {
+      [environment]: {
         target: { kind: "fleet", endpoint: spec.endpoint, ...(spec.tunnel ? { tunnel: spec.tunnel } : {}) },
       },
     },
@@ -47,5 +50,5 @@ export async function writeFleetRepo(dir: string, spec: FleetRepoSpec): Promise<
   };
   await writeFile(path.join(dir, "sysconfig.yaml"), stringify(config));
   const loaded = await loadConfig(dir);
-  await writeRendered(dir, await findStale(dir, await renderAll(dir, loaded, "staging")));
+  await writeRendered(dir, await findStale(dir, await renderAll(dir, loaded, environment)));
 }

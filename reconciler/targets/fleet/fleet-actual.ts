@@ -1,9 +1,9 @@
 // Actual state: every unit fleet knows (all pages of /units) joined with /state (all pages), two
-// list walks no matter how many units. Ownership is the [X-Sysconfig] marker's System=.
+// list walks no matter how many units. Ownership is the [X-Sysconfig] marker (marker.ts ownsUnit).
 import type { ActualObject } from "../../model.js";
 import type { FleetClient, FleetUnitState } from "./fleet-client.js";
 import { isLockUnit } from "./fleet-lock.js";
-import { readMarker, stripMarker } from "./marker.js";
+import { ownsUnit, readMarker, stripMarker, type OwnerScope } from "./marker.js";
 import { maskUnitSecrets } from "../../plan/mask.js";
 import { fleetUnitHash, serializeUnitOptions } from "./unit-file.js";
 
@@ -18,7 +18,7 @@ export interface FleetActualSpec {
   revision?: string;
 }
 
-export async function fleetReadActual(client: FleetClient, system: string): Promise<ActualObject[]> {
+export async function fleetReadActual(client: FleetClient, scope: OwnerScope): Promise<ActualObject[]> {
   const [units, states] = await Promise.all([client.listUnits(), client.listStates()]);
   const statesByUnit = new Map<string, FleetUnitState[]>();
   for (const s of states) {
@@ -30,7 +30,7 @@ export async function fleetReadActual(client: FleetClient, system: string): Prom
   for (const unit of units) {
     if (isLockUnit(unit)) continue;
     const marker = readMarker(unit.options);
-    const owned = marker?.system === system;
+    const owned = marker !== undefined && ownsUnit(unit.name, marker, scope);
     const content = stripMarker(unit.options);
     const spec: FleetActualSpec = {
       desiredState: unit.desiredState,

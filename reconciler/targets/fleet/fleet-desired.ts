@@ -36,26 +36,36 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     const config = state.services[service];
     const options = parseRendered(file.path, file.content);
     const hash = fleetUnitHash(options);
-    const wire = withMarker(options, { system: state.system, service, hash, revision: state.revision });
     const base = {
       service,
       text: maskUnitSecrets(serializeUnitOptions(options)),
       hash,
       dependsOn: [...(config?.dependsOn ?? [])],
     };
-    const spec = (desiredState: DesiredUnitState, template: boolean): FleetDesiredSpec => ({
-      options: wire,
-      desiredState,
-      fleetHash: fleetUnitHash(wire),
-      template,
-    });
+    // Each unit's marker names that unit, so an instance fleetctl copies from the template is not ours.
+    const spec = (unit: string, desiredState: DesiredUnitState, template: boolean): FleetDesiredSpec => {
+      const wire = withMarker(options, {
+        system: state.system,
+        environment: state.environment,
+        service,
+        unit,
+        hash,
+        revision: state.revision,
+      });
+      return { options: wire, desiredState, fleetHash: fleetUnitHash(wire), template };
+    };
     if (at !== "@") {
       const name = `${service}.service`;
-      objects.push({ ...base, subject: `fleet:${name}`, name, spec: spec("launched", false) });
+      objects.push({ ...base, subject: `fleet:${name}`, name, spec: spec(name, "launched", false) });
       continue;
     }
     const template = `${service}@.service`;
-    objects.push({ ...base, subject: `fleet:${template}`, name: template, spec: spec("inactive", true) });
+    objects.push({
+      ...base,
+      subject: `fleet:${template}`,
+      name: template,
+      spec: spec(template, "inactive", true),
+    });
     const instances = config?.instances ?? 1;
     for (let i = 1; i <= instances; i++) {
       const name = `${service}@${i}.service`;
@@ -65,7 +75,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
         name,
         rollGroup: service,
         rollIndex: i,
-        spec: spec("launched", false),
+        spec: spec(name, "launched", false),
       });
     }
   }

@@ -13,10 +13,12 @@
 // A's read-back, both proceed. The read-back narrows that window to the gap between one process's read
 // and its write; it cannot close it. Expiry uses the writer's clock, so clocks must agree within the
 // TTL. Release deletes the unit only if our token is still in it (check-then-delete, same caveat).
+// A holder that finds another token at a renewal, cannot renew, or passes its own expiry knows it has
+// lost the lock: it applies nothing more (every later change fails naming the lost lock, exit 1).
 // For a hard guarantee run one scheduled reconciler per system; the lock then catches overlapping
 // manual runs.
 import { randomBytes } from "node:crypto";
-import { SafetyRefusalError } from "../../errors.js";
+import { reasonOf, RuntimeFailureError, SafetyRefusalError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import type { TargetLock } from "../target.js";
 import type { FleetClient, FleetUnit } from "./fleet-client.js";
@@ -77,7 +79,7 @@ export async function acquireFleetLock(
   wait: boolean,
   tuning: LockTuning,
   reporter: Reporter,
-): Promise<TargetLock> {
+): Promise<FleetLock> {
   const name = lockUnitName(system);
   const mine: LockHolder = {
     owner,
@@ -113,6 +115,12 @@ export async function acquireFleetLock(
   return startHeartbeat(client, name, mine, tuning, reporter, write);
 }
 
+/** A held fleet lock that also knows when it was lost while held. */
+export interface FleetLock extends TargetLock {
+  /** Throws a RuntimeFailureError once the lock is known lost; apply calls it before every mutation. */
+  assertHeld(): void;
+}
+
 function startHeartbeat(
   client: FleetClient,
   name: string,
@@ -120,28 +128,54 @@ function startHeartbeat(
   tuning: LockTuning,
   reporter: Reporter,
   write: () => Promise<void>,
-): TargetLock {
+): FleetLock {
   let released = false;
+  let lost: string | undefined;
+  let beating: Promise<void> | undefined;
+  const loseIt = (reason: string): void => {
+    if (lost !== undefined || released) return;
+    lost = reason;
+    clearInterval(timer);
+    reporter.warn(`lost the fleet lock ${name}: ${reason}; nothing more will be applied`);
+  };
+  const beat = async (): Promise<void> => {
+    try {
+      const holder = readHolder(await client.getUnit(name));
+      if (released || lost !== undefined) return;
+      if (holder?.token !== mine.token) {
+        loseIt(holder ? `${holder.owner} holds it now` : "its lock unit is gone");
+        return;
+      }
+      await write();
+    } catch (error) {
+      // Unable to renew, we cannot know whether someone else took it over: treat it as lost.
+      loseIt(`renewing it failed: ${reasonOf(error)}`);
+    }
+  };
   const timer = setInterval(
     () => {
-      void (async () => {
-        const holder = readHolder(await client.getUnit(name));
-        if (released) return;
-        if (holder?.token !== mine.token) {
-          reporter.warn(`lost the fleet lock ${name}${holder ? ` to ${holder.owner}` : ""}`);
-          return;
-        }
-        await write();
-      })().catch((error: unknown) => reporter.warn(`cannot renew the fleet lock ${name}: ${String(error)}`));
+      if (beating === undefined) beating = beat().finally(() => (beating = undefined));
     },
     Math.max(1, Math.floor(tuning.ttlMs / 3)),
   );
   timer.unref();
   return {
+    assertHeld(): void {
+      // A stalled heartbeat also ends the hold: past our own expiry anyone may take the lock over.
+      if (lost === undefined && !released && Date.now() >= mine.expires) loseIt("it expired without renewal");
+      if (lost === undefined) return;
+      throw new RuntimeFailureError(
+        `fleet lock ${name} lost: ${lost}. Another reconcile may be applying; the remaining changes were not ` +
+          `applied. Run reconcile again once that run is over; it picks up from the actual state.`,
+        { transient: false },
+      );
+    },
     async release(): Promise<void> {
       if (released) return;
       released = true;
       clearInterval(timer);
+      // A renewal still in flight must land before the delete, or its PUT would recreate the lock.
+      await beating;
       const holder = readHolder(await client.getUnit(name));
       if (holder?.token === mine.token) await client.destroyUnit(name);
     },

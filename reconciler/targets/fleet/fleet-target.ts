@@ -7,8 +7,9 @@ import { fleetReadActual } from "./fleet-actual.js";
 import { fleetApply } from "./fleet-apply.js";
 import { FleetClient } from "./fleet-client.js";
 import { fleetDesiredObjects } from "./fleet-desired.js";
-import { acquireFleetLock, DEFAULT_LOCK_TUNING, type LockTuning } from "./fleet-lock.js";
+import { acquireFleetLock, DEFAULT_LOCK_TUNING, type FleetLock, type LockTuning } from "./fleet-lock.js";
 import { fleetWaitHealthy } from "./fleet-wait.js";
+import type { OwnerScope } from "./marker.js";
 import { createSshTunnel } from "./ssh-tunnel.js";
 
 export type FleetTargetConfig = Extract<TargetConfig, { kind: "fleet" }>;
@@ -54,15 +55,32 @@ export function createFleetTarget(
     backoffMs: t.backoffMs,
     maxSockets: t.maxSockets,
   });
+  // Unit names of the desired state last handed to desiredObjects(): the pipeline plans before it
+  // reads, and ownership of units with an old-style marker depends on them (marker.ts ownsUnit).
+  let desired: ReadonlySet<string> | undefined;
+  let lock: FleetLock | undefined;
+  const scope = (system: string): OwnerScope => ({ system, environment: options.environment, desired });
   return {
     kind: "fleet",
     client,
-    desiredObjects: (state) => fleetDesiredObjects(state),
-    readActual: (system) => fleetReadActual(client, system),
-    apply: (change) => fleetApply(client, change),
+    desiredObjects(state) {
+      const objects = fleetDesiredObjects(state);
+      desired = new Set(objects.map((o) => o.name));
+      return objects;
+    },
+    readActual: (system) => fleetReadActual(client, scope(system)),
+    apply: (change, context) => fleetApply(client, change, { scope: scope(context.system), lock }),
     waitHealthy: (change, context) => fleetWaitHealthy(client, change, context, t.pollMs),
-    acquireLock: (system, owner, wait) =>
-      acquireFleetLock(client, system, owner, wait, t.lock, options.reporter),
+    async acquireLock(system, owner, wait) {
+      const held = await acquireFleetLock(client, system, owner, wait, t.lock, options.reporter);
+      lock = held;
+      return {
+        async release() {
+          if (lock === held) lock = undefined;
+          await held.release();
+        },
+      };
+    },
     async close() {
       client.close();
       await tunnel?.close();

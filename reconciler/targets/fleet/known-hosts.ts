@@ -88,3 +88,10 @@ export function verifyHostKey(
   if (plain.some((e) => e.key.equals(key))) return { ok: true };
   return { ok: false, problem: plain.length > 0 ? "changed" : "unknown", ...bad };
 }
+
+/** The key types known_hosts pins for `host:port` (plain, not @revoked), in file order. */
+export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
+  const name = hostPattern(host, port);
+  const types = entries.filter((e) => e.marker === undefined && entryMatches(e, name)).map((e) => e.keyType);
+  return [...new Set(types)];
+}

@@ -4,13 +4,19 @@
 // against the known_hosts file before any credential or request is sent.
 import { readFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
-import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
 import type { z } from "zod";
 import type { tunnelSchema } from "../../config/schema.js";
 import { InvalidInputError, RuntimeFailureError, reasonOf } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import type { FleetEndpoint } from "./endpoint.js";
-import { hostPattern, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from "./known-hosts.js";
+import {
+  hostPattern,
+  knownKeyTypes,
+  parseKnownHosts,
+  verifyHostKey,
+  type HostKeyVerdict,
+} from "./known-hosts.js";
 
 export type TunnelConfig = z.infer<typeof tunnelSchema>;
 type Hop = TunnelConfig["host"];
@@ -24,15 +30,38 @@ export interface SshTunnel {
 export interface SshTunnelOptions {
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
+  /** How long one hop's TCP connect + SSH handshake + authentication may take. */
   readyTimeoutMs?: number;
+  /** How long opening one channel (to the next hop, or to fleetd) may take. */
+  channelTimeoutMs?: number;
 }
+
+const DEFAULT_READY_TIMEOUT_MS = 20_000;
+const DEFAULT_CHANNEL_TIMEOUT_MS = 15_000;
+
+/** Host key algorithms ssh2 can verify, per known_hosts key type (an RSA key signs with three). */
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+};
 
 const hopName = (hop: Hop): string => `${hop.user}@${hostPattern(hop.host, hop.port)}`;
 
 export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions): SshTunnel {
   const hops = [...config.jump, config.host];
+  const channelTimeoutMs = options.channelTimeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
   let chain: Promise<Client[]> | undefined;
   let clients: Client[] = [];
+
+  /** Drops the current chain (stalled or broken); the next connect() builds a new one. */
+  function reset(): void {
+    chain = undefined;
+    for (const c of [...clients].reverse()) c.end();
+    clients = [];
+  }
 
   async function build(): Promise<Client[]> {
     let knownHostsText: string;
@@ -50,13 +79,20 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
     clients = built;
     let sock: Duplex | undefined;
     for (const [index, hop] of hops.entries()) {
-      const client = await connectHop(hop, sock, knownHosts, config.knownHosts, options);
-      built.push(client);
-      client.on("close", () => {
-        chain = undefined;
+      // A hop that drops later only ends this chain (never a newer one); the next request rebuilds.
+      const lost = (): void => {
+        if (clients === built) chain = undefined;
+      };
+      const client = await connectHop(hop, sock, knownHosts, config.knownHosts, options, (error) => {
+        options.reporter.warn(
+          `ssh connection to ${hopName(hop)} failed: ${reasonOf(error)}; reconnecting on next use`,
+        );
+        lost();
       });
+      built.push(client);
+      client.on("close", lost);
       const next = hops[index + 1];
-      if (next) sock = await forward(client, hop, next.host, next.port);
+      if (next) sock = await forward(client, hop, next.host, next.port, channelTimeoutMs);
       options.reporter.debug(`ssh: connected to ${hopName(hop)}`);
     }
     return built;
@@ -65,28 +101,27 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
   return {
     async connect(endpoint: FleetEndpoint): Promise<Duplex> {
       chain ??= build().catch((error: unknown) => {
-        chain = undefined;
-        for (const c of clients.reverse()) c.end();
+        reset();
         throw error;
       });
       const last = (await chain).at(-1);
       if (!last) throw new RuntimeFailureError("ssh tunnel connect failed: no hosts");
       const host = config.host;
-      if (endpoint.kind === "unix") {
-        return new Promise<Duplex>((resolve, reject) => {
-          last.openssh_forwardOutStreamLocal(endpoint.socketPath, (error, channel: ClientChannel) => {
-            if (error) {
-              reject(
-                new RuntimeFailureError(
-                  `ssh tunnel to ${hopName(host)} open ${endpoint.socketPath} failed: ${reasonOf(error)}`,
-                  { cause: error, transient: false },
-                ),
-              );
-            } else resolve(channel);
-          });
-        });
+      try {
+        if (endpoint.kind === "unix") {
+          return await openChannel(
+            `ssh tunnel to ${hopName(host)} open ${endpoint.socketPath}`,
+            channelTimeoutMs,
+            false,
+            (done) => last.openssh_forwardOutStreamLocal(endpoint.socketPath, done),
+          );
+        }
+        return await forward(last, host, endpoint.host, endpoint.port, channelTimeoutMs);
+      } catch (error) {
+        // No answer in time: the SSH connection is stalled, so later requests start over.
+        if (error instanceof ChannelTimeoutError) reset();
+        throw error;
       }
-      return forward(last, host, endpoint.host, endpoint.port);
     },
     async close(): Promise<void> {
       const all = chain ? await chain.catch(() => [] as Client[]) : [];
@@ -96,22 +131,45 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
   };
 }
 
-function forward(client: Client, via: Hop, host: string, port: number): Promise<Duplex> {
+class ChannelTimeoutError extends RuntimeFailureError {}
+
+/** Opens one channel, failing with `what` when it is refused or not answered within `timeoutMs`. */
+function openChannel(
+  what: string,
+  timeoutMs: number,
+  transient: boolean,
+  open: (done: (error: Error | undefined, channel: ClientChannel) => void) => void,
+): Promise<Duplex> {
   return new Promise<Duplex>((resolve, reject) => {
-    client.forwardOut("127.0.0.1", 0, host, port, (error, channel: ClientChannel) => {
-      if (error) {
-        reject(
-          new RuntimeFailureError(
-            `ssh tunnel via ${hopName(via)} forward to ${host}:${port} failed: ${reasonOf(error)}`,
-            {
-              cause: error,
-              transient: true,
-            },
-          ),
-        );
-      } else resolve(channel);
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(
+        new ChannelTimeoutError(
+          `${what} failed: no answer within ${timeoutMs} ms; the SSH connection looks stalled. ` +
+            `It is dropped and the next request reconnects.`,
+          { transient: true },
+        ),
+      );
+    }, timeoutMs);
+    open((error, channel) => {
+      clearTimeout(timer);
+      if (settled) {
+        channel?.close(); // answered after we gave up: do not leak the channel
+        return;
+      }
+      settled = true;
+      if (error)
+        reject(new RuntimeFailureError(`${what} failed: ${reasonOf(error)}`, { cause: error, transient }));
+      else resolve(channel);
     });
   });
+}
+
+function forward(client: Client, via: Hop, host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  return openChannel(`ssh tunnel via ${hopName(via)} forward to ${host}:${port}`, timeoutMs, true, (done) =>
+    client.forwardOut("127.0.0.1", 0, host, port, done),
+  );
 }
 
 async function connectHop(
@@ -120,6 +178,7 @@ async function connectHop(
   knownHosts: ReturnType<typeof parseKnownHosts>,
   knownHostsFile: string,
   options: SshTunnelOptions,
+  onLateError: (error: Error) => void,
 ): Promise<Client> {
   const auth: Partial<ConnectConfig> = {};
   if (hop.identityFile !== undefined) {
@@ -138,35 +197,27 @@ async function connectHop(
       `ssh ${hopName(hop)} has no identityFile and SSH_AUTH_SOCK is not set: give the hop an identityFile or start an ssh-agent.`,
     );
   }
+  // Only the key types known_hosts pins for this host may be negotiated, so the server cannot pick
+  // one we hold no key for. With none pinned, ssh2's defaults apply and verification names the key.
+  const pinned = knownKeyTypes(knownHosts, hop.host, hop.port);
+  const serverHostKey = pinned.flatMap((type) => HOST_KEY_ALGORITHMS[type] ?? []);
   let verdict: HostKeyVerdict | undefined;
+  let ready = false;
   const client = new Client();
   return new Promise<Client>((resolve, reject) => {
-    client.once("ready", () => resolve(client));
-    client.once("error", (error) => {
-      client.end();
-      if (verdict && !verdict.ok) {
-        const what =
-          verdict.problem === "unknown"
-            ? `is not in ${knownHostsFile}`
-            : verdict.problem === "revoked"
-              ? `is marked @revoked in ${knownHostsFile}`
-              : `does not match the key recorded in ${knownHostsFile} — it CHANGED (possible man-in-the-middle)`;
-        reject(
-          new RuntimeFailureError(
-            `ssh ${hostPattern(hop.host, hop.port)} host key verification failed: its ${verdict.keyType} key ` +
-              `${verdict.fingerprint} ${what}. Nothing was sent. If the key is genuine (compare the fingerprint ` +
-              `out of band), add it to ${knownHostsFile}.`,
-            { cause: error, transient: false },
-          ),
-        );
+    client.once("ready", () => {
+      ready = true;
+      resolve(client);
+    });
+    // Permanent: an 'error' event without a listener would crash the process.
+    client.on("error", (error) => {
+      if (ready) {
+        client.end();
+        onLateError(error);
         return;
       }
-      reject(
-        new RuntimeFailureError(`ssh ${hopName(hop)} connect failed: ${reasonOf(error)}`, {
-          cause: error,
-          transient: !/authentication/i.test(reasonOf(error)),
-        }),
-      );
+      client.end();
+      reject(setupError(error));
     });
     client.connect({
       host: hop.host,
@@ -174,12 +225,50 @@ async function connectHop(
       username: hop.user,
       ...(sock ? { sock } : {}),
       ...auth,
-      readyTimeout: options.readyTimeoutMs ?? 20_000,
+      readyTimeout: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
       keepaliveInterval: 15_000,
+      ...(serverHostKey.length > 0 ? { algorithms: { serverHostKey } } : {}),
       hostVerifier: (key: Buffer): boolean => {
         verdict = verifyHostKey(knownHosts, hop.host, hop.port, key);
         return verdict.ok;
       },
     });
   });
+
+  function setupError(error: Error & { level?: string }): RuntimeFailureError {
+    const where = hostPattern(hop.host, hop.port);
+    if (verdict && !verdict.ok) {
+      const what =
+        verdict.problem === "unknown"
+          ? `is not in ${knownHostsFile}`
+          : verdict.problem === "revoked"
+            ? `is marked @revoked in ${knownHostsFile}`
+            : `does not match the key recorded in ${knownHostsFile} — it CHANGED (possible man-in-the-middle)`;
+      return new RuntimeFailureError(
+        `ssh ${where} host key verification failed: its ${verdict.keyType} key ` +
+          `${verdict.fingerprint} ${what}. Nothing was sent. If the key is genuine (compare the fingerprint ` +
+          `out of band), add it to ${knownHostsFile}.`,
+        { cause: error, transient: false },
+      );
+    }
+    if (/no matching host key format/i.test(error.message)) {
+      return new RuntimeFailureError(
+        `ssh ${where} host key verification failed: the host offers no key of the type(s) ${knownHostsFile} ` +
+          `records for it (${pinned.join(", ")}). Nothing was sent. If its keys changed genuinely, add its ` +
+          `current key (ssh-keyscan, then compare the fingerprint out of band) to ${knownHostsFile}.`,
+        { cause: error, transient: false },
+      );
+    }
+    if (error.level === "client-timeout") {
+      return new RuntimeFailureError(
+        `ssh ${hopName(hop)} connect failed: no SSH handshake within ${options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS} ms ` +
+          `(is ${where} an SSH server, and reachable?)`,
+        { cause: error, transient: true },
+      );
+    }
+    return new RuntimeFailureError(`ssh ${hopName(hop)} connect failed: ${reasonOf(error)}`, {
+      cause: error,
+      transient: !/authentication/i.test(reasonOf(error)),
+    });
+  }
 }

@@ -8,6 +8,8 @@ export interface UnitOption {
   value: string;
 }
 
+/** A unit text that does not parse. The message names the line and at most an option's key, never a
+ * line's text: values (Environment=PASSWORD=…) must not reach logs. */
 export class UnitFileSyntaxError extends Error {
   constructor(
     readonly line: number,
@@ -33,21 +35,21 @@ export function parseUnitFile(text: string): UnitOption[] {
     if (line === "" || isComment(line)) continue;
     if (line.startsWith("[")) {
       const close = line.indexOf("]");
-      if (close < 0) throw new UnitFileSyntaxError(i + 1, `unterminated section header '${line}'`);
+      if (close < 0) throw new UnitFileSyntaxError(i + 1, "unterminated section header (no closing ']')");
       if (line.slice(close + 1).trim() !== "") {
-        throw new UnitFileSyntaxError(i + 1, `text after section header '${line}'`);
+        throw new UnitFileSyntaxError(i + 1, "text after the ']' of a section header");
       }
       section = line.slice(1, close);
       if (section === "") throw new UnitFileSyntaxError(i + 1, "empty section name");
       continue;
     }
     const eq = line.indexOf("=");
-    if (eq < 0) throw new UnitFileSyntaxError(i + 1, `expected KEY=VALUE, got '${line}'`);
-    if (section === undefined) {
-      throw new UnitFileSyntaxError(i + 1, `option '${line}' before any [Section] header`);
-    }
+    if (eq < 0) throw new UnitFileSyntaxError(i + 1, "expected KEY=VALUE, got a line without '='");
     const name = line.slice(0, eq).trim();
-    if (name === "") throw new UnitFileSyntaxError(i + 1, `empty option name in '${line}'`);
+    if (name === "") throw new UnitFileSyntaxError(i + 1, "empty option name (the line starts with '=')");
+    if (section === undefined) {
+      throw new UnitFileSyntaxError(i + 1, `option '${name}' before any [Section] header`);
+    }
     let value = line.slice(eq + 1);
     const start = i + 1;
     while (value.endsWith("\\")) {
