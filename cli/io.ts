@@ -1,5 +1,6 @@
 // The CLI's edges: where results (stdout) and logs (stderr) go, and whether to use colour.
 import type { Reporter } from "../reconciler/report/reporter.js";
+import { redactSecrets } from "./git/redact.js";
 
 export interface CliIo {
   /** Results: plans, diffs, JSON. */
@@ -19,11 +20,12 @@ export function processIo(verbose: boolean): CliIo {
   const paint = (code: string, text: string) => (errColor ? `\u001b[${code}m${text}\u001b[0m` : text);
   return {
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+    // Logs may quote an endpoint or remote URL: its password or token is never shown.
     reporter: {
-      info: (message) => process.stderr.write(`${message}\n`),
-      warn: (message) => process.stderr.write(`${paint("33", "warning:")} ${message}\n`),
+      info: (message) => process.stderr.write(`${redactSecrets(message)}\n`),
+      warn: (message) => process.stderr.write(`${paint("33", "warning:")} ${redactSecrets(message)}\n`),
       debug: (message) => {
-        if (verbose) process.stderr.write(`${paint("2", message)}\n`);
+        if (verbose) process.stderr.write(`${paint("2", redactSecrets(message))}\n`);
       },
     },
     color,

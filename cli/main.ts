@@ -2,12 +2,15 @@
 // The sysconfig binary: parses the command line and turns typed errors into exit codes (the only place that exits).
 import { CommanderError } from "commander";
 import { ExitCode, exitCodeOf, SysconfigError } from "../reconciler/errors.js";
+import { redactSecrets } from "./git/redact.js";
 import { processIo, type CliIo } from "./io.js";
 import { buildProgram } from "./program.js";
 
 async function main(argv: string[]): Promise<number> {
   let io: CliIo | undefined;
-  const getIo = () => (io ??= processIo(argv.includes("--verbose") || process.env.SYSCONFIG_VERBOSE === "1"));
+  // Asked for once the options are parsed: --verbose, or SYSCONFIG_VERBOSE read like every boolean flag's variable.
+  const verbose = () => program.opts().verbose === true;
+  const getIo = () => (io ??= processIo(verbose()));
   const program = buildProgram(getIo);
   try {
     await program.parseAsync(argv);
@@ -17,23 +20,25 @@ async function main(argv: string[]): Promise<number> {
       // --help and --version exit 0; usage errors are invalid input (commander already printed them).
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
     }
-    report(error);
+    report(error, verbose());
     return exitCodeOf(error);
   }
 }
 
-function report(error: unknown): void {
+/** Prints the error, with its cause when verbose; credentials in URLs never reach the terminal. */
+function report(error: unknown, verbose: boolean): void {
+  const write = (text: string) => process.stderr.write(redactSecrets(text));
   if (error instanceof SysconfigError) {
     if (error.exitCode === ExitCode.changesPending) return;
-    process.stderr.write(`sysconfig: ${error.message}\n`);
-    if (process.env.SYSCONFIG_VERBOSE === "1" && error.cause !== undefined) {
-      process.stderr.write(
+    write(`sysconfig: ${error.message}\n`);
+    if (verbose && error.cause !== undefined) {
+      write(
         `cause: ${error.cause instanceof Error ? (error.cause.stack ?? error.cause.message) : JSON.stringify(error.cause)}\n`,
       );
     }
     return;
   }
-  process.stderr.write(
+  write(
     `sysconfig: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { BAKED_CONFIG_DIR } from "../reconciler/desired/build-info.js";
+import { InvalidInputError } from "../reconciler/errors.js";
 import { projectRoot } from "../reconciler/render/templates.js";
 import { runBuild } from "./commands/build.js";
 import { runBump } from "./commands/bump.js";
@@ -10,6 +11,7 @@ import { runReconcile } from "./commands/reconcile.js";
 import { runRender } from "./commands/render.js";
 import { runValidate } from "./commands/validate.js";
 import type { CliIo } from "./io.js";
+import { resolveLocalRepo } from "./repo.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${projectRoot()}/package.json`, "utf8")) as { version: string };
@@ -17,17 +19,18 @@ function version(): string {
 }
 
 function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number ≥ 0");
+  // Digits only: Number("") is 0 and Number(" 7") is 7, neither of which anyone meant.
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number ≥ 0 (digits only)");
   return n;
 }
 
 const outputOption = () =>
   new Option("--output <format>", "text or json").choices(["text", "json"]).default("text");
-const repoHelp = `config repo: a path or git URL (default: the current directory; ${BAKED_CONFIG_DIR} in the config image)`;
+const repoDefault = `default: the current directory; ${BAKED_CONFIG_DIR} in the config image`;
 
-/** Every flag can also be set as SYSCONFIG_<FLAG> (CI systems pass settings that way). */
-function bindEnvironment(command: Command): void {
+/** Every flag can also be set as SYSCONFIG_<FLAG> (CI systems pass settings that way); shown in --help. */
+function nameEnvironment(command: Command): void {
   for (const option of command.options) {
     if (
       option.envVar === undefined &&
@@ -39,27 +42,71 @@ function bindEnvironment(command: Command): void {
         .replace(/^--(no-)?/, "")
         .replace(/-/g, "_")
         .toUpperCase();
+      // Set after addOption, so commander registers no env handler of its own: applyEnvironment reads them.
       option.env(`SYSCONFIG_${name}`);
-      // commander only wires env values for options that had envVar when added: forward them here.
-      const events = command as unknown as NodeJS.EventEmitter;
-      events.on(`optionEnv:${option.name()}`, (value: string | undefined) =>
-        events.emit(`option:${option.name()}`, value),
-      );
     }
   }
-  for (const sub of command.commands) bindEnvironment(sub);
+  for (const sub of command.commands) nameEnvironment(sub);
+}
+
+const TRUE_WORDS = new Set(["1", "true", "yes"]);
+const FALSE_WORDS = new Set(["0", "false", "no"]);
+
+/**
+ * Fills options not given on the command line from their SYSCONFIG_<FLAG> variables. Commander would treat any
+ * value of a boolean's variable as "on" (SYSCONFIG_FORCE=false forcing), so booleans are parsed here: 1/true/yes,
+ * 0/false/no, empty = unset, anything else is invalid input. For --no-X the variable is SYSCONFIG_X: 0 means --no-X.
+ */
+function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
+  const lineage: Command[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) lineage.unshift(c);
+  for (const cmd of lineage) {
+    for (const option of cmd.options) {
+      const variable = option.envVar;
+      const raw = variable === undefined ? undefined : env[variable];
+      if (variable === undefined || raw === undefined || raw === "") continue;
+      const key = option.attributeName();
+      if (cmd.getOptionValueSource(key) === "cli") continue; // an explicit flag wins
+      const invalid = (expected: string) =>
+        new InvalidInputError(
+          `${variable}=${JSON.stringify(raw)} failed: not a valid value for ${option.flags} (${expected}). ` +
+            `Fix or unset ${variable}. Nothing was changed.`,
+        );
+      if (!option.required && !option.optional) {
+        const word = raw.trim().toLowerCase();
+        if (!TRUE_WORDS.has(word) && !FALSE_WORDS.has(word)) {
+          throw invalid("expected 1, true or yes to turn it on, 0, false or no to turn it off, any case");
+        }
+        cmd.setOptionValueWithSource(key, TRUE_WORDS.has(word), "env");
+        continue;
+      }
+      let value: unknown = raw;
+      if (option.parseArg) {
+        try {
+          value = option.parseArg(raw, cmd.getOptionValue(key) as unknown);
+        } catch (error) {
+          throw invalid(error instanceof Error ? error.message : String(error));
+        }
+      }
+      cmd.setOptionValueWithSource(key, value, "env");
+    }
+  }
 }
 
 /** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
-export function buildProgram(io: () => CliIo): Command {
+export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command("sysconfig")
     .description("GitOps for container services: bump tags, bake config images, reconcile clusters.")
     .version(version(), "-V, --version")
     .option("--verbose", "more detail on stderr")
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook("preAction", (_program, actionCommand) => applyEnvironment(actionCommand, env));
 
-  const repoOption = () => new Option("--repo <path|url>", repoHelp);
+  const repoOption = () =>
+    new Option("--repo <path>", `config repo: the top directory of a local checkout (${repoDefault})`);
+  /** --repo for commands that need a local directory; a git URL is only accepted by bump. */
+  const localRepo = (repo: string | undefined, command: string) => resolveLocalRepo(repo, io().cwd, command);
 
   program
     .command("init")
@@ -77,8 +124,8 @@ export function buildProgram(io: () => CliIo): Command {
     .addOption(repoOption())
     .option("--environment <branch>", "environment to check rendered/ for (default: current branch)")
     .addHelpText("after", "\nExample:\n  $ sysconfig validate --repo ./acme-sysconfig")
-    .action((o: { repo?: string; environment?: string }) =>
-      runValidate({ repo: resolveRepoPath(o.repo, io()), environment: o.environment }, io()),
+    .action(async (o: { repo?: string; environment?: string }) =>
+      runValidate({ repo: await localRepo(o.repo, "validate"), environment: o.environment }, io()),
     );
 
   program
@@ -88,8 +135,11 @@ export function buildProgram(io: () => CliIo): Command {
     .option("--environment <branch>", "environment to render for (default: current branch)")
     .option("--check", "change nothing; exit 3 with a diff if rendered/ is stale")
     .addHelpText("after", "\nExamples:\n  $ sysconfig render\n  $ sysconfig render --check   # in CI")
-    .action((o: { repo?: string; environment?: string; check?: boolean }) =>
-      runRender({ repo: resolveRepoPath(o.repo, io()), environment: o.environment, check: o.check }, io()),
+    .action(async (o: { repo?: string; environment?: string; check?: boolean }) =>
+      runRender(
+        { repo: await localRepo(o.repo, "render"), environment: o.environment, check: o.check },
+        io(),
+      ),
     );
 
   program
@@ -97,7 +147,7 @@ export function buildProgram(io: () => CliIo): Command {
     .description("render SERVICE with TAG, commit and push it to the config repo")
     .argument("<service>", "service name as in sysconfig.yaml")
     .argument("<tag>", "image tag <build_num>-<branch>, e.g. 58-develop")
-    .addOption(repoOption())
+    .addOption(new Option("--repo <path|url>", `config repo: a path or git URL (${repoDefault})`))
     .option("--branch <branch>", "config-repo branch to bump (default: the tag's branch part)")
     .option("--template <file>", "the service's own template, from the service's repo")
     .option("--force", "allow a lower build number (a deliberate rollback)")
@@ -151,10 +201,10 @@ export function buildProgram(io: () => CliIo): Command {
     .option("--dry-run", "show what would be built; build nothing")
     .addOption(outputOption())
     .addHelpText("after", "\nExample:\n  $ sysconfig build --build-num 58 --push")
-    .action((o: Record<string, unknown>) =>
+    .action(async (o: Record<string, unknown>) =>
       runBuild(
         {
-          repo: resolveRepoPath(o.repo as string | undefined, io()),
+          repo: await localRepo(o.repo as string | undefined, "build"),
           image: o.image as string | undefined,
           base: o.base as string | undefined,
           buildNum: o.buildNum as string | undefined,
@@ -214,10 +264,10 @@ export function buildProgram(io: () => CliIo): Command {
           : "\nExamples:\n  $ docker run --rm -v /var/run/fleet.sock:/var/run/fleet.sock acme/sysconfig:develop\n" +
               "  $ sysconfig reconcile --repo . --target docker --dry-run",
       )
-      .action((o: Record<string, unknown>) =>
+      .action(async (o: Record<string, unknown>) =>
         runReconcile(
           {
-            repo: resolveRepoPath(o.repo as string | undefined, io()),
+            repo: await localRepo(o.repo as string | undefined, name),
             environment: o.environment as string | undefined,
             target: o.target as "fleet" | "docker" | "kubernetes" | undefined,
             endpoint: o.endpoint as string | undefined,
@@ -237,11 +287,6 @@ export function buildProgram(io: () => CliIo): Command {
       );
   }
 
-  bindEnvironment(program);
+  nameEnvironment(program);
   return program;
-}
-
-/** --repo for commands that need a local directory; a git URL is only accepted by bump. */
-function resolveRepoPath(repo: string | undefined, io: CliIo): string {
-  return repo ?? io.cwd;
 }

@@ -1,9 +1,93 @@
 // Resolves --repo to a local directory and the environment (branch) being worked on.
-import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { simpleGit } from "simple-git";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { SysconfigConfig } from "../reconciler/config/schema.js";
+
+const run = promisify(execFile);
+
+/** A URL with its credentials hidden: https://user:TOKEN@host/x → https://***@host/x (ssh://git@ names no secret). */
+export function shownUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/i, (match, scheme: string, userinfo: string) =>
+    /^(ssh|git\+ssh|ssh\+git):/i.test(scheme) && !userinfo.includes(":") ? match : `${scheme}***@`,
+  );
+}
+
+/** What git treats as a URL: scheme://…, or scp-like host:path (a ':' before any '/') that is not a local path. */
+function isGitUrl(repo: string, dir: string): boolean {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) return true;
+  const colon = repo.indexOf(":");
+  const slash = repo.indexOf("/");
+  return colon > 0 && (slash < 0 || colon < slash) && !existsSync(dir);
+}
+
+/** Git's answer in `dir`, or undefined when `dir` is not inside a git work tree. */
+async function gitOutput(dir: string, args: string[]): Promise<string | undefined> {
+  try {
+    // GIT_DIR and friends (set inside git hooks) would point git at another repo than `dir`'s.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^GIT_(DIR|WORK_TREE)$/.test(k)),
+    );
+    const { stdout } = await run("git", args, { cwd: dir, env });
+    return stdout.replace(/\n$/, "");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * --repo for every command but bump: a local directory. A git URL is refused (only bump clones), and so is a
+ * directory inside a git repo that is not its top level, whose commit, branch and files are the outer repo's.
+ * A directory outside any git repo (the baked config in the config image) is accepted as it is.
+ */
+export async function resolveLocalRepo(
+  repo: string | undefined,
+  cwd: string,
+  command: string,
+): Promise<string> {
+  if (repo === undefined) return checkTopLevel(cwd, command);
+  if (repo === "" || repo.startsWith("-") || /[\p{Cc}]/u.test(repo)) {
+    throw new InvalidInputError(
+      `--repo ${JSON.stringify(shownUrl(repo))} ${command} failed: not a directory path (it is empty, starts with ` +
+        `'-' or holds control characters). Pass the config repo's directory. Nothing was changed.`,
+    );
+  }
+  const dir = path.resolve(cwd, repo);
+  if (isGitUrl(repo, dir)) {
+    const shown = shownUrl(repo);
+    throw new InvalidInputError(
+      `--repo ${shown} ${command} failed: it is a git URL, and ${command} works on a local checkout (only ` +
+        `bump clones a URL). Clone it first (git clone ${shown} DIR) and pass --repo DIR. Nothing was changed.`,
+    );
+  }
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    // missing: said below
+  }
+  if (!isDirectory) {
+    throw new InvalidInputError(
+      `--repo ${dir} ${command} failed: ${existsSync(dir) ? "not a directory" : "no such directory"}. ` +
+        `Pass the config repo's directory (sysconfig init DIR makes one). Nothing was changed.`,
+    );
+  }
+  return checkTopLevel(dir, command);
+}
+
+async function checkTopLevel(dir: string, command: string): Promise<string> {
+  const prefix = await gitOutput(dir, ["rev-parse", "--show-prefix"]);
+  if (prefix === undefined || prefix === "") return dir;
+  const top = (await gitOutput(dir, ["rev-parse", "--show-toplevel"])) ?? dir.slice(0, -prefix.length);
+  throw new InvalidInputError(
+    `--repo ${dir} ${command} failed: ${dir} is not the top of a git repo (it is inside ${top}): pass --repo ` +
+      `${top}, or make ${dir} a repo of its own (its commit, branch and files would be ${top}'s). ` +
+      `Nothing was changed.`,
+  );
+}
 
 /** The environment to render for: --environment, else the repo's current branch. */
 export async function resolveEnvironment(
@@ -20,7 +104,8 @@ export async function resolveEnvironment(
     }
     name = (await simpleGit(repoDir).revparse(["--abbrev-ref", "HEAD"])).trim();
   }
-  if (!(name in config.environments)) {
+  // hasOwn: 'constructor' or '__proto__' must not be found on Object.prototype.
+  if (!Object.hasOwn(config.environments, name)) {
     throw new InvalidInputError(
       `'${name}' is not an environment of ${config.name}: sysconfig.yaml lists ${Object.keys(config.environments).join(", ")}. ` +
         `Check out one of those branches or pass --environment.`,

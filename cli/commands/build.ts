@@ -2,6 +2,7 @@
 import { buildConfigImage, type ConfigImageResult } from "../build/config-image.js";
 import { dockerClient } from "../build/docker-engine.js";
 import { createProgress } from "../build/progress.js";
+import { InvalidInputError } from "../../reconciler/errors.js";
 import type { CliIo } from "../io.js";
 
 export interface BuildOptions {
@@ -67,7 +68,26 @@ function textResult(r: ConfigImageResult): string {
   return lines.join("\n");
 }
 
+/** Docker's image reference grammar: [domain[:port]/]path[:tag][@digest]. */
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const DOMAIN_LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${DOMAIN_LABEL}(?:\\.${DOMAIN_LABEL})*(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*` +
+    "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
+);
+
+/** --base goes into the generated Dockerfile's FROM line: only a plain image reference may. */
+function checkBase(base: string | undefined): void {
+  if (base === undefined || (base.length <= 512 && IMAGE_REFERENCE.test(base))) return;
+  throw new InvalidInputError(
+    `--base ${JSON.stringify(base)} build failed: not an image reference. Pass the reconciler image to build on, ` +
+      `e.g. --base registry:5000/acme/sysconfig-reconciler:0.1.0 (lower-case path, optional :tag and @sha256:digest). ` +
+      `Nothing was built.`,
+  );
+}
+
 export async function runBuild(options: BuildOptions, io: CliIo): Promise<void> {
+  checkBase(options.base);
   const progress = createProgress({
     tty: process.stderr.isTTY === true && io.env.TERM !== "dumb",
     write: (text) => process.stderr.write(text),

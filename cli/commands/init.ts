@@ -1,10 +1,10 @@
 // sysconfig init DIR: a new config repo from sysconfig-example, one branch per environment,
 // each with its rendered/ committed and current.
-import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { CONFIG_FILE, loadConfig } from "../../reconciler/config/load.js";
-import { InvalidInputError } from "../../reconciler/errors.js";
+import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { projectRoot, RENDERED_DIR } from "../../reconciler/render/templates.js";
@@ -17,15 +17,29 @@ export interface InitOptions {
   dir: string;
 }
 
-async function assertEmpty(dir: string): Promise<void> {
+/** Refuses, changing nothing, anything but a missing or empty directory. */
+async function checkTarget(dir: string): Promise<void> {
+  const refuse = (reason: string, cause?: unknown) =>
+    new InvalidInputError(
+      `init ${dir} failed: ${reason}. init only scaffolds into a new or empty directory: pass another DIR. ` +
+        `Nothing was changed.`,
+      { cause },
+    );
+  let info;
   try {
-    const entries = await readdir(dir);
-    if (entries.length > 0) {
-      throw new InvalidInputError(`${dir} is not empty: init only scaffolds into a new or empty directory.`);
-    }
+    info = await stat(dir);
   } catch (error) {
-    if (error instanceof InvalidInputError) throw error;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw refuse(`cannot look at it (${reasonOf(error)})`, error);
   }
+  if (!info.isDirectory()) throw refuse("it exists and is not a directory");
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    throw refuse(`cannot list it (${reasonOf(error)})`, error);
+  }
+  if (entries.length > 0) throw refuse(`${dir} is not empty`);
 }
 
 /** Points every service's tag at this environment's branch: 1-develop becomes 1-master on master. */
@@ -42,8 +56,33 @@ async function retagForBranch(dir: string, branch: string): Promise<void> {
 
 export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
   const dir = path.resolve(io.cwd, options.dir);
-  await assertEmpty(dir);
-  await mkdir(dir, { recursive: true });
+  await checkTarget(dir);
+  let created: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new InvalidInputError(
+      `init ${dir} failed: cannot create the directory (${reasonOf(error)}). Pass a DIR whose parent is a ` +
+        `writable directory. Nothing was changed.`,
+      { cause: error },
+    );
+  }
+  try {
+    await scaffold(dir, io);
+  } catch (error) {
+    // Leave nothing half-made: remove what init wrote (the directory, and any parents, was new or empty).
+    await (created === undefined ? emptyDirectory(dir) : rm(created, { recursive: true, force: true })).catch(
+      () => undefined,
+    );
+    throw error;
+  }
+}
+
+async function emptyDirectory(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) await rm(path.join(dir, entry), { recursive: true, force: true });
+}
+
+async function scaffold(dir: string, io: CliIo): Promise<void> {
   const example = path.join(projectRoot(), "sysconfig-example");
   await cp(example, dir, {
     recursive: true,

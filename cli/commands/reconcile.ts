@@ -11,6 +11,7 @@ import {
   type ReconcileOutcome,
 } from "../../reconciler/pipeline/reconcile.js";
 import { createTarget } from "../../reconciler/targets/create.js";
+import { redactSecrets } from "../git/redact.js";
 import type { CliIo } from "../io.js";
 
 export interface ReconcileOptions {
@@ -54,6 +55,8 @@ function interruptSignal(io: CliIo): { signal: AbortSignal; dispose(): void } {
 
 export async function runReconcile(options: ReconcileOptions, io: CliIo): Promise<void> {
   const json = options.output === "json";
+  // The JSON names the endpoint; a password or token in its URL stays out of it.
+  const endpoint = options.endpoint === undefined ? undefined : redactSecrets(options.endpoint);
   let planned: PlannedRun | undefined;
   let printed = false;
   const interrupt = interruptSignal(io);
@@ -85,18 +88,13 @@ export async function runReconcile(options: ReconcileOptions, io: CliIo): Promis
           printed = true;
           io.out(
             json
-              ? JSON.stringify(
-                  planJson(result.changeSet, { endpoint: options.endpoint, results: result.results }),
-                  null,
-                  2,
-                )
+              ? JSON.stringify(planJson(result.changeSet, { endpoint, results: result.results }), null, 2)
               : formatReportText(result.results ?? [], { color: io.color }),
           );
         },
       },
     );
-    if (json && !printed)
-      io.out(JSON.stringify(planJson(outcome.changeSet, { endpoint: options.endpoint }), null, 2));
+    if (json && !printed) io.out(JSON.stringify(planJson(outcome.changeSet, { endpoint }), null, 2));
     if (
       options.planOnly &&
       options.exitCode === true &&
@@ -110,7 +108,7 @@ export async function runReconcile(options: ReconcileOptions, io: CliIo): Promis
       io.out(
         JSON.stringify(
           planJson(planned.changeSet, {
-            endpoint: options.endpoint,
+            endpoint,
             refused: { rule: error.rule, message: error.message },
           }),
           null,

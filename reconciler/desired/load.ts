@@ -74,7 +74,7 @@ function pickEnvironment(config: SysconfigConfig, environment: string | undefine
         `Pass --environment (one of ${known.join(", ")}).`,
     );
   }
-  if (!(environment in config.environments)) {
+  if (!Object.hasOwn(config.environments, environment)) {
     throw new InvalidInputError(
       `'${environment}' is not an environment of ${config.name}: sysconfig.yaml lists ${known.join(", ")}. ` +
         `Pass --environment with one of those.`,
