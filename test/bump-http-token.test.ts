@@ -1,6 +1,8 @@
 // A token in an https/http URL is how CI usually pushes: it must work and must never be printed,
 // in results, logs or errors (even with --verbose, which prints error causes).
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli } from "./helpers/cli.js";
 import { bareClone, initExample, refsOf, tagAt } from "./helpers/config-repos.js";
@@ -45,5 +47,35 @@ describe("bump with a token in an http URL", () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain(wrong);
     expect(server.stats.unauthorized).toBeGreaterThan(0);
     expect(refsOf(remote)).toBe(before);
+  });
+
+  it("keeps the token off git's command line and out of the clone's .git/config", async () => {
+    // A git shim first on PATH records every git command line, and the clone's config at push time.
+    const shimDir = path.join(root, "shim");
+    await mkdir(shimDir, { recursive: true });
+    const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    const argvLog = path.join(root, "git-argv.log");
+    const configLog = path.join(root, "git-config.log");
+    await writeFile(
+      path.join(shimDir, "git"),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\n` +
+        `if [ "$1" = push ]; then cat "$(${realGit} rev-parse --git-dir)/config" >> '${configLog}'; fi\n` +
+        `exec '${realGit}' "$@"\n`,
+    );
+    await chmod(path.join(shimDir, "git"), 0o755);
+    const url = `${server.url("ci", TOKEN)}sysconfig.git`;
+    const result = await runCli(["bump", "hello", "92-develop", "--repo", url], {
+      env: { PATH: `${shimDir}:${process.env.PATH ?? ""}` },
+    });
+    expect(result.code).toBe(0);
+    expect(tagAt(remote, "develop", "hello")).toBe("92-develop");
+    const argv = await readFile(argvLog, "utf8");
+    expect(argv).toMatch(/^clone .* http:\/\/127\.0\.0\.1:\d+\/sysconfig\.git /m);
+    expect(argv).toMatch(/^push /m);
+    expect(argv).not.toContain(TOKEN);
+    const config = await readFile(configLog, "utf8");
+    expect(config).toMatch(/url = http:\/\/127\.0\.0\.1:\d+\/sysconfig\.git\n/);
+    expect(config).not.toContain(TOKEN);
+    expect(config).not.toContain(Buffer.from(`ci:${TOKEN}`).toString("base64"));
   });
 });

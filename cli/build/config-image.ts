@@ -9,6 +9,7 @@ import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { resolveEnvironment } from "../repo.js";
 import { configContext, configLabels } from "./config-context.js";
+import { checkBranchTip } from "./branch-tip.js";
 import { engineError } from "./docker-engine.js";
 import { buildOnEngine, imageLayers } from "./engine-build.js";
 import { dirtyPaths, snapshotHead } from "./git-snapshot.js";
@@ -192,10 +193,36 @@ export async function buildConfigImage(
     notes.push(`expected one layer over ${base}, found ${layers.length - baseLayers.length}`);
   }
   if (options.push === true) {
-    result.digests = await pushReferences(docker, registry, references, auth.credentials, deps.progress);
+    const toPush = await withoutStaleMovingTag(options.repo, branch, head.revision, references, notes);
+    result.digests = await pushReferences(docker, registry, toPush, auth.credentials, deps.progress, imageId);
     result.pushed = true;
   }
   return result;
+}
+
+/**
+ * The references to push: all of them when HEAD is its branch's tip on the remote; otherwise the moving
+ * branch tag (the last reference) stays local, so an older commit never moves it backwards.
+ */
+async function withoutStaleMovingTag(
+  repo: string,
+  branch: string,
+  revision: string,
+  references: readonly string[],
+  notes: string[],
+): Promise<string[]> {
+  const tip = await checkBranchTip(repo, branch, revision);
+  if (tip.state === "current") return [...references];
+  const moving = references.at(-1) ?? "";
+  const why =
+    tip.state === "behind"
+      ? `HEAD ${revision.slice(0, 7)} is not the tip of ${tip.remote} (${tip.tip.slice(0, 7)})`
+      : `the tip of ${tip.remote} could not be read (${tip.reason})`;
+  notes.push(
+    `${moving} was not pushed: ${why}, and pushing it could move it backwards. The immutable tags were pushed; ` +
+      `build the branch's newest commit to move ${moving}.`,
+  );
+  return references.slice(0, -1);
 }
 
 async function baseImageLayers(docker: Docker, base: string): Promise<string[]> {

@@ -1,5 +1,6 @@
-// The Docker engine adapter for build and push: a dockerode client from DOCKER_HOST (or the default
-// socket), and the engine's JSON-lines progress streams turned into events and typed errors.
+// The Docker engine adapter for build and push: a dockerode client from the docker CLI's environment
+// (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the default socket), and the engine's
+// JSON-lines progress streams turned into events and typed errors.
 import Docker from "dockerode";
 import { reasonOf, RuntimeFailureError } from "../../reconciler/errors.js";
 
@@ -14,17 +15,30 @@ export interface EngineEvent {
   errorDetail?: { message?: string; code?: number };
 }
 
-/** A dockerode client for DOCKER_HOST (unix://, tcp://, http://) or /var/run/docker.sock. */
-export function dockerClient(env: NodeJS.ProcessEnv): Docker {
-  const host = env.DOCKER_HOST;
-  if (host === undefined || host === "") return new Docker({ socketPath: "/var/run/docker.sock" });
-  if (host.startsWith("unix://")) return new Docker({ socketPath: host.slice("unix://".length) });
-  const url = new URL(host.replace(/^tcp:\/\//, "http://"));
-  return new Docker({
-    host: url.hostname,
-    port: Number(url.port || 2375),
-    protocol: url.protocol === "https:" ? "https" : "http",
-  });
+/** How long connecting to the engine may take: an unreachable DOCKER_HOST fails instead of hanging. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * How long the engine may stay silent on one request before it is abandoned. A build or push streams
+ * progress; a silent step (a long RUN without output) may last minutes, hence generous.
+ */
+export const SILENCE_TIMEOUT_MS = 600_000;
+
+/**
+ * A dockerode client configured the way the docker CLI is: docker-modem reads DOCKER_HOST (unix://, tcp://,
+ * ssh://, npipe://), DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_CLIENT_TIMEOUT from the process
+ * environment itself; this adds the timeouts.
+ */
+export function dockerClient(
+  env: NodeJS.ProcessEnv,
+  timeouts: { connectMs?: number; silenceMs?: number } = {},
+): Docker {
+  const fromEnv = Number.parseInt(env.DOCKER_CLIENT_TIMEOUT ?? "", 10);
+  // docker-modem takes connectionTimeout; @types/dockerode does not list it (hence the variable, not a literal).
+  const options: Docker.DockerOptions & { connectionTimeout: number } = {
+    connectionTimeout: timeouts.connectMs ?? CONNECT_TIMEOUT_MS,
+    timeout: timeouts.silenceMs ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : SILENCE_TIMEOUT_MS),
+  };
+  return new Docker(options);
 }
 
 export function engineAddress(env: NodeJS.ProcessEnv): string {

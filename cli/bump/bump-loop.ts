@@ -39,6 +39,30 @@ export async function bumpWithRetries(
   request: BumpRequest,
   options: LoopOptions,
 ): Promise<BumpResult> {
+  /** Files the bump created (on any attempt): a failed bump removes them with its other changes. */
+  const created = new Set<string>();
+  try {
+    return await bumpLoop(workspace, request, options, created);
+  } catch (error) {
+    // Whatever failed after files were written (apply, a pre-commit hook, commit, push, refresh), the workspace
+    // goes back to where it was: no half-written files, no unpushed commit.
+    if (!options.dryRun) {
+      await workspace.abandon([...created]).catch((undoError: unknown) => {
+        options.reporter.warn(
+          `${workspace.dir}: undoing the failed bump failed too (${reasonOf(undoError)}); check 'git status' there`,
+        );
+      });
+    }
+    throw error;
+  }
+}
+
+async function bumpLoop(
+  workspace: Workspace,
+  request: BumpRequest,
+  options: LoopOptions,
+  created: Set<string>,
+): Promise<BumpResult> {
   const { reporter } = options;
   for (let attempt = 1; ; attempt++) {
     const started = Date.now();
@@ -58,9 +82,19 @@ export async function bumpWithRetries(
     };
     if (!result.changed || options.dryRun) return result;
     // Between the refresh and the push as little as possible happens: that window is what concurrent bumps race in.
-    const paths = await applyChanges(workspace.dir, plan.changes);
     const added = plan.changes.filter((c) => c.before === undefined).map((c) => c.path);
-    await workspace.commit(paths, added, commitMessage(request.service, request.tag));
+    for (const file of added) created.add(file);
+    const paths = await applyChanges(workspace.dir, plan.changes);
+    await workspace
+      .commit(paths, added, commitMessage(request.service, request.tag))
+      .catch((error: unknown) => {
+        throw new RuntimeFailureError(
+          `${request.service} ${request.tag}: commit in ${workspace.dir} failed: ${firstLine(error)}. A git hook ` +
+            `(pre-commit, commit-msg) or git's configuration may have refused it; fix that and bump again. ` +
+            `The bump's changes were undone. Nothing was committed.`,
+          { cause: error },
+        );
+      });
     if (workspace.pushTarget === undefined) {
       result.commit = await workspace.head();
       return result;
@@ -76,7 +110,6 @@ export async function bumpWithRetries(
       reporter.debug(`push ${attempt} failed after ${Date.now() - started} ms: ${reasonOf(error)}`);
       const kind = error instanceof GitCommandError ? classifyGitFailure(error.output) : "permanent";
       if (kind === "permanent" || attempt >= options.maxAttempts) {
-        await workspace.abandon();
         throw pushFailure(request, workspace.pushTarget, attempt, kind, error);
       }
       const delay = backoffDelay(attempt);
@@ -87,10 +120,7 @@ export async function bumpWithRetries(
       );
       await sleep(delay);
       const refreshing = Date.now();
-      await workspace.refresh().catch(async (refreshError: unknown) => {
-        await workspace.abandon();
-        throw refreshError;
-      });
+      await workspace.refresh();
       reporter.debug(`fetched the new head in ${Date.now() - refreshing} ms`);
     }
   }

@@ -1,5 +1,7 @@
-// The bump's diff as the reviewer will see it in git: one unified diff per changed file.
+// The bump's diff as the reviewer will see it in git: one unified diff per changed file, with the values
+// of secret-looking variables masked the way the reconciler's plan masks them (a changed secret still shows).
 import { createTwoFilesPatch } from "diff";
+import { maskSecrets } from "../../reconciler/plan/mask.js";
 import type { FileChange } from "./plan.js";
 
 export function unifiedDiff(changes: readonly FileChange[]): string {
@@ -8,8 +10,8 @@ export function unifiedDiff(changes: readonly FileChange[]): string {
       createTwoFilesPatch(
         c.before === undefined ? "/dev/null" : `a/${c.path}`,
         c.after === undefined ? "/dev/null" : `b/${c.path}`,
-        c.before ?? "",
-        c.after ?? "",
+        maskSecrets(c.before ?? ""),
+        maskSecrets(c.after ?? ""),
         undefined,
         undefined,
         { context: 3 },

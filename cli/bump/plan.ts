@@ -8,6 +8,7 @@ import { InvalidInputError, reasonOf, SafetyRefusalError } from "../../reconcile
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderService } from "../../reconciler/render/render.js";
 import { RENDERED_DIR } from "../../reconciler/render/templates.js";
+import { refuseSymlinks } from "./repo-path.js";
 import { buildNumberOf } from "./validate.js";
 import { setServiceTag, setServiceTemplate } from "./yaml-edit.js";
 
@@ -40,11 +41,13 @@ export function ownTemplatePath(service: string, kind: TargetKind): string {
 }
 
 export async function planBump(dir: string, request: BumpRequest): Promise<BumpPlan> {
+  await refuseSymlinks(dir, CONFIG_FILE);
   const configPath = path.join(dir, CONFIG_FILE);
   const text = await readText(configPath, CONFIG_FILE);
   const config = parsed(text, `${CONFIG_FILE} on ${request.branch}`);
   const { service, tag, branch } = request;
-  const current = config.services[service];
+  // Own keys only: a service or branch named `constructor` or `__proto__` must not find Object.prototype's.
+  const current = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
   if (!current) {
     throw new InvalidInputError(
       `service '${service}' bump failed: ${config.name} has no such service on branch ${branch}. ` +
@@ -52,7 +55,7 @@ export async function planBump(dir: string, request: BumpRequest): Promise<BumpP
         `is not always the service name) or add the service to sysconfig.yaml first. Nothing was changed.`,
     );
   }
-  const environment = config.environments[branch];
+  const environment = Object.hasOwn(config.environments, branch) ? config.environments[branch] : undefined;
   if (!environment) {
     throw new InvalidInputError(
       `branch '${branch}' bump failed: it is not an environment of ${config.name} (sysconfig.yaml lists ` +
@@ -67,6 +70,7 @@ export async function planBump(dir: string, request: BumpRequest): Promise<BumpP
   const changes: FileChange[] = [];
   if (request.template) {
     const templatePath = ownTemplatePath(service, kind);
+    await refuseSymlinks(dir, templatePath);
     const before = await readOptional(path.join(dir, templatePath));
     if (before !== request.template.content) {
       changes.push({ path: templatePath, before, after: request.template.content });
@@ -79,7 +83,9 @@ export async function planBump(dir: string, request: BumpRequest): Promise<BumpP
   if (newText !== text) changes.unshift({ path: CONFIG_FILE, before: text, after: newText });
 
   const newConfig = parsed(newText, `${CONFIG_FILE} after the bump`);
-  changes.push(...(await renderChanges(dir, newConfig, branch, service, request.template)));
+  const rendered = await renderChanges(dir, newConfig, branch, service, request.template);
+  for (const change of rendered) await refuseSymlinks(dir, change.path);
+  changes.push(...rendered);
   return { oldTag: current.tag, kind, changes };
 }
 

@@ -1,10 +1,9 @@
 // sysconfig bump SERVICE TAG: render SERVICE with TAG, commit and push it to the config repo (DESIGN §4).
-import { readFile, stat } from "node:fs/promises";
-import path from "node:path";
-import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
+import { InvalidInputError } from "../../reconciler/errors.js";
 import { bumpWithRetries, type BumpResult } from "../bump/bump-loop.js";
 import type { BumpRequest } from "../bump/plan.js";
 import { redactedError } from "../bump/redacted-error.js";
+import { readTemplate } from "../bump/template-file.js";
 import { branchOfTag, validateBranch, validateServiceName, validateTag } from "../bump/validate.js";
 import { createGitClient } from "../git/client.js";
 import { redactSecrets, secretsOf } from "../git/redact.js";
@@ -23,9 +22,6 @@ export interface BumpOptions {
   output: "text" | "json";
   maxAttempts: number;
 }
-
-/** Own templates are text files of reasonable size. */
-const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
 export async function runBump(options: BumpOptions, rawIo: CliIo): Promise<void> {
   const secrets = secretsOf(options.repo);
@@ -83,29 +79,6 @@ async function bump(
   } finally {
     await workspace.dispose();
   }
-}
-
-async function readTemplate(file: string, cwd: string): Promise<{ source: string; content: string }> {
-  const source = path.resolve(cwd, file);
-  const fail = (reason: string, cause?: unknown) =>
-    new InvalidInputError(
-      `--template ${source} bump failed: ${reason}. Pass the service's template file (Handlebars, e.g. ` +
-        `deploy/web.service.hbs) from the service's repo. Nothing was changed.`,
-      { cause },
-    );
-  let content: string;
-  try {
-    const info = await stat(source);
-    if (!info.isFile()) throw fail("not a regular file");
-    if (info.size > MAX_TEMPLATE_BYTES)
-      throw fail(`${info.size} bytes is too large for a template (1 MiB at most)`);
-    content = await readFile(source, "utf8");
-  } catch (error) {
-    if (error instanceof InvalidInputError) throw error;
-    throw fail(`cannot read it (${reasonOf(error)})`, error);
-  }
-  if (content.includes("\0")) throw fail("it is not a text file");
-  return { source, content };
 }
 
 function redactingIo(io: CliIo, redact: (text: string) => string): CliIo {

@@ -1,10 +1,16 @@
 // Workspace for a local working checkout (--repo . in a CI job that checked the config repo out).
 // The bump commits there, on the checked-out branch, so the operator sees it in their own clone; when the
 // branch tracks an upstream it is first fast-forwarded to it and the commit is pushed there (never forced).
-import { realpath } from "node:fs/promises";
+// A failed bump puts the checkout back exactly as it was (it was clean, so that loses nothing of the operator's).
+import { mkdir, realpath } from "node:fs/promises";
+import path from "node:path";
 import { InvalidInputError } from "../../reconciler/errors.js";
 import { withTransientRetry } from "./clone-workspace.js";
+import { createTempDir } from "./temp-dir.js";
 import { commitPaths, headOf, type OpenOptions, type Workspace } from "./workspace.js";
+
+/** Where a bump writes: untracked files there would be overwritten, or removed when a failed bump is undone. */
+const BUMP_PATHS = ["sysconfig.yaml", "rendered", "templates"];
 
 export async function openCheckout(dir: string, options: OpenOptions): Promise<Workspace> {
   const { git, branch, reporter } = options;
@@ -23,62 +29,124 @@ export async function openCheckout(dir: string, options: OpenOptions): Promise<W
         `'git switch ${branch}' first, or pass --repo with the config repo's URL. Nothing was changed.`,
     );
   }
-  const dirty = (await git.run(["status", "--porcelain", "--untracked-files=no"], dir)).trim();
-  if (dirty !== "") {
-    throw new InvalidInputError(
-      `--repo ${dir} bump failed: the checkout has uncommitted changes (${dirty.split("\n").length} file(s)); ` +
-        `a bump commits only its own change. Commit or stash them first. Nothing was changed.`,
-    );
-  }
+  await refuseDirty(options, dir);
+  const original = await headOf(git, dir);
   const remote = await config(options, dir, `branch.${branch}.remote`);
   const merge = await config(options, dir, `branch.${branch}.merge`);
   const upstream =
     remote !== undefined && remote !== "." && merge !== undefined ? { remote, merge } : undefined;
-  const fetch = async () => {
-    if (!upstream) return;
+  const upstreamName = upstream && `${upstream.remote}/${upstream.merge.replace(/^refs\/heads\//, "")}`;
+  /** Fetches the upstream branch; resolves its tip (undefined without an upstream). */
+  const fetch = async (): Promise<string | undefined> => {
+    if (!upstream) return undefined;
     await withTransientRetry(options.attempts, reporter, () =>
       git.run(["fetch", "--quiet", "--no-tags", "--", upstream.remote, upstream.merge], dir),
     );
+    return (await git.run(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], dir)).trim();
   };
-  if (upstream) {
-    await fetch();
-    const ahead = Number((await git.run(["rev-list", "--count", "FETCH_HEAD..HEAD"], dir)).trim());
+  const tip = await fetch();
+  if (tip !== undefined) {
+    const ahead = Number((await git.run(["rev-list", "--count", `${tip}..HEAD`], dir)).trim());
     if (ahead > 0) {
       throw new InvalidInputError(
-        `--repo ${dir} bump failed: '${branch}' has ${ahead} commit(s) not on its upstream ` +
-          `${upstream.remote}/${upstream.merge.replace(/^refs\/heads\//, "")}; a bump pushes only its own commit. ` +
-          `Push or drop them first. Nothing was changed.`,
+        `--repo ${dir} bump failed: '${branch}' has ${ahead} commit(s) not on its upstream ${upstreamName}; ` +
+          `a bump pushes only its own commit. Push or drop them first. Nothing was changed.`,
       );
     }
-    if (!options.readOnly) await git.run(["merge", "--quiet", "--ff-only", "FETCH_HEAD"], dir);
+  }
+  if (options.readOnly) return openSnapshot(dir, options, tip, upstreamName);
+  if (tip !== undefined) {
+    await git.run(["merge", "--quiet", "--ff-only", tip], dir);
   } else {
     reporter.info(`${dir}: '${branch}' has no upstream; the bump is committed locally and not pushed`);
   }
-  let base = await headOf(git, dir);
   return {
     dir,
     branch,
     pushTarget: upstream ? `${upstream.remote} ${upstream.merge.replace(/^refs\/heads\//, "")}` : undefined,
-    commit: async (paths, added, message) => {
-      base = await headOf(git, dir);
-      await commitPaths(git, dir, paths, added, message);
-    },
+    commit: (paths, added, message) => commitPaths(git, dir, paths, added, message),
     head: () => headOf(git, dir),
     push: async () => {
       if (upstream) await git.run(["push", "--quiet", "--", upstream.remote, `HEAD:${upstream.merge}`], dir);
     },
     refresh: async () => {
       // Safe: the tree was clean and HEAD not ahead when we started, so the only local commit is ours.
-      await fetch();
-      await git.run(["reset", "--quiet", "--hard", "FETCH_HEAD"], dir);
+      const newTip = await fetch();
+      if (newTip !== undefined) await git.run(["reset", "--quiet", "--hard", newTip], dir);
     },
-    abandon: async () => {
-      if ((await headOf(git, dir)) !== base) {
-        await git.run(["reset", "--quiet", "--hard", base], dir);
-      }
+    abandon: async (created) => {
+      // Safe for the same reason; the files the bump created are untracked after the reset: remove just those.
+      await git.run(["reset", "--quiet", "--hard", original], dir);
+      if (created.length > 0) await git.run(["clean", "--quiet", "--force", "--", ...created], dir);
     },
     dispose: () => Promise.resolve(),
   };
+}
+
+/** Refuses uncommitted changes to tracked files, and untracked files where a bump writes. */
+async function refuseDirty(options: OpenOptions, dir: string): Promise<void> {
+  const { git } = options;
+  const tracked = (await git.run(["status", "--porcelain", "--untracked-files=no"], dir)).trim();
+  const untracked = (
+    await git.run(["status", "--porcelain", "--untracked-files=all", "--", ...BUMP_PATHS], dir)
+  )
+    .split("\n")
+    .filter((line) => line.startsWith("??"));
+  if (tracked === "" && untracked.length === 0) return;
+  const what =
+    tracked !== ""
+      ? `uncommitted changes (${tracked.split("\n").length} file(s))`
+      : `untracked files where a bump writes (${untracked.map((l) => l.slice(3)).join(", ")})`;
+  throw new InvalidInputError(
+    `--repo ${dir} bump failed: the checkout has ${what}; a bump commits only its own change and undoes it ` +
+      `completely if it fails. Commit, stash or remove them first. Nothing was changed.`,
+  );
+}
+
+/**
+ * A dry run in a checkout: plans against the upstream's tip (what a real bump would commit on), read into a
+ * temporary directory through a private index, so the checkout, its index and its HEAD stay untouched.
+ */
+async function openSnapshot(
+  dir: string,
+  options: OpenOptions,
+  tip: string | undefined,
+  upstreamName: string | undefined,
+): Promise<Workspace> {
+  const { git, branch, reporter } = options;
+  const head = await headOf(git, dir);
+  const readOnlyWorkspace = (at: string, dispose: () => Promise<void>): Workspace => ({
+    dir: at,
+    branch,
+    pushTarget: undefined,
+    commit: () => Promise.reject(new Error("a dry run commits nothing")),
+    head: () => Promise.resolve(tip ?? head),
+    push: () => Promise.resolve(),
+    refresh: () => Promise.resolve(),
+    abandon: () => Promise.resolve(),
+    dispose,
+  });
+  if (tip === undefined) {
+    reporter.info(`${dir}: '${branch}' has no upstream; the dry run plans against the checkout's HEAD`);
+    return readOnlyWorkspace(dir, () => Promise.resolve());
+  }
+  if (tip === head) return readOnlyWorkspace(dir, () => Promise.resolve());
+  reporter.info(
+    `${dir}: the dry run plans against ${upstreamName} (${tip.slice(0, 12)}), which is ahead of the checkout's ` +
+      `HEAD (${head.slice(0, 12)}); the checkout is left as it is`,
+  );
+  const temp = await createTempDir("sysconfig-bump-dry-");
+  try {
+    const snapshot = path.join(temp.dir, "repo");
+    await mkdir(snapshot);
+    const extra = { env: { GIT_INDEX_FILE: path.join(temp.dir, "index") } };
+    await git.run(["read-tree", tip], dir, extra);
+    await git.run(["checkout-index", "--all", `--prefix=${snapshot}${path.sep}`], dir, extra);
+    return readOnlyWorkspace(snapshot, () => temp.dispose());
+  } catch (error) {
+    await temp.dispose();
+    throw error;
+  }
 }
 
 async function config(options: OpenOptions, dir: string, key: string): Promise<string | undefined> {

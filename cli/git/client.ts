@@ -7,8 +7,17 @@ import { operatorGit } from "./operator-git.js";
 import { redactSecrets } from "./redact.js";
 
 export interface GitClient {
-  /** Runs `git <args>` in `dir`; resolves stdout. Throws GitCommandError. */
-  run(args: readonly string[], dir?: string): Promise<string>;
+  /**
+   * Runs `git <args>` in `dir`; resolves stdout. Throws GitCommandError. `extra` adds variables for this
+   * process only (GIT_INDEX_FILE, and `config` entries passed as GIT_CONFIG_* — never on argv).
+   */
+  run(args: readonly string[], dir?: string, extra?: ExtraGitEnv): Promise<string>;
+}
+
+export interface ExtraGitEnv {
+  env?: Record<string, string>;
+  /** git config for this process only (`http.<url>.extraHeader`, …): invisible in argv and .git/config. */
+  config?: Record<string, string>;
 }
 
 /** A failed git command: stderr (redacted) kept for classifying push rejections. */
@@ -31,7 +40,8 @@ export function createGitClient(
   // A bump in CI must fail, not hang, when credentials are missing; an interactive user may still type them.
   if (gitEnv.GIT_TERMINAL_PROMPT === undefined && !isTTY) gitEnv.GIT_TERMINAL_PROMPT = "0";
   const instances = new Map<string, SimpleGit>();
-  const gitAt = (dir: string): SimpleGit => {
+  const gitAt = (dir: string, extra: ExtraGitEnv | undefined): SimpleGit => {
+    if (extra !== undefined) return operatorGit(dir, withExtra(gitEnv, extra));
     let git = instances.get(dir);
     if (!git) {
       git = operatorGit(dir, gitEnv);
@@ -40,9 +50,9 @@ export function createGitClient(
     return git;
   };
   return {
-    async run(args, dir = process.cwd()) {
+    async run(args, dir = process.cwd(), extra) {
       try {
-        return await gitAt(dir).raw([...args]);
+        return await gitAt(dir, extra).raw([...args]);
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);
         const output = redactSecrets(
@@ -56,4 +66,19 @@ export function createGitClient(
       }
     },
   };
+}
+
+/** The environment plus `extra`; config entries go after any GIT_CONFIG_* the operator already set. */
+function withExtra(base: Record<string, string>, extra: ExtraGitEnv): Record<string, string> {
+  const env = { ...base, ...extra.env };
+  const entries = Object.entries(extra.config ?? {});
+  if (entries.length === 0) return env;
+  const existing = Number(base.GIT_CONFIG_COUNT ?? "0");
+  const start = Number.isInteger(existing) && existing > 0 ? existing : 0;
+  entries.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${start + i}`] = key;
+    env[`GIT_CONFIG_VALUE_${start + i}`] = value;
+  });
+  env.GIT_CONFIG_COUNT = String(start + entries.length);
+  return env;
 }

@@ -7,6 +7,7 @@ import { classifyGitFailure } from "./push-failure.js";
 import { backoffDelay, sleep } from "./backoff.js";
 import type { RepoLocation } from "./repo-location.js";
 import { createTempDir } from "./temp-dir.js";
+import { splitCredentials } from "./url-credentials.js";
 import {
   commitPaths,
   headOf,
@@ -26,10 +27,13 @@ export async function openClone(
   // Shallow where it saves a network transfer; a local path clones by hard links anyway.
   const shallow = location.local ? [] : ["--depth", "1"];
   const remoteRef = `refs/remotes/origin/${branch}`;
+  // Every git process that talks to the remote gets the URL's credentials from its environment only.
+  const { url, extra } = splitCredentials(location.url);
+  const run = (args: readonly string[], at?: string) => git.run(args, at, extra);
   try {
     reporter.info(`cloning ${options.shownUrl} (branch ${branch})`);
     await withTransientRetry(options.attempts, reporter, () =>
-      git.run([
+      run([
         "clone",
         "--quiet",
         "--no-tags",
@@ -38,21 +42,28 @@ export async function openClone(
         branch,
         ...shallow,
         "--",
-        location.url,
+        url,
         dir,
       ]),
     );
   } catch (error) {
     await temp.dispose();
     if (error instanceof GitCommandError && /Remote branch .* not found/.test(error.output)) {
-      throw missingBranchError(branch, options.shownUrl, await remoteBranches(git, location.url));
+      throw missingBranchError(branch, options.shownUrl, await remoteBranches(run, url));
     }
     if (error instanceof GitCommandError) {
+      // The URL's credentials go as a header: when the server refuses them, git asks for a username instead.
+      const refused =
+        extra !== undefined &&
+        /could not read (Username|Password)|Authentication failed|\b401\b/.test(error.output);
+      const reason = refused
+        ? "Authentication failed: the server refused the credentials in the URL"
+        : error.output
+            .split("\n")
+            .filter((l) => !l.startsWith("warning:"))
+            .join(" ");
       throw new RuntimeFailureError(
-        `config repo ${options.shownUrl} clone failed: ${error.output
-          .split("\n")
-          .filter((l) => !l.startsWith("warning:"))
-          .join(" ")}. ` +
+        `config repo ${options.shownUrl} clone failed: ${reason}. ` +
           `Check the URL and that git's own credentials (ssh agent, credential helper, GIT_SSH_COMMAND) can read it. ` +
           `Nothing was changed.`,
         { cause: error, transient: classifyGitFailure(error.output) === "transient" },
@@ -67,11 +78,11 @@ export async function openClone(
     commit: (paths, added, message) => commitPaths(git, dir, paths, added, message),
     head: () => headOf(git, dir),
     push: async () => {
-      await git.run(["push", "--quiet", "--", "origin", `HEAD:refs/heads/${branch}`], dir);
+      await run(["push", "--quiet", "--", "origin", `HEAD:refs/heads/${branch}`], dir);
     },
     refresh: async () => {
       await withTransientRetry(options.attempts, reporter, () =>
-        git.run(
+        run(
           ["fetch", "--quiet", "--no-tags", ...shallow, "--", "origin", `+refs/heads/${branch}:${remoteRef}`],
           dir,
         ),

@@ -20,8 +20,11 @@ export interface Workspace {
   push(): Promise<void>;
   /** Fetches the branch and resets the workspace to the remote head (drops our unpushed commit). */
   refresh(): Promise<void>;
-  /** Undoes our unpushed commit when giving up, so a failed bump leaves nothing half-done. */
-  abandon(): Promise<void>;
+  /**
+   * Undoes everything of a failed bump — unpushed commit, staged and written files, and the files it
+   * `created` — so it leaves nothing half-done.
+   */
+  abandon(created: readonly string[]): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -58,8 +61,8 @@ export async function headOf(git: GitClient, dir: string): Promise<string> {
 }
 
 /** The remote's branch list, for the hint when a branch does not exist. */
-export async function remoteBranches(git: GitClient, remote: string, dir?: string): Promise<string[]> {
-  const out = await git.run(["ls-remote", "--heads", "--", remote], dir);
+export async function remoteBranches(run: GitClient["run"], remote: string): Promise<string[]> {
+  const out = await run(["ls-remote", "--heads", "--", remote]);
   return out
     .split("\n")
     .map((line) => line.split("\t")[1]?.replace(/^refs\/heads\//, ""))

@@ -1,0 +1,55 @@
+// Whether the commit being built is its branch's newest commit on the remote right now: only then may the
+// moving tag (IMAGE:develop) be pushed, or a build of an older commit (a stale checkout, a re-run of an old
+// CI pipeline) would move it backwards.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { reasonOf } from "../../reconciler/errors.js";
+import { redactSecrets } from "../git/redact.js";
+
+const execFileAsync = promisify(execFile);
+
+/** `current`: HEAD is the remote tip (or there is no remote to compare with); otherwise why it is not. */
+export type BranchTip =
+  | { state: "current"; remote: string | undefined }
+  | { state: "behind"; remote: string; tip: string }
+  | { state: "unknown"; remote: string; reason: string };
+
+/** The upstream's tip of `branch` as the remote has it now (`git ls-remote`, no fetch, nothing written). */
+export async function checkBranchTip(repoDir: string, branch: string, revision: string): Promise<BranchTip> {
+  const remote =
+    (await gitValue(repoDir, ["config", "--get", `branch.${branch}.remote`])) ??
+    (await gitValue(repoDir, ["remote", "get-url", "origin"]).then((url) => (url ? "origin" : undefined)));
+  if (remote === undefined || remote === ".") return { state: "current", remote: undefined };
+  const merge =
+    (await gitValue(repoDir, ["config", "--get", `branch.${branch}.merge`])) ?? `refs/heads/${branch}`;
+  const shown = `${redactSecrets(remote)} ${merge.replace(/^refs\/heads\//, "")}`;
+  try {
+    const { stdout } = await execFileAsync("git", ["ls-remote", "--", remote, merge], {
+      cwd: repoDir,
+      timeout: 60_000,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+    });
+    const tip = stdout
+      .split("\n")
+      .find((line) => line.endsWith(`\t${merge}`))
+      ?.split("\t")[0];
+    if (tip === undefined)
+      return { state: "unknown", remote: shown, reason: "the branch is not on the remote" };
+    return tip === revision ? { state: "current", remote: shown } : { state: "behind", remote: shown, tip };
+  } catch (error) {
+    return {
+      state: "unknown",
+      remote: shown,
+      reason: redactSecrets(reasonOf(error).trim().split("\n").at(-1) ?? ""),
+    };
+  }
+}
+
+async function gitValue(repoDir: string, args: string[]): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileAsync("git", args, { cwd: repoDir });
+    return stdout.trim() === "" ? undefined : stdout.trim();
+  } catch {
+    return undefined;
+  }
+}
