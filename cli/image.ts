@@ -7,7 +7,7 @@ import { buildReconcilerImage } from "./build/reconciler-image.js";
 import { processIo } from "./io.js";
 
 async function main(): Promise<number> {
-  const io = processIo(process.env.SYSCONFIG_VERBOSE === "1");
+  const io = processIo(/^(1|true|yes)$/i.test(process.env.SYSCONFIG_VERBOSE ?? ""));
   const progress = createProgress({
     tty: process.stderr.isTTY === true,
     write: (text) => process.stderr.write(text),

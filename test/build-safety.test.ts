@@ -119,6 +119,14 @@ describe("the Docker client", () => {
     expect(modem).toMatchObject({ protocol: "https", host: "127.0.0.1", port: "2376" });
   });
 
+  it("reads DOCKER_CLIENT_TIMEOUT in seconds, as docker compose does, and ignores a value that is not digits", () => {
+    const timeout = (env: NodeJS.ProcessEnv) =>
+      (dockerClient(env) as unknown as { modem: { timeout: number } }).modem.timeout;
+    expect(timeout({ DOCKER_CLIENT_TIMEOUT: "120" })).toBe(120_000);
+    expect(timeout({ DOCKER_CLIENT_TIMEOUT: "2m" })).toBe(600_000);
+    expect(timeout({})).toBe(600_000);
+  });
+
   it("gives up on an engine that accepts the connection but never answers", async () => {
     const server = net.createServer(() => undefined);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

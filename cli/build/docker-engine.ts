@@ -25,14 +25,16 @@ export const SILENCE_TIMEOUT_MS = 600_000;
 
 /**
  * A dockerode client configured the way the docker CLI is: docker-modem reads DOCKER_HOST (unix://, tcp://,
- * ssh://, npipe://), DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_CLIENT_TIMEOUT from the process
- * environment itself; this adds the timeouts.
+ * ssh://, npipe://), DOCKER_TLS_VERIFY and DOCKER_CERT_PATH from the process environment itself; this adds
+ * the timeouts (DOCKER_CLIENT_TIMEOUT, in seconds, replaces the silence timeout).
  */
 export function dockerClient(
   env: NodeJS.ProcessEnv,
   timeouts: { connectMs?: number; silenceMs?: number } = {},
 ): Docker {
-  const fromEnv = Number.parseInt(env.DOCKER_CLIENT_TIMEOUT ?? "", 10);
+  // In seconds, as docker compose reads it (docker-modem alone would take milliseconds: 120 would be 0.12 s).
+  const raw = env.DOCKER_CLIENT_TIMEOUT ?? "";
+  const fromEnv = /^\d+$/.test(raw) ? Number(raw) * 1000 : NaN;
   // docker-modem takes connectionTimeout; @types/dockerode does not list it (hence the variable, not a literal).
   const options: Docker.DockerOptions & { connectionTimeout: number } = {
     connectionTimeout: timeouts.connectMs ?? CONNECT_TIMEOUT_MS,

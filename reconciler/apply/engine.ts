@@ -154,8 +154,9 @@ async function applyOne(
   try {
     await target.apply(change, context);
   } catch (error) {
-    options.reporter.warn(`${label}: failed: ${maskSecrets(reasonOf(error))}`);
-    return { subject: change.subject, action: change.action, status: "failed", reason: reasonOf(error) };
+    const reason = maskSecrets(reasonOf(error));
+    options.reporter.warn(`${label}: failed: ${reason}`);
+    return { subject: change.subject, action: change.action, status: "failed", reason };
   }
   if (!wait || change.action === "delete") {
     options.reporter.debug(`${label}: applied`);
@@ -166,8 +167,9 @@ async function applyOne(
     options.reporter.info(`${label}: healthy`);
     return { subject: change.subject, action: change.action, status: "healthy" };
   }
-  options.reporter.warn(`${label}: unhealthy: ${maskSecrets(health.reason)}`);
-  return { subject: change.subject, action: change.action, status: "unhealthy", reason: health.reason };
+  const reason = maskSecrets(health.reason);
+  options.reporter.warn(`${label}: unhealthy: ${reason}`);
+  return { subject: change.subject, action: change.action, status: "unhealthy", reason };
 }
 
 function skip(change: Change, reason: string): ChangeResult {
