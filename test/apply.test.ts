@@ -168,7 +168,7 @@ describe("apply engine", () => {
       "docker:web": "healthy",
     });
     expect(results.find((r) => r.subject === "docker:old")?.reason).toMatch(
-      /^not pruned: 1 create\(s\)\/update\(s\) did not converge/,
+      /^not pruned: 1 desired object\(s\) did not converge/,
     );
 
     target.failApply.clear();
@@ -217,6 +217,21 @@ describe("apply engine", () => {
     expect(statusOf(results)).toEqual({ "docker:api": "healthy", "docker:web": "refused" });
     expect(target.objects.get("web")?.system).toBeUndefined();
     expect(writes(target)).not.toContain("create docker:web");
+  });
+
+  it("prunes nothing while a desired object is refused by a conflict (rename onto a name held by another)", async () => {
+    const target = new MemoryTarget();
+    await reconcileOnce(target, state({ web: {} }));
+    target.addUnmanaged("web2");
+    target.log.length = 0;
+    const results = await reconcileOnce(target, state({ web2: {} }));
+    expect(statusOf(results)).toEqual({ "docker:web": "skipped", "docker:web2": "refused" });
+    expect(results.find((r) => r.subject === "docker:web")?.reason).toMatch(
+      /^not pruned: 1 desired object\(s\) did not converge \(failed, unhealthy, skipped or refused by a conflict\)/,
+    );
+    expect(writes(target)).toEqual([]);
+    expect(target.objects.get("web")?.system).toBe("acme");
+    expect(target.objects.get("web2")?.system).toBeUndefined();
   });
 
   it("starts nothing new once interrupted, and the next run converges without duplicates", async () => {

@@ -91,6 +91,30 @@ describe("sysconfig render", () => {
     expect(await readFile(file, "utf8")).toBe(original);
     expect((await runCli(["render", "--check", "--repo", dir])).code).toBe(0);
   });
+
+  it("--check masks secret values on both sides of the stale diff", async () => {
+    const dir = cloneAt("staging", "stale-secret");
+    const config = path.join(dir, "sysconfig.yaml");
+    await writeFile(
+      config,
+      (await readFile(config, "utf8")).replace(
+        "      GREETING: hello from acme\n",
+        "      GREETING: hello from acme\n      DB_PASSWORD: fresh-Hunter2-value\n",
+      ),
+    );
+    const unit = path.join(dir, "rendered/hello.service");
+    const committed = await readFile(unit, "utf8");
+    await writeFile(
+      unit,
+      committed.replace("[Service]\n", "[Service]\nEnvironment=DB_PASSWORD=stale-Hunter2-value\n"),
+    );
+    const stale = await runCli(["render", "--check", "--repo", dir]);
+    expect(stale.code).toBe(3);
+    const output = `${stale.stdout}${stale.stderr}`;
+    expect(output).not.toContain("Hunter2");
+    expect(stale.stdout).toMatch(/^-Environment=DB_PASSWORD=<secret hmac:[0-9a-f]{8}>$/m);
+    expect(stale.stdout).toMatch(/^\+.*DB_PASSWORD=<secret hmac:[0-9a-f]{8}>/m);
+  });
 });
 
 describe("sysconfig --version and --help", () => {

@@ -442,31 +442,94 @@ ${services
     expect((await containersOf(system)).map(nameOf)).toEqual([`${system}-api`, `${system}-web`]);
   }, 90_000);
 
-  it("treats a container of an older sysconfig (no environment label) as not owned, and says so", async () => {
-    const old = await docker.createContainer({
-      name: `${system}-old`,
+  /** A container as an older sysconfig made it: the full marker but no environment label. */
+  async function olderContainer(service: string) {
+    const name = `${system}-${service}`;
+    const container = await docker.createContainer({
+      name,
       Image: `${IMAGE}:1-main`,
-      Cmd: ["true"],
+      Cmd: ["sh", "-c", "while true; do sleep 1; done"],
       HostConfig: { NetworkMode: "none" },
       Labels: {
         "io.sysconfig.system": system,
-        "io.sysconfig.service": "old",
+        "io.sysconfig.service": service,
         "io.sysconfig.hash": "0".repeat(64),
-        "io.sysconfig.name": `${system}-old`,
+        "io.sysconfig.name": name,
         "io.sysconfig.role": "service",
-        "io.sysconfig.spec": `name: ${system}-old\n`,
+        "io.sysconfig.spec": `name: ${name}\n`,
       },
     });
+    await container.start();
+    return container;
+  }
+
+  it("owns a container of an older sysconfig (no environment label) only while this run desires its name", async () => {
+    const legacy = await olderContainer("legacy");
+    const old = await olderContainer("old");
     warnings.length = 0;
-    const { changes } = await reconcileIn("staging", ["web"]);
+    const { changes, results } = await reconcileIn("staging", ["web", "legacy"]);
+
+    // desired by name: owned, so updated (the update writes the environment label) instead of a conflict.
+    const adopted = changes.find((c) => c.subject === `docker:container/${system}-legacy`);
+    expect(adopted?.action).toBe("update");
+    expect(results.find((r) => r.subject === adopted?.subject)?.status).toBe("healthy");
+    const labelled = (await containersOf(system)).find((c) => nameOf(c) === `${system}-legacy`);
+    expect(labelled?.Labels["io.sysconfig.environment"]).toBe("staging");
+    expect(labelled?.Id).not.toBe(legacy.id);
+
+    // not desired: unmanaged, reported, never changed or deleted.
     const change = changes.find((c) => c.subject === `docker:container/${system}-old`);
     expect(change?.action).toBe("unmanaged");
     expect(change?.actual?.text).toContain(`docker rm -f ${system}-old`);
+    expect(changes.filter((c) => c.action === "delete")).toEqual([]);
     expect(warnings.join("\n")).toContain(
-      `carry no environment label (made by an older sysconfig): ${system}-old`,
+      `carry no environment label (made by an older sysconfig) and are not in the config of staging: ${system}-old.`,
     );
-    expect((await old.inspect()).Id).toBe(old.id);
-  }, 60_000);
+    expect((await old.inspect()).State.Running).toBe(true);
+  }, 90_000);
+
+  it("never touches a container that carries our labels under a name sysconfig did not give it (docker commit)", async () => {
+    const web = docker.getContainer(`${system}-web`);
+    const snapshot = `sysconfig-test/${system}-snap`;
+    await web.commit({ repo: snapshot, tag: "latest" });
+    const debug = await docker.createContainer({
+      name: `${system}-web-debug`,
+      Image: `${snapshot}:latest`,
+      Cmd: ["sh", "-c", "while true; do sleep 1; done"],
+      HostConfig: { NetworkMode: "none" },
+    });
+    try {
+      await debug.start();
+      const labels = (await debug.inspect()).Config.Labels;
+      expect(labels["io.sysconfig.name"]).toBe(`${system}-web`);
+      expect(labels["io.sysconfig.environment"]).toBe("staging");
+
+      // not a leftover of web: web stays unchanged, the copy is listed as unmanaged.
+      const first = await reconcileIn("staging", ["web", "legacy"]);
+      const byName = (name: string) => first.changes.find((c) => c.subject === `docker:container/${name}`);
+      expect(byName(`${system}-web`)?.action).toBe("unchanged");
+      expect(byName(`${system}-web-debug`)?.action).toBe("unmanaged");
+      expect(byName(`${system}-web-debug`)?.actual?.text).toContain(
+        `carries the sysconfig labels of ${system}-web`,
+      );
+
+      // deleting web deletes web only; the copy keeps running under its own name.
+      const second = await reconcileIn("staging", ["legacy"]);
+      expect(second.changes.filter((c) => c.action === "delete").map((c) => c.subject)).toEqual([
+        `docker:container/${system}-web`,
+      ]);
+      const names = (await containersOf(system)).map(nameOf);
+      expect(names).toContain(`${system}-web-debug`);
+      expect(names).not.toContain(`${system}-web`);
+      expect((await debug.inspect()).State.Running).toBe(true);
+    } finally {
+      await debug.remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(`${snapshot}:latest`)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  }, 90_000);
 });
 
 describe("the lock's stale takeover", () => {

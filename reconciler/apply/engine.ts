@@ -1,6 +1,7 @@
 // The apply stage: the only stage that changes the target. Creates and updates run level by level in
 // dependency order (bounded parallelism within a level), roll groups one instance at a time, deletes
-// last in reverse order, and only when every create and update converged. One failure never hides
+// last in reverse order, and only when every desired object converged (none failed, was skipped or
+// refused by a conflict). One failure never hides
 // another: every change gets a result.
 import { reasonOf } from "../errors.js";
 import type { Change } from "../model.js";
@@ -84,17 +85,19 @@ export async function applyChanges(
   }
 
   // Prune only after a healthy sync (as kapp and Argo CD do): while the desired state has not
-  // converged, what is still running may be the only thing serving, so nothing is deleted.
-  const notConverged = [...results.values()].filter(
-    (r) => (r.action === "create" || r.action === "update") && isFailure(r),
-  ).length;
+  // converged, what is still running may be the only thing serving, so nothing is deleted. Every
+  // desired object counts: a create or update that failed, was unhealthy or skipped, and one refused
+  // because its name is held by an object sysconfig did not create (a rename web → web2 while
+  // something else holds web2 must not delete web).
+  const notConverged = [...results.values()].filter((r) => r.action !== "delete" && isFailure(r)).length;
   for (const group of deleteGroups(changes, options.levels)) {
     if (notConverged > 0) {
       const reason =
         options.signal?.aborted === true
           ? INTERRUPTED
-          : `not pruned: ${notConverged} create(s)/update(s) did not converge; deletes run only after ` +
-            `every create and update succeeded. Fix them and run reconcile again`;
+          : `not pruned: ${notConverged} desired object(s) did not converge (failed, unhealthy, skipped or ` +
+            `refused by a conflict); deletes run only after every desired object converged. Fix them and ` +
+            `run reconcile again`;
       for (const change of group) {
         options.reporter.warn(`${PREFIX.delete} delete ${change.subject}: skipped: ${reason}`);
         record(skip(change, reason), change.actual?.service);

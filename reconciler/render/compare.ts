@@ -3,6 +3,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
+import { maskSecrets } from "../plan/mask.js";
 import type { RenderedFile } from "./render.js";
 import { RENDERED_DIR } from "./templates.js";
 
@@ -50,13 +51,16 @@ export async function findStale(repoDir: string, files: readonly RenderedFile[])
   return stale.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/** A unified diff from the committed file to the fresh render. */
+/**
+ * A unified diff from the committed file to the fresh render, with the values of secret-looking
+ * variables masked on both sides (a changed secret still shows as a changed fingerprint).
+ */
 export function staleDiff(file: StaleFile): string {
   return createTwoFilesPatch(
     file.actual === undefined ? "/dev/null" : `a/${file.path}`,
     file.expected === undefined ? "/dev/null" : `b/${file.path}`,
-    file.actual ?? "",
-    file.expected ?? "",
+    maskSecrets(file.actual ?? ""),
+    maskSecrets(file.expected ?? ""),
     undefined,
     undefined,
     { context: 3 },

@@ -14,7 +14,7 @@ import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.j
 import { ensureImage } from "./image.js";
 import { nextName } from "./labels.js";
 import { SECRET_PLACEHOLDER, secretFingerprints } from "./secret-fingerprints.js";
-import { isActualContainers, type ActualContainers, type LiveContainer } from "./read-actual.js";
+import { isActualContainers, isOwnName, type ActualContainers, type LiveContainer } from "./read-actual.js";
 
 export interface ApplyDeps {
   docker: Dockerode;
@@ -37,7 +37,7 @@ export async function applyChange(deps: ApplyDeps, change: Change, context: Appl
     case "update":
       return updateContainer(deps, desiredSpec(change), actualContainers(change), change.subject, context);
     case "delete":
-      return deleteContainers(deps, actualContainers(change), change.subject);
+      return deleteContainers(deps, actualContainers(change), change.actual?.name ?? "", change.subject);
     case "unchanged":
     case "unmanaged":
       return;
@@ -109,8 +109,10 @@ async function recoverInterrupted(
   actual: ActualContainers,
   subject: string,
 ): Promise<LiveContainer> {
-  let primary = actual.primary;
-  let leftovers = actual.leftovers;
+  let primary = actual.primary?.name === spec.name ? actual.primary : undefined;
+  // Only the temporary name an update uses counts as a leftover: a container elsewhere that merely
+  // carries our labels (copied by docker commit) is never renamed or removed (read-actual skips those too).
+  let leftovers = actual.leftovers.filter((c) => c.name === nextName(spec.name));
   if (!primary) {
     const survivor = leftovers.find((c) => c.state === "running") ?? leftovers[0];
     if (!survivor) throw new InternalError(`${subject} update failed: no live container to update`);
@@ -126,8 +128,15 @@ async function recoverInterrupted(
   return primary;
 }
 
-async function deleteContainers(deps: ApplyDeps, actual: ActualContainers, subject: string): Promise<void> {
-  const all = [...(actual.primary ? [actual.primary] : []), ...actual.leftovers];
+async function deleteContainers(
+  deps: ApplyDeps,
+  actual: ActualContainers,
+  canonical: string,
+  subject: string,
+): Promise<void> {
+  const all = [...(actual.primary ? [actual.primary] : []), ...actual.leftovers].filter((c) =>
+    isOwnName(c.name, canonical),
+  );
   for (const container of all) {
     await stopContainer(deps.docker, container.id, subject);
     await removeContainer(deps.docker, container.id, subject, true);

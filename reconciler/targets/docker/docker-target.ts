@@ -57,8 +57,8 @@ export function createDockerTarget(
         onUnlabelled: (names) =>
           options.reporter.warn(
             `docker: ${names.length} container(s) of ${system} carry no environment label (made by an older ` +
-              `sysconfig): ${names.join(", ")}. They are not managed by environment ${environment} and are ` +
-              `never changed or deleted; remove them by hand (docker rm -f NAME) so reconcile can recreate them.`,
+              `sysconfig) and are not in the config of ${environment}: ${names.join(", ")}. They are not managed ` +
+              `and never changed or deleted; remove them by hand (docker rm -f NAME) if they are no longer needed.`,
           ),
       }),
     apply: (change, context) => applyChange(deps, change, context),

@@ -4,7 +4,7 @@ import type Dockerode from "dockerode";
 import type { ActualObject } from "../../model.js";
 import type { ContainerSpec } from "./container-spec.js";
 import { engineFailure, withRetry } from "./engine-errors.js";
-import { couldCollide, LABEL, ROLE_SERVICE, subjectOf } from "./labels.js";
+import { couldCollide, LABEL, nextName, ROLE_SERVICE, subjectOf } from "./labels.js";
 import { liveSpecText } from "./secret-fingerprints.js";
 
 /** One container as the list request shows it. */
@@ -28,11 +28,14 @@ export interface ActualContainers {
 }
 
 export interface ListOptions {
-  /** Only containers labelled with this environment are owned. */
+  /** Only containers labelled with this environment are owned (and unlabelled ones this run desires). */
   environment: string;
   /** By canonical name: lets the live spec text show whether each secret changed. */
   desired?: ReadonlyMap<string, ContainerSpec>;
-  /** Told about containers of this system that carry no environment label (an older sysconfig). */
+  /**
+   * Told about containers of this system that carry no environment label (an older sysconfig) and are
+   * not desired by this run, so stay unmanaged. Those it desires by name are owned (updated, never deleted).
+   */
   onUnlabelled?: (names: string[]) => void;
 }
 
@@ -54,32 +57,49 @@ export async function listContainers(
   for (const info of list) {
     const live = liveOf(info);
     const labels = live.labels;
-    const marked = isMarked(labels, system);
-    if (marked && labels[LABEL.environment] === options.environment) {
-      const canonical = labels[LABEL.name] ?? live.name; // always set for owned ones
+    const canonical = labels[LABEL.name];
+    if (!isMarked(labels, system) || canonical === undefined) {
+      if (couldCollide(system, live.name)) {
+        unowned.push(unownedObject(live, `# not managed by sysconfig: ${live.image} (${live.status})\n`));
+      }
+      continue;
+    }
+    if (!isOwnName(live.name, canonical)) {
+      // Marker labels are copied with an image: `docker commit ${system}-web snap && docker run --name
+      // web-debug snap` carries our full marker. Only the names sysconfig itself gives a container count.
+      unowned.push(
+        unownedObject(
+          live,
+          `# carries the sysconfig labels of ${canonical} but runs as ${live.name} (not a name sysconfig gives ` +
+            `it, e.g. run from an image made by docker commit), so it is not managed and never touched: ` +
+            `${live.image} (${live.status})\n`,
+        ),
+      );
+      continue;
+    }
+    const environment = labels[LABEL.environment];
+    // An older sysconfig wrote no environment label: such a container cannot be told apart from another
+    // environment's, so it counts as ours only while this run desires exactly its canonical name (it is
+    // updated or left as it is, never deleted), as fleet does with old unit markers.
+    if (environment === options.environment || (environment === undefined && desired.has(canonical))) {
       owned.set(canonical, [...(owned.get(canonical) ?? []), live]);
-    } else if (marked) {
-      const environment = labels[LABEL.environment];
-      if (environment === undefined) unlabelled.push(live.name);
-      unowned.push({
-        subject: subjectOf(live.name),
-        name: live.name,
-        owned: false,
-        text:
-          environment === undefined
-            ? `# made by an older sysconfig without an environment label, so not managed by ${options.environment}: ` +
-              `${live.image} (${live.status}). Remove it (docker rm -f ${live.name}) to let reconcile recreate it.\n`
-            : `# managed by environment ${environment} of ${system}, not ${options.environment}: ${live.image} (${live.status})\n`,
-        spec: { primary: live, leftovers: [] } satisfies ActualContainers,
-      });
-    } else if (couldCollide(system, live.name)) {
-      unowned.push({
-        subject: subjectOf(live.name),
-        name: live.name,
-        owned: false,
-        text: `# not managed by sysconfig: ${live.image} (${live.status})\n`,
-        spec: { primary: live, leftovers: [] } satisfies ActualContainers,
-      });
+    } else if (environment === undefined) {
+      unlabelled.push(live.name);
+      unowned.push(
+        unownedObject(
+          live,
+          `# made by an older sysconfig without an environment label and not in the config of ` +
+            `${options.environment}, so not managed (never changed or deleted): ${live.image} (${live.status}). ` +
+            `Remove it by hand if it is no longer needed (docker rm -f ${live.name}).\n`,
+        ),
+      );
+    } else {
+      unowned.push(
+        unownedObject(
+          live,
+          `# managed by environment ${environment} of ${system}, not ${options.environment}: ${live.image} (${live.status})\n`,
+        ),
+      );
     }
   }
   if (unlabelled.length > 0) options.onUnlabelled?.(unlabelled.sort());
@@ -90,7 +110,7 @@ export async function listContainers(
 }
 
 /**
- * Ours (given the environment matches) only with the full marker sysconfig writes at create time. Containers also inherit their image's
+ * Ours (given the environment and the live name match) only with the full marker sysconfig writes at create time. Containers also inherit their image's
  * labels, and the config image itself is labelled io.sysconfig.system: the reconciler's own container
  * (and anything else run from a config image) must never count as a managed service.
  */
@@ -101,6 +121,21 @@ function isMarked(labels: Record<string, string>, system: string): boolean {
     labels[LABEL.name] !== undefined &&
     labels[LABEL.hash] !== undefined
   );
+}
+
+/** The names sysconfig gives a container: its canonical name, or the temporary one during an update. */
+export function isOwnName(liveName: string, canonical: string): boolean {
+  return liveName === canonical || liveName === nextName(canonical);
+}
+
+function unownedObject(live: LiveContainer, text: string): ActualObject {
+  return {
+    subject: subjectOf(live.name),
+    name: live.name,
+    owned: false,
+    text,
+    spec: { primary: live, leftovers: [] } satisfies ActualContainers,
+  };
 }
 
 function liveOf(info: Dockerode.ContainerInfo): LiveContainer {
