@@ -198,6 +198,10 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       "build number for the <n>-<branch> tag (default: CI's BUILD_NUMBER and friends)",
     )
     .option("--push", "push every tag to the registry")
+    .option(
+      "--skip-tip-check",
+      "on --push, move IMAGE:BRANCH without checking that HEAD is the remote branch's tip (git ls-remote)",
+    )
     .option("--dry-run", "show what would be built; build nothing")
     .addOption(outputOption())
     .addHelpText("after", "\nExample:\n  $ sysconfig build --build-num 58 --push")
@@ -209,6 +213,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           base: o.base as string | undefined,
           buildNum: o.buildNum as string | undefined,
           push: o.push === true,
+          skipTipCheck: o.skipTipCheck === true,
           dryRun: o.dryRun === true,
           output: o.output as "text" | "json",
         },

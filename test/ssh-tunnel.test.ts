@@ -197,16 +197,21 @@ describe("ssh tunnel to fleet", () => {
   });
 });
 
-/** A TCP relay in front of the bastion's sshd that a test can stall or cut. */
-async function startRelay(): Promise<{
+/** A TCP relay in front of an sshd (the bastion's by default) that a test can stall or cut. */
+async function startRelay(to = 2222): Promise<{
   port: number;
   stall(): void;
   cut(): void;
+  /** Connections through the relay not closed yet. */
+  open(): number;
   close(): Promise<void>;
 }> {
   const pairs: { down: net.Socket; up: net.Socket }[] = [];
+  const live = new Set<net.Socket>();
   const server = net.createServer((down) => {
-    const up = net.connect(2222, "127.0.0.1");
+    live.add(down);
+    down.on("close", () => live.delete(down));
+    const up = net.connect(to, "127.0.0.1");
     down.pipe(up);
     up.pipe(down);
     const drop = () => {
@@ -224,6 +229,7 @@ async function startRelay(): Promise<{
     stall: () => pairs.forEach(({ up }) => up.unpipe()),
     // reset every open connection, as a dying middlebox would
     cut: () => pairs.forEach(({ down, up }) => (down.resetAndDestroy(), up.destroy())),
+    open: () => live.size,
     close: async () => {
       pairs.forEach(({ down, up }) => (down.destroy(), up.destroy()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -287,6 +293,54 @@ describe("ssh tunnel faults", () => {
     } finally {
       await tunnel.close();
       await relay.close();
+    }
+  });
+
+  it("ends the jump host's connection when the host behind it drops, and close() ends every connection", async () => {
+    // bastion (through relay `outer`) → fleet host (through relay `inner`, reached from the bastion).
+    const outer = await startRelay(2222);
+    const inner = await startRelay(2223);
+    const keyOf = (port: number) =>
+      readFile(KNOWN_HOSTS, "utf8").then((text) =>
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`[127.0.0.1]:${port} `))
+          ?.split(" ")
+          .slice(1)
+          .join(" "),
+      );
+    const knownHosts = path.join(dir, `known_hosts.jump-${outer.port}`);
+    await writeFile(
+      knownHosts,
+      `[127.0.0.1]:${outer.port} ${await keyOf(2222)}\n[127.0.0.1]:${inner.port} ${await keyOf(2223)}\n`,
+    );
+    const tunnel = createSshTunnel(
+      { jump: [{ ...bastion, port: outer.port }], host: { ...fleetHost, port: inner.port }, knownHosts },
+      { env: {}, reporter: silentReporter },
+    );
+    const endpoint = parseFleetEndpoint(tcpServer.endpoint);
+    const settle = async (done: () => boolean) => {
+      for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      (await tunnel.connect(endpoint)).destroy();
+      expect([outer.open(), inner.open()]).toEqual([1, 1]);
+      // The inner hop fails late: the jump host's connection, now useless, must not stay open (its
+      // keepalive timer would keep a systemd oneshot's `reconcile` from ever exiting).
+      inner.cut();
+      await settle(() => outer.open() === 0);
+      expect(outer.open()).toBe(0);
+
+      // The next use rebuilds the chain; close() then ends every hop.
+      (await tunnel.connect(endpoint)).destroy();
+      expect([outer.open(), inner.open()]).toEqual([1, 1]);
+      await tunnel.close();
+      await settle(() => outer.open() + inner.open() === 0);
+      expect([outer.open(), inner.open()]).toEqual([0, 0]);
+    } finally {
+      await tunnel.close();
+      await outer.close();
+      await inner.close();
     }
   });
 

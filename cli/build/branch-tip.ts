@@ -8,10 +8,14 @@ import { redactSecrets } from "../git/redact.js";
 
 const execFileAsync = promisify(execFile);
 
-/** `current`: HEAD is the remote tip (or there is no remote to compare with); otherwise why it is not. */
+/**
+ * `current`: HEAD is the remote tip (or there is no remote to compare with). `behind`: the remote answered and
+ * its tip is another commit, or the remote has no such branch (`tip` undefined). `unknown`: the remote could
+ * not be read (no access, unreachable), so nothing is known.
+ */
 export type BranchTip =
   | { state: "current"; remote: string | undefined }
-  | { state: "behind"; remote: string; tip: string }
+  | { state: "behind"; remote: string; tip: string | undefined }
   | { state: "unknown"; remote: string; reason: string };
 
 /** The upstream's tip of `branch` as the remote has it now (`git ls-remote`, no fetch, nothing written). */
@@ -33,16 +37,27 @@ export async function checkBranchTip(repoDir: string, branch: string, revision: 
       .split("\n")
       .find((line) => line.endsWith(`\t${merge}`))
       ?.split("\t")[0];
-    if (tip === undefined)
-      return { state: "unknown", remote: shown, reason: "the branch is not on the remote" };
     return tip === revision ? { state: "current", remote: shown } : { state: "behind", remote: shown, tip };
   } catch (error) {
-    return {
-      state: "unknown",
-      remote: shown,
-      reason: redactSecrets(reasonOf(error).trim().split("\n").at(-1) ?? ""),
-    };
+    return { state: "unknown", remote: shown, reason: redactSecrets(gitReason(error)) };
   }
+}
+
+/**
+ * git's own words for a failed ls-remote: its fatal:/error: lines (the last line alone is often only
+ * "and the repository exists."), else the last line of what it printed.
+ */
+export function gitReason(error: unknown): string {
+  if ((error as { killed?: boolean }).killed === true) return "git ls-remote gave no answer within 60 s";
+  const stderr = (error as { stderr?: unknown }).stderr;
+  const text = typeof stderr === "string" && stderr.trim() !== "" ? stderr : reasonOf(error);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const git = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
+  if (git.length > 0) return git.join("; ");
+  return lines.at(-1) ?? "git ls-remote failed";
 }
 
 async function gitValue(repoDir: string, args: string[]): Promise<string | undefined> {

@@ -4,19 +4,23 @@ import type Docker from "dockerode";
 import { loadConfig } from "../../reconciler/config/load.js";
 import type { SysconfigConfig } from "../../reconciler/config/schema.js";
 import type { BuildInfo } from "../../reconciler/desired/build-info.js";
-import { InvalidInputError } from "../../reconciler/errors.js";
+import { InvalidInputError, RuntimeFailureError } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { resolveEnvironment } from "../repo.js";
 import { configContext, configLabels } from "./config-context.js";
-import { checkBranchTip } from "./branch-tip.js";
+import { type BranchTip, checkBranchTip } from "./branch-tip.js";
 import { engineError } from "./docker-engine.js";
 import { buildOnEngine, imageLayers } from "./engine-build.js";
 import { dirtyPaths, snapshotHead } from "./git-snapshot.js";
 import type { Progress } from "./progress.js";
 import { checkCredentials, pushReferences } from "./push.js";
 import { reconcilerImageName } from "./reconciler-image-name.js";
-import { registryCredentials, registryOf } from "../../reconciler/registry/credentials.js";
+import {
+  type RegistryCredentials,
+  registryCredentials,
+  registryOf,
+} from "../../reconciler/registry/credentials.js";
 import { stampImage } from "./stamp-image.js";
 import { BRANCH_VARIABLES, checkRepository, configImageTags, resolveBuildNumber } from "./tags.js";
 
@@ -29,6 +33,22 @@ export interface ConfigImageOptions {
   dryRun?: boolean;
   /** Build every step again, ignoring the engine's cache (tests and benchmarks use it). */
   noCache?: boolean;
+  /** Move the branch tag without checking that HEAD is the remote's tip (CI without read access to it). */
+  skipTipCheck?: boolean;
+}
+
+/** What became of the moving branch tag (IMAGE:BRANCH) on --push. */
+export interface MovingTagOutcome {
+  reference: string;
+  pushed: boolean;
+  /**
+   * `verified`: HEAD was the remote's tip right before the push; `no-remote`: the repo has no upstream to
+   * compare with; `skipped`: --skip-tip-check; `not-tip`: HEAD is not the tip (safe skip);
+   * `unreadable`: the tip could not be read, so the tag was not moved (exit 1).
+   */
+  check: "verified" | "no-remote" | "skipped" | "not-tip" | "unreadable";
+  /** Why it was not pushed. */
+  reason?: string;
 }
 
 export interface ConfigImageDeps {
@@ -44,6 +64,10 @@ export interface ConfigImageResult {
   references: string[];
   /** Manifest digest per pushed reference. */
   digests: Record<string, string>;
+  /** The references actually pushed, in push order. */
+  pushedReferences: string[];
+  /** Set on --push. */
+  movingTag: MovingTagOutcome | undefined;
   imageId: string | undefined;
   /** diff_id of the config layer (the image's last layer). */
   configLayerDigest: string | undefined;
@@ -144,6 +168,8 @@ export async function buildConfigImage(
     base,
     references,
     digests: {},
+    pushedReferences: [],
+    movingTag: undefined,
     imageId: undefined,
     configLayerDigest: undefined,
     configLayerSize: undefined,
@@ -193,36 +219,85 @@ export async function buildConfigImage(
     notes.push(`expected one layer over ${base}, found ${layers.length - baseLayers.length}`);
   }
   if (options.push === true) {
-    const toPush = await withoutStaleMovingTag(options.repo, branch, head.revision, references, notes);
-    result.digests = await pushReferences(docker, registry, toPush, auth.credentials, deps.progress, imageId);
-    result.pushed = true;
+    await pushAll(docker, registry, auth.credentials, imageId, options, deps.progress, result);
   }
   return result;
 }
 
 /**
- * The references to push: all of them when HEAD is its branch's tip on the remote; otherwise the moving
- * branch tag (the last reference) stays local, so an older commit never moves it backwards.
+ * The build pushed its immutable tags but could not read the branch's tip, so IMAGE:BRANCH was not moved
+ * (exit 1). Carries the result, so the command still reports what was pushed.
  */
-async function withoutStaleMovingTag(
-  repo: string,
-  branch: string,
-  revision: string,
-  references: readonly string[],
-  notes: string[],
-): Promise<string[]> {
-  const tip = await checkBranchTip(repo, branch, revision);
-  if (tip.state === "current") return [...references];
+export class MovingTagNotMovedError extends RuntimeFailureError {
+  constructor(
+    message: string,
+    readonly result: ConfigImageResult,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Pushes the immutable tags, then the moving branch tag (last) only when HEAD is its branch's tip on the
+ * remote, checked right before that push, so neither an older commit nor a build that a newer one overtook
+ * moves it backwards. A tip that cannot be read leaves the tag unmoved and fails the build (exit 1): a
+ * silently frozen branch tag would go unnoticed.
+ */
+async function pushAll(
+  docker: Docker,
+  registry: string,
+  credentials: RegistryCredentials | undefined,
+  imageId: string,
+  options: ConfigImageOptions,
+  progress: Progress,
+  result: ConfigImageResult,
+): Promise<void> {
+  const { references, notes, branch, revision } = result;
   const moving = references.at(-1) ?? "";
-  const why =
-    tip.state === "behind"
-      ? `HEAD ${revision.slice(0, 7)} is not the tip of ${tip.remote} (${tip.tip.slice(0, 7)})`
-      : `the tip of ${tip.remote} could not be read (${tip.reason})`;
-  notes.push(
-    `${moving} was not pushed: ${why}, and pushing it could move it backwards. The immutable tags were pushed; ` +
-      `build the branch's newest commit to move ${moving}.`,
+  const immutable = references.slice(0, -1);
+  const push = async (refs: readonly string[]) => {
+    const done = [...result.pushedReferences];
+    Object.assign(
+      result.digests,
+      await pushReferences(docker, registry, refs, credentials, progress, imageId, done),
+    );
+    result.pushedReferences.push(...refs);
+    result.pushed = true;
+  };
+  await push(immutable);
+  let tip: BranchTip | undefined;
+  if (options.skipTipCheck !== true) {
+    progress.line(`check: is ${revision.slice(0, 7)} the tip of ${branch} on the remote?`);
+    tip = await checkBranchTip(options.repo, branch, revision);
+  }
+  if (tip === undefined || tip.state === "current") {
+    await push([moving]);
+    const check = tip === undefined ? "skipped" : tip.remote === undefined ? "no-remote" : "verified";
+    result.movingTag = { reference: moving, pushed: true, check };
+    return;
+  }
+  const pushed = result.pushedReferences.join(", ") || "nothing";
+  if (tip.state === "behind") {
+    const reason =
+      tip.tip === undefined
+        ? `${tip.remote} does not exist on the remote, so HEAD ${revision.slice(0, 7)} is not its tip`
+        : `HEAD ${revision.slice(0, 7)} is not the tip of ${tip.remote} (${tip.tip.slice(0, 7)})`;
+    result.movingTag = { reference: moving, pushed: false, check: "not-tip", reason };
+    notes.push(
+      `${moving} was not pushed: ${reason}, and pushing it could move it backwards. Pushed: ${pushed}. ` +
+        `Build the branch's newest commit to move ${moving}.`,
+    );
+    return;
+  }
+  const reason = `the tip of ${tip.remote} could not be read: ${tip.reason}`;
+  result.movingTag = { reference: moving, pushed: false, check: "unreadable", reason };
+  throw new MovingTagNotMovedError(
+    `build ${result.image} push incomplete: pushed ${pushed}, but ${moving} was NOT moved, because ${reason}. ` +
+      `Without the tip, this build could be older than the one ${moving} names and would move it backwards. ` +
+      `Give the build read access to the remote (git ls-remote must work: credentials or an SSH key in CI), ` +
+      `or pass --skip-tip-check (SYSCONFIG_SKIP_TIP_CHECK=1) to move ${moving} without the check.`,
+    result,
   );
-  return references.slice(0, -1);
 }
 
 async function baseImageLayers(docker: Docker, base: string): Promise<string[]> {

@@ -39,8 +39,27 @@ export function dockerClient(
   const options: Docker.DockerOptions & { connectionTimeout: number } = {
     connectionTimeout: timeouts.connectMs ?? CONNECT_TIMEOUT_MS,
     timeout: timeouts.silenceMs ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : SILENCE_TIMEOUT_MS),
+    ...defaultTcpPort(env),
   };
   return new Docker(options);
+}
+
+/**
+ * docker-modem connects a DOCKER_HOST without a port (tcp://host) to port 80; the docker CLI uses 2375, or
+ * 2376 (and TLS) when DOCKER_TLS_VERIFY is set. Only tcp:// (or a bare host) gets the default; ssh:// keeps 22.
+ */
+export function defaultTcpPort(env: NodeJS.ProcessEnv): { port?: string; protocol?: "https" } {
+  const host = env.DOCKER_HOST ?? "";
+  if (host === "" || /^(unix|npipe|ssh):\/\//i.test(host)) return {};
+  let url: URL;
+  try {
+    url = new URL(host.includes("//") ? host : `tcp://${host}`);
+  } catch {
+    return {}; // docker-modem reports the malformed DOCKER_HOST itself
+  }
+  if (url.port !== "") return {};
+  const tls = (env.DOCKER_TLS_VERIFY ?? "") !== "";
+  return tls ? { port: "2376", protocol: "https" } : { port: "2375" };
 }
 
 export function engineAddress(env: NodeJS.ProcessEnv): string {

@@ -50,6 +50,8 @@ export async function pushReferences(
   credentials: RegistryCredentials | undefined,
   progress: Progress,
   imageId: string,
+  /** Pushed earlier by the same build, for the failure messages. */
+  alreadyPushed: readonly string[] = [],
 ): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
   const authconfig =
@@ -61,7 +63,7 @@ export async function pushReferences(
           serveraddress: credentials.serveraddress,
         };
   for (const reference of references) {
-    const pushedSoFar = Object.keys(digests);
+    const pushedSoFar = [...alreadyPushed, ...Object.keys(digests)];
     const already =
       pushedSoFar.length === 0 ? " Nothing was pushed." : ` Already pushed: ${pushedSoFar.join(", ")}.`;
     await checkStillOurs(docker, reference, imageId, already);

@@ -1,5 +1,5 @@
 // sysconfig build: bake the config repo at HEAD into the config image, tag it, optionally push (DESIGN §5).
-import { buildConfigImage, type ConfigImageResult } from "../build/config-image.js";
+import { buildConfigImage, type ConfigImageResult, MovingTagNotMovedError } from "../build/config-image.js";
 import { dockerClient } from "../build/docker-engine.js";
 import { createProgress } from "../build/progress.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
@@ -15,6 +15,8 @@ export interface BuildOptions {
   output: "text" | "json";
   /** Ignore the engine's build cache. */
   noCache?: boolean;
+  /** Move IMAGE:BRANCH without checking that HEAD is the remote's tip. */
+  skipTipCheck?: boolean;
 }
 
 function jsonResult(r: ConfigImageResult): object {
@@ -22,6 +24,8 @@ function jsonResult(r: ConfigImageResult): object {
     image: r.image,
     references: r.references,
     digests: r.digests,
+    pushedReferences: r.pushedReferences,
+    movingTag: r.movingTag ?? null,
     configLayerDigest: r.configLayerDigest ?? null,
     configLayerSize: r.configLayerSize ?? null,
     imageId: r.imageId ?? null,
@@ -62,7 +66,9 @@ function textResult(r: ConfigImageResult): string {
   lines.push(`  config layer: ${r.configLayerDigest ?? "?"} (${r.configLayerSize ?? "?"} bytes)`);
   for (const ref of r.references) {
     const digest = r.digests[ref];
-    lines.push(`  ${ref}${digest === undefined ? "" : `  pushed ${digest}`}`);
+    const skipped = r.movingTag?.reference === ref && !r.movingTag.pushed;
+    const state = skipped ? `  NOT pushed: ${r.movingTag?.reason ?? ""}` : "";
+    lines.push(`  ${ref}${digest === undefined ? state : `  pushed ${digest}`}`);
   }
   if (!r.pushed) lines.push("  not pushed (use --push)");
   return lines.join("\n");
@@ -93,11 +99,15 @@ export async function runBuild(options: BuildOptions, io: CliIo): Promise<void> 
     write: (text) => process.stderr.write(text),
     reporter: io.reporter,
   });
-  const result = await buildConfigImage(options, {
-    docker: () => dockerClient(io.env),
-    env: io.env,
-    progress,
-  });
-  for (const note of result.notes) io.reporter.warn(note);
-  io.out(options.output === "json" ? JSON.stringify(jsonResult(result), null, 2) : textResult(result));
+  const report = (result: ConfigImageResult) => {
+    for (const note of result.notes) io.reporter.warn(note);
+    io.out(options.output === "json" ? JSON.stringify(jsonResult(result), null, 2) : textResult(result));
+  };
+  try {
+    report(await buildConfigImage(options, { docker: () => dockerClient(io.env), env: io.env, progress }));
+  } catch (error) {
+    // The immutable tags were pushed but IMAGE:BRANCH was not moved: report what was done, then fail (exit 1).
+    if (error instanceof MovingTagNotMovedError) report(error.result);
+    throw error;
+  }
 }

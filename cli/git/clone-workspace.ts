@@ -7,7 +7,7 @@ import { classifyGitFailure } from "./push-failure.js";
 import { backoffDelay, sleep } from "./backoff.js";
 import type { RepoLocation } from "./repo-location.js";
 import { createTempDir } from "./temp-dir.js";
-import { splitCredentials } from "./url-credentials.js";
+import { assertGitTakesUrlCredentials, splitCredentials } from "./url-credentials.js";
 import {
   commitPaths,
   headOf,
@@ -22,13 +22,14 @@ export async function openClone(
   options: OpenOptions,
 ): Promise<Workspace> {
   const { git, branch, reporter } = options;
+  // Every git process that talks to the remote gets the URL's credentials from its environment only.
+  const { url, extra } = splitCredentials(location.url);
+  if (extra !== undefined) await assertGitTakesUrlCredentials(git, options.shownUrl);
   const temp = await createTempDir("sysconfig-bump-");
   const dir = path.join(temp.dir, "repo");
   // Shallow where it saves a network transfer; a local path clones by hard links anyway.
   const shallow = location.local ? [] : ["--depth", "1"];
   const remoteRef = `refs/remotes/origin/${branch}`;
-  // Every git process that talks to the remote gets the URL's credentials from its environment only.
-  const { url, extra } = splitCredentials(location.url);
   const run = (args: readonly string[], at?: string) => git.run(args, at, extra);
   try {
     reporter.info(`cloning ${options.shownUrl} (branch ${branch})`);

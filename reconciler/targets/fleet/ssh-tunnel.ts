@@ -55,11 +55,21 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
   const channelTimeoutMs = options.channelTimeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
   let chain: Promise<Client[]> | undefined;
   let clients: Client[] = [];
+  /**
+   * Every client created and not yet closed, in creation order (jump hosts before the hosts behind them).
+   * close() ends them all: a client left open keeps its socket and keepalive timer, and so the process, alive.
+   */
+  const live = new Set<Client>();
+
+  /** Ends `hops` innermost first: an inner hop runs over a channel of the one before it. */
+  function endAll(hops: Iterable<Client>): void {
+    for (const c of [...hops].reverse()) c.end();
+  }
 
   /** Drops the current chain (stalled or broken); the next connect() builds a new one. */
   function reset(): void {
     chain = undefined;
-    for (const c of [...clients].reverse()) c.end();
+    endAll(clients);
     clients = [];
   }
 
@@ -79,9 +89,14 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
     clients = built;
     let sock: Duplex | undefined;
     for (const [index, hop] of hops.entries()) {
-      // A hop that drops later only ends this chain (never a newer one); the next request rebuilds.
+      // A hop that drops later ends this whole chain (never a newer one): the hops before it would stay
+      // connected, useless, with their keepalive timers holding the process open. The next request rebuilds.
       const lost = (): void => {
-        if (clients === built) chain = undefined;
+        if (clients === built) {
+          chain = undefined;
+          clients = [];
+        }
+        endAll(built);
       };
       const client = await connectHop(hop, sock, knownHosts, config.knownHosts, options, (error) => {
         options.reporter.warn(
@@ -90,7 +105,11 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
         lost();
       });
       built.push(client);
-      client.on("close", lost);
+      live.add(client);
+      client.on("close", () => {
+        live.delete(client);
+        lost();
+      });
       const next = hops[index + 1];
       if (next) sock = await forward(client, hop, next.host, next.port, channelTimeoutMs);
       options.reporter.debug(`ssh: connected to ${hopName(hop)}`);
@@ -124,9 +143,10 @@ export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions)
       }
     },
     async close(): Promise<void> {
-      const all = chain ? await chain.catch(() => [] as Client[]) : [];
+      if (chain) await chain.catch(() => undefined);
       chain = undefined;
-      for (const c of [...all].reverse()) c.end();
+      clients = [];
+      endAll(live);
     },
   };
 }
