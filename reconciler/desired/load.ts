@@ -2,7 +2,6 @@
 // reviewed and baked — never re-rendered for use, only checked against a fresh render), and where it
 // comes from (baked build info, else git HEAD and branch).
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { simpleGit } from "simple-git";
 import { loadConfig } from "../config/load.js";
@@ -102,12 +101,6 @@ export function resolveTarget(
   return parsed.data;
 }
 
-async function readCommitted(dir: string, files: readonly RenderedFile[]): Promise<RenderedFile[]> {
-  return Promise.all(
-    files.map(async (file) => ({ ...file, content: await readFile(path.join(dir, file.path), "utf8") })),
-  );
-}
-
 /**
  * The desired state of `dir` (a config repo checkout, or the baked config in a config image).
  * Invalid config, an unknown environment, or a rendered/ that is missing files or stale against a
@@ -139,7 +132,8 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
             : "Run 'sysconfig render' and commit the result: reconcile applies only what is committed under rendered/."),
       );
     }
-    files = await readCommitted(dir, fresh);
+    // Nothing is stale, so every committed file is byte for byte the fresh render: no second read.
+    files = fresh;
   } else {
     // rendered/ holds files for another target kind: render for the requested one, in memory.
     options.reporter?.warn(
