@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { BAKED_CONFIG_DIR } from "../reconciler/desired/build-info.js";
 import { InvalidInputError } from "../reconciler/errors.js";
 import { projectRoot } from "../reconciler/render/templates.js";
+import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
 import { runBuild } from "./commands/build.js";
 import { runBump } from "./commands/bump.js";
 import { runInit } from "./commands/init.js";
@@ -256,6 +257,11 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
         )
         .option("--wait-lock", "wait for another reconciler's lock instead of exiting 4")
         .addOption(
+          new Option("--lock-timeout <seconds>", "with --wait-lock: give up (exit 4) after this long")
+            .argParser(positiveInt)
+            .default(DEFAULT_LOCK_TIMEOUT_SECONDS),
+        )
+        .addOption(
           new Option("--parallelism <n>", "most changes applied at once within a dependency level")
             .argParser(positiveInt)
             .default(8),
@@ -285,6 +291,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             timeout: (o.timeout as number | undefined) ?? 300,
             wait: o.wait !== false,
             waitLock: o.waitLock === true,
+            lockTimeout: o.lockTimeout as number | undefined,
             parallelism: o.parallelism as number | undefined,
           },
           io(),

@@ -96,6 +96,18 @@ describe("SYSCONFIG_<FLAG> values that are not valid exit 3 and name the variabl
     }
   });
 
+  it("refuses a --lock-timeout or SYSCONFIG_LOCK_TIMEOUT that is not digits with exit 3, naming it", async () => {
+    const reconcile = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      runCli(["reconcile", "--repo", dir, "--environment", "develop", "--wait-lock", ...args], { env });
+    const fromFlag = await reconcile(["--lock-timeout", "abc"]);
+    expect(fromFlag.code).toBe(3);
+    expect(fromFlag.stderr).toContain("--lock-timeout");
+    expect(fromFlag.stderr).toContain("digits only");
+    const fromEnv = await reconcile([], { SYSCONFIG_LOCK_TIMEOUT: "10s" });
+    expect(fromEnv.code).toBe(3);
+    expect(fromEnv.stderr).toContain("SYSCONFIG_LOCK_TIMEOUT");
+  });
+
   it("checks a variable against the flag's choices, and the flag wins over the variable", async () => {
     const bad = await runCli(["plan", "--repo", dir, "--environment", "develop"], {
       env: { SYSCONFIG_OUTPUT: "yaml" },

@@ -295,6 +295,45 @@ describe("docker target lifecycle", () => {
       await lock.remove({ force: true });
     }
   });
+
+  it("with --wait-lock gives up after --lock-timeout (exit 4), leaving the holder's lock and changing nothing", async () => {
+    const yaml = configYaml(system, port, { web: "2-main", probe: "2-main" });
+    await commitConfig(repo, yaml.replace(/tag: 2-main/g, "tag: 1-main"), "pending change");
+    const lock = await docker.createContainer({
+      name: `sysconfig-lock-${system}`,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["true"],
+      Labels: {
+        "io.sysconfig.system": system,
+        "io.sysconfig.role": "lock",
+        "io.sysconfig.lock.owner": "live holder",
+        "io.sysconfig.lock.host": os.hostname(),
+        "io.sysconfig.lock.pid": String(process.pid),
+        "io.sysconfig.lock.since": new Date().toISOString(),
+      },
+    });
+    try {
+      const before = await idsByName(system);
+      const started = Date.now();
+      const result = await reconcile(repo, "--wait-lock", "--lock-timeout", "2");
+      const took = Date.now() - started;
+      expect(result.code).toBe(4);
+      expect(result.stderr).toContain(
+        `gave up waiting for the lock sysconfig-lock-${system} held by live holder`,
+      );
+      expect(result.stderr).toContain("after 2 s (--lock-timeout). Nothing was changed.");
+      expect(result.stderr).toContain(`docker rm sysconfig-lock-${system}`);
+      expect(took).toBeGreaterThanOrEqual(2_000);
+      expect(took).toBeLessThan(15_000);
+      expect(await idsByName(system)).toEqual(before);
+      const held = await docker.getContainer(`sysconfig-lock-${system}`).inspect();
+      expect(held.Id).toBe(lock.id);
+      expect(held.Config.Labels["io.sysconfig.lock.owner"]).toBe("live holder");
+    } finally {
+      await lock.remove({ force: true });
+      await commitConfig(repo, configYaml(system, port, { web: "2-main", probe: "2-main" }), "no change");
+    }
+  });
 });
 
 describe("a reconciler killed in the middle of an update", () => {

@@ -519,7 +519,7 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     const b = target();
     const held = await a.acquireLock("shop", "first", false);
     let acquired = false;
-    const waiting = b.acquireLock("shop", "second", true).then((lock) => {
+    const waiting = b.acquireLock("shop", "second", { timeoutMs: 60_000 }).then((lock) => {
       acquired = true;
       return lock;
     });
@@ -571,6 +571,78 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
       }),
     );
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("with a wait deadline gives up (exit 4) once it passes, leaving the holder's lock and changing nothing", async () => {
+    server.transitionMs = 0;
+    await writeFleetRepo(repoDir(), spec({ web: {} }));
+    const a = target();
+    const held = await a.acquireLock("shop", "first", false);
+    const holderUnit = JSON.stringify(server.units.get(lockUnitName("shop")));
+    const started = Date.now();
+    const error = await runReconcile(
+      {
+        repo: repoDir(),
+        environment: "staging",
+        planOnly: false,
+        guard: { allowMassDelete: false },
+        wait: true,
+        timeoutSeconds: 5,
+        waitLock: true,
+        lockTimeoutSeconds: 1,
+        lockOwner: "second",
+      },
+      {
+        createTarget: (config, opts) =>
+          Promise.resolve(createFleetTarget(config as FleetTargetConfig, opts, TUNING)),
+        reporter: silentReporter,
+        env: {},
+      },
+    ).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    expect(error).toBeInstanceOf(SafetyRefusalError);
+    expect((error as SafetyRefusalError).exitCode).toBe(4);
+    expect((error as Error).message).toMatch(
+      /gave up waiting for the lock sysconfig-lock-shop\.service held by first, since .* after 1 s \(--lock-timeout\)\. Nothing was changed\. .*fleetctl destroy sysconfig-lock-shop\.service/,
+    );
+    expect(took).toBeGreaterThanOrEqual(1_000);
+    expect(took).toBeLessThan(5_000);
+    expect(JSON.stringify(server.units.get(lockUnitName("shop")))).toBe(holderUnit);
+    expect(server.units.has("web.service")).toBe(false);
+    await held.release();
+    await a.close();
+  });
+
+  it("gives up at the deadline after another PUT replaced ours, leaving none of ours behind", async () => {
+    const b = target({ lock: { ttlMs: 60_000, settleMs: 100, pollMs: 20 } });
+    // Another reconciler writes its lock while ours settles, just as the deadline passes.
+    const acquiring = b.acquireLock("shop", "second", { timeoutMs: 50 });
+    for (let i = 0; i < 100 && lockOwner() !== "second"; i++) await sleep(2);
+    expect(lockOwner()).toBe("second");
+    await stealLock();
+    await expect(acquiring).rejects.toThrow(
+      /gave up waiting for the lock sysconfig-lock-shop\.service held by B, /,
+    );
+    expect(lockOwner()).toBe("B");
+    await b.close();
+  });
+
+  it("stops waiting for the lock when the run is interrupted (exit 1), leaving the holder's lock", async () => {
+    const a = target();
+    const b = target();
+    const held = await a.acquireLock("shop", "first", false);
+    const controller = new AbortController();
+    const waiting = b.acquireLock("shop", "second", { timeoutMs: 60_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    await expect(waiting).rejects.toThrow(RuntimeFailureError);
+    await expect(waiting).rejects.toThrow(/interrupted while waiting for the lock\. Nothing was changed/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(lockOwner()).toBe("first");
+    await held.release();
+    await a.close();
+    await b.close();
+  });
+
   /** A reporter recording warnings, and a wait until one says the lock was lost. */
   function lossWatch() {
     const warnings: string[] = [];

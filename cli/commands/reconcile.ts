@@ -29,6 +29,8 @@ export interface ReconcileOptions {
   timeout: number;
   wait: boolean;
   waitLock?: boolean;
+  /** With waitLock: seconds to wait for another reconciler's lock before exiting 4 (default 600). */
+  lockTimeout?: number;
   /** Most changes applied at once within a dependency level (default 8). */
   parallelism?: number;
 }
@@ -72,6 +74,7 @@ export async function runReconcile(options: ReconcileOptions, io: CliIo): Promis
         wait: options.wait,
         timeoutSeconds: options.timeout,
         waitLock: options.waitLock === true,
+        lockTimeoutSeconds: options.lockTimeout,
         parallelism: options.parallelism,
         lockOwner: `${os.hostname()} pid ${process.pid}`,
       },

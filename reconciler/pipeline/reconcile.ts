@@ -11,6 +11,7 @@ import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../error
 import type { ChangeSet, DesiredState } from "../model.js";
 import { maskSecrets } from "../plan/mask.js";
 import type { Reporter } from "../report/reporter.js";
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, type LockWait } from "../targets/lock-wait.js";
 import type { Target, TargetOptions } from "../targets/target.js";
 
 export interface ReconcileRequest {
@@ -25,6 +26,8 @@ export interface ReconcileRequest {
   wait: boolean;
   timeoutSeconds: number;
   waitLock: boolean;
+  /** With waitLock: how long to wait for another reconciler's lock before giving up (exit 4). */
+  lockTimeoutSeconds?: number;
   parallelism?: number;
   /** Who holds the lock, e.g. "host pid 123". */
   lockOwner: string;
@@ -79,7 +82,13 @@ export async function runReconcile(
   });
   try {
     if (request.planOnly) return await plan(desired, target, request, deps);
-    const lock = await target.acquireLock(desired.system, request.lockOwner, request.waitLock);
+    const wait: LockWait = request.waitLock
+      ? {
+          timeoutMs: (request.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        }
+      : false;
+    const lock = await target.acquireLock(desired.system, request.lockOwner, wait);
     try {
       const planned = await plan(desired, target, request, deps);
       const results = await applyChanges(target, planned.changeSet.changes, {

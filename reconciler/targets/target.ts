@@ -2,6 +2,9 @@
 import type { TargetKind } from "../config/schema.js";
 import type { ActualObject, Change, DesiredObject, DesiredState, HealthReport } from "../model.js";
 import type { Reporter } from "../report/reporter.js";
+import type { LockWait } from "./lock-wait.js";
+
+export type { LockWait } from "./lock-wait.js";
 
 /** A held reconcile lock; release() is idempotent. */
 export interface TargetLock {
@@ -28,8 +31,11 @@ export interface Target {
   apply(change: Change, context: ApplyContext): Promise<void>;
   /** Waits until a created or updated object is healthy, or the deadline passes. */
   waitHealthy(change: Change, context: ApplyContext): Promise<HealthReport>;
-  /** Takes the per-system lock; throws SafetyRefusalError when another reconciler holds it. */
-  acquireLock(system: string, owner: string, wait: boolean): Promise<TargetLock>;
+  /**
+   * Takes the per-system lock. Throws SafetyRefusalError when another reconciler holds it and `wait` is
+   * false or its deadline passes, leaving no lock of ours behind; RuntimeFailureError when its signal aborts.
+   */
+  acquireLock(system: string, owner: string, wait: LockWait): Promise<TargetLock>;
   /** Closes connections and tunnels. */
   close(): Promise<void>;
 }

@@ -11,7 +11,8 @@ import type {
   HealthReport,
 } from "../../reconciler/model.js";
 import { maskSecrets } from "../../reconciler/plan/mask.js";
-import type { ApplyContext, Target, TargetLock } from "../../reconciler/targets/target.js";
+import { lockWaiter } from "../../reconciler/targets/lock-wait.js";
+import type { ApplyContext, LockWait, Target, TargetLock } from "../../reconciler/targets/target.js";
 
 export interface MemoryObject {
   name: string;
@@ -142,15 +143,19 @@ export class MemoryTarget implements Target {
     );
   }
 
-  async acquireLock(system: string, owner: string, wait: boolean): Promise<TargetLock> {
+  async acquireLock(system: string, owner: string, wait: LockWait): Promise<TargetLock> {
+    const waiter = lockWaiter(wait);
     while (this.lockHolder !== undefined) {
-      if (!wait) {
+      waiter.assertNotInterrupted(`${system} lock`);
+      if (waiter.expired()) {
         throw new SafetyRefusalError(
           "lock-held",
-          `${system} lock acquire failed: held by ${this.lockHolder}. Wait for it to finish, or pass --wait-lock.`,
+          wait === false
+            ? `${system} lock acquire failed: held by ${this.lockHolder}. Wait for it to finish, or pass --wait-lock.`
+            : `${system} lock acquire failed: gave up waiting for the lock held by ${this.lockHolder} ${waiter.gaveUpAfter}.`,
         );
       }
-      await sleep(5);
+      await waiter.pause(5);
     }
     this.lockHolder = owner;
     this.log.push("lock");

@@ -4,12 +4,13 @@
 // same engine (engine ID) and either its reconciler container on this engine no longer runs, or it
 // ran as a process on this very machine (hostname and machine-id) that has exited. A holder on another
 // host using the same remote engine can never be checked, so its lock is never taken: any other held
-// lock refuses (exit 4) or waits, and the message says how to remove it by hand.
+// lock refuses (exit 4) or waits up to --lock-timeout, and the message says how to remove it by hand.
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import type Dockerode from "dockerode";
 import { SafetyRefusalError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
+import { lockWaiter, type LockWait } from "../lock-wait.js";
 import type { TargetLock } from "../target.js";
 import { engineFailure, statusOf } from "./engine-errors.js";
 import { LABEL, lockName, ROLE_LOCK } from "./labels.js";
@@ -23,16 +24,17 @@ export async function acquireDockerLock(
   docker: Dockerode,
   system: string,
   owner: string,
-  wait: boolean,
+  wait: LockWait,
   reporter: Reporter,
 ): Promise<TargetLock> {
   const name = lockName(system);
+  const waiter = lockWaiter(wait);
   const engine = await engineId(docker, system);
   const machine = await machineId();
   const container = await ownContainerId();
   // Our container id means something to a later checker only if it lives on the engine the lock is on.
   const self = container === undefined ? undefined : await visibleOn(docker, container);
-  let waitingSince: number | undefined;
+  let announced = false;
   for (;;) {
     const labels: Record<string, string> = {
       [LABEL.system]: system,
@@ -74,20 +76,27 @@ export async function acquireDockerLock(
       await releaseLock(docker, holder.Id, name);
       continue;
     }
-    if (!wait) {
+    waiter.assertNotInterrupted(`docker:${system} lock`);
+    if (waiter.expired()) {
+      const what =
+        wait === false
+          ? `docker:${system} lock failed: another reconciler holds the lock (${describe(holder)}, marker container ${name}). ` +
+            `Nothing was changed. Wait for it with --wait-lock.`
+          : `docker:${system} lock failed: gave up waiting for the lock ${name} held by ${describe(holder)} ` +
+            `${waiter.gaveUpAfter}. Nothing was changed.`;
       throw new SafetyRefusalError(
         "lock",
-        `docker:${system} lock failed: another reconciler holds the lock (${describe(holder)}, marker container ${name}). ` +
-          `Nothing was changed. Wait for it with --wait-lock. sysconfig removes a lock by itself only when its holder ` +
-          `provably exited (same engine, and its container stopped or its process on this same machine gone); if ` +
-          `you know no reconciler is running (a crashed one on another host), remove the lock by hand: docker rm ${name}`,
+        `${what} sysconfig removes a lock by itself only when its holder provably exited (same engine, and its ` +
+          `container stopped or its process on this same machine gone); if you know no reconciler is running ` +
+          `(a crashed one on another host), remove the lock by hand: docker rm ${name}`,
       );
     }
-    if (waitingSince === undefined) {
-      waitingSince = Date.now();
+    if (!announced) {
+      announced = true;
       reporter.info(`docker:${system}: waiting for the lock held by ${describe(holder)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+    await waiter.pause(WAIT_POLL_MS);
+    waiter.assertNotInterrupted(`docker:${system} lock`);
   }
 }
 

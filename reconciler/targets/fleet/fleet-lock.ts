@@ -3,7 +3,7 @@
 // fleet's API has no atomic create-if-absent: PUT on an existing unit replaces it. So the lock is a
 // unit `sysconfig-lock-<system>.service` (never launched, desiredState inactive) whose
 // [X-Sysconfig-Lock] section names the holder, a random token and an expiry time. To acquire:
-// GET it; if a live lock of someone else is there, refuse (exit 4) or wait; else PUT ours, wait
+// GET it; if a live lock of someone else is there, refuse (exit 4) or wait up to --lock-timeout; else PUT ours, wait
 // `settleMs`, GET again and hold it only if our token is still there. The holder re-writes the expiry
 // every ttl/3; a crashed holder blocks others for at most `ttlMs`.
 //
@@ -20,6 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { reasonOf, RuntimeFailureError, SafetyRefusalError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
+import { lockWaiter, type LockWait, type LockWaiter } from "../lock-wait.js";
 import type { TargetLock } from "../target.js";
 import type { FleetClient, FleetUnit } from "./fleet-client.js";
 import type { UnitOption } from "./unit-file.js";
@@ -76,11 +77,12 @@ export async function acquireFleetLock(
   client: FleetClient,
   system: string,
   owner: string,
-  wait: boolean,
+  wait: LockWait,
   tuning: LockTuning,
   reporter: Reporter,
 ): Promise<FleetLock> {
   const name = lockUnitName(system);
+  const waiter = lockWaiter(wait);
   const mine: LockHolder = {
     owner,
     token: randomBytes(16).toString("hex"),
@@ -92,13 +94,18 @@ export async function acquireFleetLock(
     await client.setUnit(name, { desiredState: "inactive", options: lockOptions(system, mine) });
   };
   let announced = false;
+  // Someone else's token is in the unit (so none of ours is left): refuse, give up at the deadline, or wait.
+  const heldBy = async (holder: LockHolder): Promise<void> => {
+    waiter.assertNotInterrupted(`fleet lock ${name}`);
+    if (waiter.expired()) throw lockHeld(name, system, holder, wait === false ? undefined : waiter);
+    if (!announced) reporter.info(`waiting for the fleet lock ${name} held by ${holder.owner}`);
+    announced = true;
+    await waiter.pause(tuning.pollMs);
+  };
   for (;;) {
     const holder = readHolder(await client.getUnit(name));
     if (holder && holder.token !== mine.token && holder.expires > Date.now()) {
-      if (!wait) throw lockHeld(name, system, holder);
-      if (!announced) reporter.info(`waiting for the fleet lock ${name} held by ${holder.owner}`);
-      announced = true;
-      await sleep(tuning.pollMs);
+      await heldBy(holder);
       continue;
     }
     if (holder && holder.token !== mine.token) {
@@ -109,8 +116,8 @@ export async function acquireFleetLock(
     const after = readHolder(await client.getUnit(name));
     if (after?.token === mine.token) break;
     if (!after) continue;
-    if (!wait) throw lockHeld(name, system, after);
-    await sleep(tuning.pollMs);
+    // Another PUT replaced ours within the settle time: that reconciler holds it now.
+    await heldBy(after);
   }
   return startHeartbeat(client, name, mine, tuning, reporter, write);
 }
@@ -182,11 +189,20 @@ function startHeartbeat(
   };
 }
 
-function lockHeld(name: string, system: string, holder: LockHolder): SafetyRefusalError {
+function lockHeld(
+  name: string,
+  system: string,
+  holder: LockHolder,
+  waited: LockWaiter | undefined,
+): SafetyRefusalError {
+  const who = `${holder.owner}, since ${holder.acquired}, expires ${new Date(holder.expires).toISOString()}`;
+  const removeHint = `if that run is gone: fleetctl destroy ${name}`;
   return new SafetyRefusalError(
     "lock",
-    `fleet lock ${name} acquire failed: another reconcile of '${system}' holds it: ${holder.owner}, since ` +
-      `${holder.acquired}, expires ${new Date(holder.expires).toISOString()}. Nothing was changed. ` +
-      `Wait for it with --wait-lock, or if that run is gone: fleetctl destroy ${name}`,
+    waited
+      ? `fleet lock ${name} acquire failed: gave up waiting for the lock ${name} held by ${who} ` +
+          `${waited.gaveUpAfter}. Nothing was changed. Remove it by hand ${removeHint}`
+      : `fleet lock ${name} acquire failed: another reconcile of '${system}' holds it: ${who}. Nothing was ` +
+          `changed. Wait for it with --wait-lock, or ${removeHint}`,
   );
 }
