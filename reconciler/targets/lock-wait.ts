@@ -38,7 +38,8 @@ export function lockWaiter(wait: LockWait): LockWaiter {
   };
 }
 
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted === true) {
       resolve();

@@ -2,6 +2,7 @@
 // and systemd active state "active". "failed" or the deadline ends the wait as unhealthy.
 import type { Change, HealthReport } from "../../model.js";
 import { reasonOf } from "../../errors.js";
+import { pause } from "../lock-wait.js";
 import type { ApplyContext } from "../target.js";
 import type { FleetClient, FleetUnitState } from "./fleet-client.js";
 import type { FleetDesiredSpec } from "./fleet-desired.js";
@@ -50,16 +51,4 @@ function short(machineID: string): string {
 
 function describe(s: FleetUnitState): string {
   return `machine ${short(s.machineID)}: ${s.systemdLoadState}/${s.systemdActiveState}/${s.systemdSubState}`;
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
