@@ -1,13 +1,14 @@
 // `npm run image`: builds this version's reconciler image on the local engine from the project's
 // Dockerfile. NODE_IMAGE picks the base (default node:24-slim, else the local sysconfig-base/node:24).
 import { ExitCode, exitCodeOf, reasonOf } from "../reconciler/errors.js";
+import { booleanWord } from "./boolean-word.js";
 import { dockerClient } from "./build/docker-engine.js";
 import { createProgress } from "./build/progress.js";
 import { buildReconcilerImage } from "./build/reconciler-image.js";
 import { processIo } from "./io.js";
 
 async function main(): Promise<number> {
-  const io = processIo(/^(1|true|yes)$/i.test(process.env.SYSCONFIG_VERBOSE ?? ""));
+  const io = processIo(booleanWord(process.env.SYSCONFIG_VERBOSE ?? "") === true);
   const progress = createProgress({
     tty: process.stderr.isTTY === true,
     write: (text) => process.stderr.write(text),

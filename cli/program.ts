@@ -6,6 +6,7 @@ import { BAKED_CONFIG_DIR } from "../reconciler/desired/build-info.js";
 import { InvalidInputError } from "../reconciler/errors.js";
 import { projectRoot } from "../reconciler/render/templates.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
+import { booleanWord } from "./boolean-word.js";
 import type { CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
 
@@ -45,9 +46,6 @@ function nameEnvironment(command: Command): void {
   for (const sub of command.commands) nameEnvironment(sub);
 }
 
-const TRUE_WORDS = new Set(["1", "true", "yes"]);
-const FALSE_WORDS = new Set(["0", "false", "no"]);
-
 /**
  * Fills options not given on the command line from their SYSCONFIG_<FLAG> variables. Commander would treat any
  * value of a boolean's variable as "on" (SYSCONFIG_FORCE=false forcing), so booleans are parsed here: 1/true/yes,
@@ -69,11 +67,11 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
             `Fix or unset ${variable}. Nothing was changed.`,
         );
       if (!option.required && !option.optional) {
-        const word = raw.trim().toLowerCase();
-        if (!TRUE_WORDS.has(word) && !FALSE_WORDS.has(word)) {
+        const on = booleanWord(raw);
+        if (on === undefined) {
           throw invalid("expected 1, true or yes to turn it on, 0, false or no to turn it off, any case");
         }
-        cmd.setOptionValueWithSource(key, TRUE_WORDS.has(word), "env");
+        cmd.setOptionValueWithSource(key, on, "env");
         continue;
       }
       let value: unknown = raw;

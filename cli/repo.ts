@@ -1,13 +1,11 @@
 // Resolves --repo to a local directory and the environment (branch) being worked on.
-import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { simpleGit } from "simple-git";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { SysconfigConfig } from "../reconciler/config/schema.js";
-
-const run = promisify(execFile);
+import { operatorGit } from "./git/operator-git.js";
+import { looksLikeUrl } from "./git/repo-location.js";
 
 /** A URL with its credentials hidden: https://user:TOKEN@host/x → https://***@host/x (ssh://git@ names no secret). */
 export function shownUrl(url: string): string {
@@ -18,21 +16,15 @@ export function shownUrl(url: string): string {
 
 /** What git treats as a URL: scheme://…, or scp-like host:path (a ':' before any '/') that is not a local path. */
 function isGitUrl(repo: string, dir: string): boolean {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) return true;
-  const colon = repo.indexOf(":");
-  const slash = repo.indexOf("/");
-  return colon > 0 && (slash < 0 || colon < slash) && !existsSync(dir);
+  return looksLikeUrl(repo) && (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || !existsSync(dir));
 }
 
 /** Git's answer in `dir`, or undefined when `dir` is not inside a git work tree. */
 async function gitOutput(dir: string, args: string[]): Promise<string | undefined> {
   try {
     // GIT_DIR and friends (set inside git hooks) would point git at another repo than `dir`'s.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^GIT_(DIR|WORK_TREE)$/.test(k)),
-    );
-    const { stdout } = await run("git", args, { cwd: dir, env });
-    return stdout.replace(/\n$/, "");
+    const env = { ...process.env, GIT_DIR: undefined, GIT_WORK_TREE: undefined };
+    return (await operatorGit(dir, env).raw(args)).replace(/\n$/, "");
   } catch {
     return undefined;
   }

@@ -8,7 +8,6 @@ import { buildConfigImage } from "../cli/build/config-image.js";
 import { dockerClient, followStream } from "../cli/build/docker-engine.js";
 import { imageLayers } from "../cli/build/engine-build.js";
 import { silentProgress } from "../cli/build/progress.js";
-import { buildReconcilerImage, LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
 import { runCli } from "./helpers/cli.js";
 import {
   bumpInPlace,
@@ -17,7 +16,9 @@ import {
   readImageFiles,
   registryTags,
   removeImages,
+  removeRunImages,
   runInImage,
+  testBaseImage,
 } from "./helpers/build-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -47,15 +48,11 @@ beforeAll(async () => {
   repo = path.join(dir, "repo");
   emptyDockerConfig = path.join(dir, "docker-empty");
   await initConfigRepo(repo);
-  base = (await buildReconcilerImage(docker, { nodeImage: LOCAL_NODE_IMAGE, progress: silentProgress }))
-    .reference;
+  base = await testBaseImage(docker);
 }, 300_000);
 
 afterAll(async () => {
-  // Every image this run tagged, including references of builds that failed to push.
-  const images = await docker.listImages();
-  const ours = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(`sysconfig-test-${run}/`));
-  await removeImages(docker, [...created, ...ours]);
+  await removeRunImages(docker, run, created);
   await cleanup();
 });
 

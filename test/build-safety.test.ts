@@ -11,7 +11,6 @@ import { buildConfigImage } from "../cli/build/config-image.js";
 import { defaultTcpPort, dockerClient } from "../cli/build/docker-engine.js";
 import { silentProgress } from "../cli/build/progress.js";
 import { pushReferences } from "../cli/build/push.js";
-import { buildReconcilerImage, LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
 import { runCli } from "./helpers/cli.js";
 import {
   bumpInPlace,
@@ -19,7 +18,8 @@ import {
   GIT_ENV,
   initConfigRepo,
   registryTags,
-  removeImages,
+  removeRunImages,
+  testBaseImage,
 } from "./helpers/build-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -35,14 +35,11 @@ const created: string[] = [];
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir("sysconfig-build-safety-"));
-  base = (await buildReconcilerImage(docker, { nodeImage: LOCAL_NODE_IMAGE, progress: silentProgress }))
-    .reference;
+  base = await testBaseImage(docker);
 }, 300_000);
 
 afterAll(async () => {
-  const images = await docker.listImages();
-  const ours = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(`sysconfig-test-${run}/`));
-  await removeImages(docker, [...created, ...ours]);
+  await removeRunImages(docker, run, created);
   await cleanup();
 });
 

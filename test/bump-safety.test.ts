@@ -214,13 +214,14 @@ describe("--template and the config repo stay inside their repos", () => {
     await writeFile(path.join(serviceRepo, "deploy/esc.yaml.hbs"), "service: x\n\u001b]0;owned\u0007\n");
   });
 
+  /** `sysconfig bump hello TAG --repo REMOTE --template TEMPLATE`, run in the service's repo. */
+  const bumpWithTemplate = (remote: string, tag: string, template: string) =>
+    runCli(["bump", "hello", tag, "--repo", remote, "--template", template], { cwd: serviceRepo });
+
   it("refuses a template that is a symlink out of the service's repo (exit 3) and prints nothing of it", async () => {
     const remote = freshRemote();
     const before = refsOf(remote);
-    const result = await runCli(
-      ["bump", "hello", "61-develop", "--repo", remote, "--template", "deploy/escape.yaml.hbs"],
-      { cwd: serviceRepo },
-    );
+    const result = await bumpWithTemplate(remote, "61-develop", "deploy/escape.yaml.hbs");
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("is a symlink to");
     expect(result.stderr).toContain("outside");
@@ -230,10 +231,7 @@ describe("--template and the config repo stay inside their repos", () => {
 
   it("takes a symlink that stays inside the service's repo", async () => {
     const remote = freshRemote();
-    const result = await runCli(
-      ["bump", "hello", "62-develop", "--repo", remote, "--template", "deploy/inside.yaml.hbs"],
-      { cwd: serviceRepo },
-    );
+    const result = await bumpWithTemplate(remote, "62-develop", "deploy/inside.yaml.hbs");
     expect(result.code).toBe(0);
     expect(fileAt(remote, "develop", "templates/hello.docker.hbs")).toContain(
       "service: {{json service.name}}",
@@ -243,17 +241,11 @@ describe("--template and the config repo stay inside their repos", () => {
   it("refuses control characters in the template's text or path (exit 3)", async () => {
     const remote = freshRemote();
     const before = refsOf(remote);
-    const text = await runCli(
-      ["bump", "hello", "63-develop", "--repo", remote, "--template", "deploy/esc.yaml.hbs"],
-      { cwd: serviceRepo },
-    );
+    const text = await bumpWithTemplate(remote, "63-develop", "deploy/esc.yaml.hbs");
     expect(text.code).toBe(3);
     expect(text.stderr).toContain('line 2 holds the control character "\\u001b"');
     expect(text.stderr).not.toContain("\u001b");
-    const name = await runCli(
-      ["bump", "hello", "63-develop", "--repo", remote, "--template", "deploy/real.yaml.hbs\n"],
-      { cwd: serviceRepo },
-    );
+    const name = await bumpWithTemplate(remote, "63-develop", "deploy/real.yaml.hbs\n");
     expect(name.code).toBe(3);
     expect(name.stderr).toContain("the path holds control characters");
     expect(refsOf(remote)).toBe(before);
@@ -271,10 +263,7 @@ describe("--template and the config repo stay inside their repos", () => {
     git(["commit", "--quiet", "-m", "symlinked templates"], repo);
     const remote = bareClone(repo, path.join(root, "symlinked.git"));
     const before = refsOf(remote);
-    const result = await runCli(
-      ["bump", "hello", "64-develop", "--repo", remote, "--template", "deploy/real.yaml.hbs"],
-      { cwd: serviceRepo },
-    );
+    const result = await bumpWithTemplate(remote, "64-develop", "deploy/real.yaml.hbs");
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("templates in the config repo is a symlink");
     expect(existsSync(path.join(outside, "hello.docker.hbs"))).toBe(false);

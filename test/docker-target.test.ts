@@ -81,6 +81,22 @@ async function idsByName(system: string): Promise<Record<string, string>> {
   return out;
 }
 
+/** The lock marker container another reconciler on this host would hold; `labels` add to or override it. */
+function createLockMarker(system: string, labels: Record<string, string>) {
+  return docker.createContainer({
+    name: `sysconfig-lock-${system}`,
+    Image: `${IMAGE}:1-main`,
+    Cmd: ["true"],
+    Labels: {
+      "io.sysconfig.system": system,
+      "io.sysconfig.role": "lock",
+      "io.sysconfig.lock.since": new Date().toISOString(),
+      "io.sysconfig.lock.host": os.hostname(),
+      ...labels,
+    },
+  });
+}
+
 beforeAll(async () => {
   await buildWebImage(`${IMAGE}:1-main`, "web v1\n");
   await buildWebImage(`${IMAGE}:2-main`, "web v2\n");
@@ -273,18 +289,9 @@ describe("docker target lifecycle", () => {
   });
 
   it("refuses with exit 4 while another live reconciler holds the lock, and says how to clear a stale one", async () => {
-    const lock = await docker.createContainer({
-      name: `sysconfig-lock-${system}`,
-      Image: `${IMAGE}:1-main`,
-      Cmd: ["true"],
-      Labels: {
-        "io.sysconfig.system": system,
-        "io.sysconfig.role": "lock",
-        "io.sysconfig.lock.owner": "test",
-        "io.sysconfig.lock.host": os.hostname(),
-        "io.sysconfig.lock.pid": String(process.pid),
-        "io.sysconfig.lock.since": new Date().toISOString(),
-      },
+    const lock = await createLockMarker(system, {
+      "io.sysconfig.lock.owner": "test",
+      "io.sysconfig.lock.pid": String(process.pid),
     });
     try {
       const result = await reconcile(repo);
@@ -299,18 +306,9 @@ describe("docker target lifecycle", () => {
   it("with --wait-lock gives up after --lock-timeout (exit 4), leaving the holder's lock and changing nothing", async () => {
     const yaml = configYaml(system, port, { web: "2-main", probe: "2-main" });
     await commitConfig(repo, yaml.replace(/tag: 2-main/g, "tag: 1-main"), "pending change");
-    const lock = await docker.createContainer({
-      name: `sysconfig-lock-${system}`,
-      Image: `${IMAGE}:1-main`,
-      Cmd: ["true"],
-      Labels: {
-        "io.sysconfig.system": system,
-        "io.sysconfig.role": "lock",
-        "io.sysconfig.lock.owner": "live holder",
-        "io.sysconfig.lock.host": os.hostname(),
-        "io.sysconfig.lock.pid": String(process.pid),
-        "io.sysconfig.lock.since": new Date().toISOString(),
-      },
+    const lock = await createLockMarker(system, {
+      "io.sysconfig.lock.owner": "live holder",
+      "io.sysconfig.lock.pid": String(process.pid),
     });
     try {
       const before = await idsByName(system);
@@ -588,19 +586,10 @@ describe("the lock's stale takeover", () => {
   afterAll(() => removeSystem(system));
 
   async function holder(labels: Record<string, string>): Promise<void> {
-    await docker.createContainer({
-      name,
-      Image: `${IMAGE}:1-main`,
-      Cmd: ["true"],
-      Labels: {
-        "io.sysconfig.system": system,
-        "io.sysconfig.role": "lock",
-        "io.sysconfig.lock.owner": "other reconciler",
-        "io.sysconfig.lock.since": new Date().toISOString(),
-        "io.sysconfig.lock.host": os.hostname(),
-        "io.sysconfig.lock.pid": String(deadPid),
-        ...labels,
-      },
+    await createLockMarker(system, {
+      "io.sysconfig.lock.owner": "other reconciler",
+      "io.sysconfig.lock.pid": String(deadPid),
+      ...labels,
     });
   }
   const machine = async () => (await readFile("/etc/machine-id", "utf8")).trim();

@@ -201,12 +201,7 @@ describe("fleet target through the reconcile pipeline", () => {
       ["handmade.service", foreign],
       ["other.service", otherSystem],
     ] as const) {
-      await rawRequest(
-        server.endpoint,
-        "PUT",
-        `/fleet/v1/units/${name}`,
-        JSON.stringify({ desiredState: "launched", options }),
-      );
+      await putUnit(name, { desiredState: "launched", options });
     }
     const outcome = await reconcile();
     expect(actions(outcome)).toEqual({
@@ -277,12 +272,7 @@ describe("fleet target through the reconcile pipeline", () => {
   it("destroys the units of a service removed from the config, and corrects a unit stopped by hand", async () => {
     await writeFleetRepo(repoDir(), spec({ web: {}, api: {}, db: {}, cache: {}, mail: {} }));
     await reconcile();
-    await rawRequest(
-      server.endpoint,
-      "PUT",
-      "/fleet/v1/units/web.service",
-      JSON.stringify({ desiredState: "loaded" }),
-    );
+    await putUnit("web.service", { desiredState: "loaded" });
     await writeFleetRepo(repoDir(), spec({ web: {}, api: {}, db: {}, cache: {} }));
     const outcome = await reconcile();
     expect(actions(outcome)["fleet:mail.service"]).toBe("delete");
@@ -322,17 +312,22 @@ describe("fleet target through the reconcile pipeline", () => {
   });
 });
 
+/** PUTs a unit straight through fleet's API, as fleetctl or another reconciler would. */
+function putUnit(name: string, body: { desiredState: string; options?: unknown }) {
+  return rawRequest(
+    server.endpoint,
+    "PUT",
+    `/fleet/v1/units/${encodeURIComponent(name)}`,
+    JSON.stringify(body),
+  );
+}
+
 /** What `fleetctl start NAME@N.service` does when the instance does not exist: copy the template. */
 async function startByHand(instance: string): Promise<void> {
   const template = instance.replace(/@[^.]+\.service$/, "@.service");
   const got = await rawRequest(server.endpoint, "GET", `/fleet/v1/units/${encodeURIComponent(template)}`);
   const { options } = got.json as { options: unknown };
-  const put = await rawRequest(
-    server.endpoint,
-    "PUT",
-    `/fleet/v1/units/${encodeURIComponent(instance)}`,
-    JSON.stringify({ desiredState: "launched", options }),
-  );
+  const put = await putUnit(instance, { desiredState: "launched", options });
   expect(put.status).toBe(201);
 }
 
@@ -343,12 +338,7 @@ async function makeOldMarker(name: string): Promise<void> {
   const options = unit.options.filter(
     (o) => o.section !== "X-Sysconfig" || (o.name !== "Unit" && o.name !== "Environment"),
   );
-  await rawRequest(
-    server.endpoint,
-    "PUT",
-    `/fleet/v1/units/${encodeURIComponent(name)}`,
-    JSON.stringify({ desiredState: unit.desiredState, options }),
-  );
+  await putUnit(name, { desiredState: unit.desiredState, options });
 }
 
 describe("fleet ownership: the marker names its unit and environment", () => {
@@ -427,12 +417,7 @@ describe("fleet ownership: the marker names its unit and environment", () => {
         ...t,
         async apply(change, context) {
           if (change.subject === "fleet:web.service") {
-            await rawRequest(
-              server.endpoint,
-              "PUT",
-              "/fleet/v1/units/web.service",
-              JSON.stringify({ desiredState: "launched", options: foreign }),
-            );
+            await putUnit("web.service", { desiredState: "launched", options: foreign });
           }
           await t.apply(change, context);
         },
@@ -495,6 +480,22 @@ describe("fleet target apply errors", () => {
 describe("fleet lock (best effort, see fleet-lock.ts)", () => {
   beforeEach(() => server.units.clear());
 
+  const lockOwner = () =>
+    server.units.get(lockUnitName("shop"))?.options.find((o) => o.name === "Owner")?.value;
+  /** Writes the lock unit as another reconciler would, straight through fleet's API. */
+  const putLock = (owner: string, token: string, expires: Date) =>
+    putUnit(lockUnitName("shop"), {
+      desiredState: "inactive",
+      options: [
+        { section: "X-Sysconfig-Lock", name: "Owner", value: owner },
+        { section: "X-Sysconfig-Lock", name: "Token", value: token },
+        { section: "X-Sysconfig-Lock", name: "Expires", value: expires.toISOString() },
+      ],
+    });
+  /** Reconciler B takes the lock over, live for another minute. */
+  const stealLock = () => putLock("B", "b".repeat(32), new Date(Date.now() + 60_000));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
   it("refuses a second reconciler while the lock is held (exit 4), and hides the lock unit from the plan", async () => {
     const a = target();
     const b = target();
@@ -528,19 +529,7 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     await held.release();
     await (await waiting).release();
     // a crashed holder: its lock unit stays behind with an expiry in the past
-    await rawRequest(
-      server.endpoint,
-      "PUT",
-      `/fleet/v1/units/${lockUnitName("shop")}`,
-      JSON.stringify({
-        desiredState: "inactive",
-        options: [
-          { section: "X-Sysconfig-Lock", name: "Owner", value: "crashed" },
-          { section: "X-Sysconfig-Lock", name: "Token", value: "c".repeat(32) },
-          { section: "X-Sysconfig-Lock", name: "Expires", value: new Date(Date.now() - 1000).toISOString() },
-        ],
-      }),
-    );
+    await putLock("crashed", "c".repeat(32), new Date(Date.now() - 1000));
     const c = target();
     const taken = await c.acquireLock("shop", "third", false);
     expect(server.units.get(lockUnitName("shop"))?.options.find((o) => o.name === "Owner")?.value).toMatch(
@@ -549,28 +538,6 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     await taken.release();
     for (const t of [a, b, c]) await t.close();
   });
-
-  const lockOwner = () =>
-    server.units.get(lockUnitName("shop"))?.options.find((o) => o.name === "Owner")?.value;
-  const stealLock = () =>
-    rawRequest(
-      server.endpoint,
-      "PUT",
-      `/fleet/v1/units/${lockUnitName("shop")}`,
-      JSON.stringify({
-        desiredState: "inactive",
-        options: [
-          { section: "X-Sysconfig-Lock", name: "Owner", value: "B" },
-          { section: "X-Sysconfig-Lock", name: "Token", value: "b".repeat(32) },
-          {
-            section: "X-Sysconfig-Lock",
-            name: "Expires",
-            value: new Date(Date.now() + 60_000).toISOString(),
-          },
-        ],
-      }),
-    );
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it("with a wait deadline gives up (exit 4) once it passes, leaving the holder's lock and changing nothing", async () => {
     server.transitionMs = 0;
@@ -735,23 +702,7 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
     server.delayMs = 0;
     const lockA = await a.acquireLock("shop", "A", false);
     // B's stale view: it read before A's PUT, so it now writes over A's lock without checking again.
-    await rawRequest(
-      server.endpoint,
-      "PUT",
-      `/fleet/v1/units/${lockUnitName("shop")}`,
-      JSON.stringify({
-        desiredState: "inactive",
-        options: [
-          { section: "X-Sysconfig-Lock", name: "Owner", value: "B" },
-          { section: "X-Sysconfig-Lock", name: "Token", value: "b".repeat(32) },
-          {
-            section: "X-Sysconfig-Lock",
-            name: "Expires",
-            value: new Date(Date.now() + 60_000).toISOString(),
-          },
-        ],
-      }),
-    );
+    await stealLock();
     // A still believes it holds the lock; its release sees B's token and leaves B's lock alone.
     await lockA.release();
     expect(server.units.get(lockUnitName("shop"))?.options.find((o) => o.name === "Owner")?.value).toBe("B");

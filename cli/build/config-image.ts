@@ -292,7 +292,7 @@ async function pushAll(
   const reason = `the tip of ${tip.remote} could not be read: ${tip.reason}`;
   result.movingTag = { reference: moving, pushed: false, check: "unreadable", reason };
   throw new MovingTagNotMovedError(
-    `build ${result.image} push incomplete: pushed ${pushed}, but ${moving} was NOT moved, because ${reason}. ` +
+    `build ${result.image} push incomplete: pushed ${pushed}, but ${moving} was NOT moved, because ${reason.replace(/\.$/, "")}. ` +
       `Without the tip, this build could be older than the one ${moving} names and would move it backwards. ` +
       `Give the build read access to the remote (git ls-remote must work: credentials or an SSH key in CI), ` +
       `or pass --skip-tip-check (SYSCONFIG_SKIP_TIP_CHECK=1) to move ${moving} without the check.`,

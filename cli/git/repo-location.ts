@@ -14,7 +14,8 @@ export type RepoLocation =
 const SCHEMES = new Set(["file", "ssh", "git", "http", "https", "git+ssh", "ssh+git"]);
 
 /** What git itself treats as a URL: scheme://…, or scp-like [user@]host:path (a ':' before any '/'). */
-function looksLikeUrl(repo: string): boolean {
+/** `scheme://…` or scp-like `host:path` (a colon before any slash). */
+export function looksLikeUrl(repo: string): boolean {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) return true;
   const colon = repo.indexOf(":");
   const slash = repo.indexOf("/");

@@ -7,6 +7,8 @@ import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { extract } from "tar-stream";
 import { parseDocument } from "yaml";
+import { silentProgress } from "../../cli/build/progress.js";
+import { buildReconcilerImage, LOCAL_NODE_IMAGE } from "../../cli/build/reconciler-image.js";
 import { runCli } from "./cli.js";
 
 const execFileAsync = promisify(execFile);
@@ -111,6 +113,23 @@ export async function removeImages(docker: Docker, references: readonly string[]
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
   }
+}
+
+/** The reconciler image the test's config images build on (the engine's cache makes repeats cheap). */
+export async function testBaseImage(docker: Docker): Promise<string> {
+  return (await buildReconcilerImage(docker, { nodeImage: LOCAL_NODE_IMAGE, progress: silentProgress }))
+    .reference;
+}
+
+/** Removes `created` and every image the test run `run` tagged, including references of builds that failed to push. */
+export async function removeRunImages(
+  docker: Docker,
+  run: string,
+  created: readonly string[],
+): Promise<void> {
+  const images = await docker.listImages();
+  const ours = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(`sysconfig-test-${run}/`));
+  await removeImages(docker, [...created, ...ours]);
 }
 
 /** Tags a registry holds for `repository` (GET /v2/<name>/tags/list), [] when it has none. */

@@ -20,7 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { reasonOf, RuntimeFailureError, SafetyRefusalError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
-import { lockWaiter, type LockWait, type LockWaiter } from "../lock-wait.js";
+import { lockWaiter, pause, type LockWait, type LockWaiter } from "../lock-wait.js";
 import type { TargetLock } from "../target.js";
 import type { FleetClient, FleetUnit } from "./fleet-client.js";
 import type { UnitOption } from "./unit-file.js";
@@ -71,8 +71,6 @@ function readHolder(unit: FleetUnit | undefined): LockHolder | undefined {
   return { owner: f.get("Owner") ?? "(unknown)", token, acquired: f.get("Acquired") ?? "", expires };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function acquireFleetLock(
   client: FleetClient,
   system: string,
@@ -112,7 +110,7 @@ export async function acquireFleetLock(
       reporter.warn(`taking over the expired fleet lock ${name} of ${holder.owner}`);
     }
     await write();
-    await sleep(tuning.settleMs);
+    await pause(tuning.settleMs);
     const after = readHolder(await client.getUnit(name));
     if (after?.token === mine.token) break;
     if (!after) continue;
