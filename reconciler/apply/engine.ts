@@ -1,16 +1,17 @@
 // The apply stage: the only stage that changes the target. Creates and updates run level by level in
-// dependency order (bounded parallelism within a level), roll groups one instance at a time, deletes
-// last in reverse order, and only when every desired object converged (none failed, was skipped or
-// refused by a conflict). One failure never hides
-// another: every change gets a result.
+// dependency order: within a level every change is sent (at most `parallelism` requests at once) and
+// then waited for together through one shared health watcher (health-watch.ts); roll groups go one
+// instance at a time, every roll at once. Deletes run last in reverse order, and only when every
+// desired object converged (none failed, was skipped or refused by a conflict). One failure never
+// hides another: every change gets a result.
 import { reasonOf } from "../errors.js";
 import type { Change } from "../model.js";
 import { maskSecrets } from "../plan/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import type { ApplyContext, Target } from "../targets/target.js";
-import { mapBounded } from "./pool.js";
+import { createHealthWatcher, type HealthWatcher } from "./health-watch.js";
+import { createLimiter, type Limiter } from "./limit.js";
 import { isFailure, type ChangeResult } from "./result.js";
-import { waitForHealth } from "./wait.js";
 
 export const DEFAULT_PARALLELISM = 8;
 const INTERRUPTED = "interrupted before it was applied";
@@ -21,7 +22,7 @@ export interface ApplyOptions {
   reporter: Reporter;
   /** Dependency level of each service (dependencyLevels()). */
   levels: Map<string, number>;
-  /** Most changes in flight at once within a level. */
+  /** Most apply requests in flight at once within a level (waits are shared and not counted). */
   parallelism: number;
   /** Wait for health after creates and updates (--no-wait turns it off, except inside a roll). */
   wait: boolean;
@@ -67,20 +68,28 @@ export async function applyChanges(
   }
 
   const forward = forwardUnits(changes, options.levels);
+  const watcher = createHealthWatcher(target, {
+    system: options.system,
+    revision: options.revision,
+    reporter: options.reporter,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   for (const level of [...new Set(forward.map((u) => u.level))].sort((a, b) => a - b)) {
-    await mapBounded(
-      forward.filter((u) => u.level === level),
-      options.parallelism,
-      async (unit) => {
-        const failedDep = unit.dependsOn.find((dep) => failedServices.has(dep));
-        if (failedDep !== undefined) {
-          for (const change of unit.changes) {
-            record(skip(change, `dependency ${failedDep} did not converge`), unit.service);
+    const limit = createLimiter(options.parallelism);
+    const run: Run = { target, options, limit, watcher };
+    await Promise.all(
+      forward
+        .filter((u) => u.level === level)
+        .map(async (unit) => {
+          const failedDep = unit.dependsOn.find((dep) => failedServices.has(dep));
+          if (failedDep !== undefined) {
+            for (const change of unit.changes) {
+              record(skip(change, `dependency ${failedDep} did not converge`), unit.service);
+            }
+            return;
           }
-          return;
-        }
-        await runUnit(target, unit, options, record);
-      },
+          await runUnit(run, unit, record);
+        }),
     );
   }
 
@@ -104,9 +113,10 @@ export async function applyChanges(
       }
       continue;
     }
-    await mapBounded(group, options.parallelism, async (change) => {
-      record(await applyOne(target, change, false, options), change.actual?.service);
-    });
+    const run: Run = { target, options, limit: createLimiter(options.parallelism), watcher };
+    await Promise.all(
+      group.map(async (change) => record(await applyOne(run, change, false), change.actual?.service)),
+    );
   }
 
   return changes.flatMap((c) => {
@@ -115,17 +125,25 @@ export async function applyChanges(
   });
 }
 
+/** What every change of one level shares: the apply limit and the target's health watcher. */
+interface Run {
+  target: Target;
+  options: ApplyOptions;
+  limit: Limiter;
+  watcher: HealthWatcher;
+}
+
 async function runUnit(
-  target: Target,
+  run: Run,
   unit: Unit,
-  options: ApplyOptions,
   record: (result: ChangeResult, service: string | undefined) => void,
 ): Promise<void> {
+  const options = run.options;
   for (const [index, change] of unit.changes.entries()) {
     const last = index === unit.changes.length - 1;
     // Inside a roll each instance is confirmed before the next, even with --no-wait: that is the roll.
     const wait = options.wait || (unit.rollGroup !== undefined && !last);
-    const result = await applyOne(target, change, wait, options);
+    const result = await applyOne(run, change, wait);
     record(result, unit.service);
     if (isFailure(result) && unit.rollGroup !== undefined) {
       const reason =
@@ -138,34 +156,36 @@ async function runUnit(
   }
 }
 
-async function applyOne(
-  target: Target,
-  change: Change,
-  wait: boolean,
-  options: ApplyOptions,
-): Promise<ChangeResult> {
-  if (options.signal?.aborted === true) return skip(change, INTERRUPTED);
-  const context: ApplyContext = {
-    system: options.system,
-    revision: options.revision,
-    reporter: options.reporter,
-    deadline: Date.now() + options.timeoutMs,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+/** Sends one change (within the level's limit), then waits for it through the shared watcher. */
+async function applyOne(run: Run, change: Change, wait: boolean): Promise<ChangeResult> {
+  const { options, target } = run;
   const label = `${PREFIX[change.action]} ${change.action} ${change.subject}`;
-  options.reporter.info(`${label} …`);
-  try {
-    await target.apply(change, context);
-  } catch (error) {
-    const reason = maskSecrets(reasonOf(error));
-    options.reporter.warn(`${label}: failed: ${reason}`);
-    return { subject: change.subject, action: change.action, status: "failed", reason };
-  }
+  const sent = await run.limit(async (): Promise<ChangeResult | ApplyContext> => {
+    // Checked once a slot is free: nothing new starts after an interrupt.
+    if (options.signal?.aborted === true) return skip(change, INTERRUPTED);
+    const context: ApplyContext = {
+      system: options.system,
+      revision: options.revision,
+      reporter: options.reporter,
+      deadline: Date.now() + options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    options.reporter.info(`${label} …`);
+    try {
+      await target.apply(change, context);
+      return context;
+    } catch (error) {
+      const reason = maskSecrets(reasonOf(error));
+      options.reporter.warn(`${label}: failed: ${reason}`);
+      return { subject: change.subject, action: change.action, status: "failed", reason };
+    }
+  });
+  if ("status" in sent) return sent;
   if (!wait || change.action === "delete") {
     options.reporter.debug(`${label}: applied`);
     return { subject: change.subject, action: change.action, status: "applied" };
   }
-  const health = await waitForHealth(target, change, context);
+  const health = await run.watcher.wait(change, sent.deadline, label);
   if (health.healthy) {
     options.reporter.info(`${label}: healthy`);
     return { subject: change.subject, action: change.action, status: "healthy" };

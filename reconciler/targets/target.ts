@@ -1,6 +1,6 @@
 // What every target (fleet, docker, kubernetes) implements: one file per target, no base classes.
 import type { TargetKind } from "../config/schema.js";
-import type { ActualObject, Change, DesiredObject, DesiredState, HealthReport } from "../model.js";
+import type { ActualObject, Change, DesiredObject, DesiredState } from "../model.js";
 import type { Reporter } from "../report/reporter.js";
 import type { LockWait } from "./lock-wait.js";
 
@@ -9,6 +9,20 @@ export type { LockWait } from "./lock-wait.js";
 /** A held reconcile lock; release() is idempotent. */
 export interface TargetLock {
   release(): Promise<void>;
+}
+
+/** The state of one applied change as seen by one poll of the target. */
+export type HealthCheck =
+  | { state: "healthy" }
+  /** Will not converge without a new change (crash loop, failed rollout). */
+  | { state: "failed"; reason: string }
+  /** Not yet; the reason is shown to the operator while waiting and in a timeout's message. */
+  | { state: "pending"; reason?: string };
+
+/** How often the engine's shared watcher polls checkHealth: from initialMs, backing off to maxMs. */
+export interface HealthPolling {
+  initialMs: number;
+  maxMs: number;
 }
 
 export interface ApplyContext {
@@ -29,8 +43,14 @@ export interface Target {
   readActual(system: string): Promise<ActualObject[]>;
   /** Applies one create, update or delete; throws a RuntimeFailureError naming the subject. */
   apply(change: Change, context: ApplyContext): Promise<void>;
-  /** Waits until a created or updated object is healthy, or the deadline passes. */
-  waitHealthy(change: Change, context: ApplyContext): Promise<HealthReport>;
+  /**
+   * One poll: reads the target's state ONCE (fleet: every page of /state; docker: one container list;
+   * kubernetes: one list per kind and namespace among the changes) and classifies every created or
+   * updated change, keyed by subject. Never one request per object per poll; never waits.
+   */
+  checkHealth(changes: readonly Change[], context: ApplyContext): Promise<Map<string, HealthCheck>>;
+  /** The target's own poll timing for checkHealth (tests shorten it); the engine's default otherwise. */
+  readonly healthPolling?: HealthPolling;
   /**
    * Takes the per-system lock. Throws SafetyRefusalError when another reconciler holds it and `wait` is
    * false or its deadline passes, leaving no lock of ours behind; RuntimeFailureError when its signal aborts.

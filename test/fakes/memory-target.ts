@@ -3,16 +3,17 @@
 import { createHash } from "node:crypto";
 import type { TargetKind } from "../../reconciler/config/schema.js";
 import { RuntimeFailureError, SafetyRefusalError } from "../../reconciler/errors.js";
-import type {
-  ActualObject,
-  Change,
-  DesiredObject,
-  DesiredState,
-  HealthReport,
-} from "../../reconciler/model.js";
+import type { ActualObject, Change, DesiredObject, DesiredState } from "../../reconciler/model.js";
 import { maskSecrets } from "../../reconciler/plan/mask.js";
 import { lockWaiter } from "../../reconciler/targets/lock-wait.js";
-import type { ApplyContext, LockWait, Target, TargetLock } from "../../reconciler/targets/target.js";
+import type {
+  ApplyContext,
+  HealthCheck,
+  HealthPolling,
+  LockWait,
+  Target,
+  TargetLock,
+} from "../../reconciler/targets/target.js";
 
 export interface MemoryObject {
   name: string;
@@ -29,6 +30,8 @@ export interface MemoryTargetOptions {
   kind?: TargetKind;
   /** Milliseconds each apply takes (lets tests observe parallelism). */
   applyDelayMs?: number;
+  /** The engine's poll timing for this target (default: every 1 ms, so tests run fast). */
+  healthPolling?: HealthPolling;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,8 +39,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class MemoryTarget implements Target {
   readonly kind: TargetKind;
   readonly objects = new Map<string, MemoryObject>();
-  /** "create x" / "update x" / "delete x" / "wait x" / "lock" / "unlock" / "close", in call order. */
+  /**
+   * "create x" / "update x" / "delete x" / "lock" / "unlock" / "close", in call order, and "wait x"
+   * when a poll first finds x healthy or unhealthy.
+   */
   readonly log: string[] = [];
+  /** The subjects each checkHealth call was asked about, with the time of the call. */
+  readonly polls: { at: number; subjects: string[] }[] = [];
+  /** subject → how many more polls report it pending (with `pendingReason`). */
+  readonly pendingPolls = new Map<string, number>();
+  /** subject → the reason a pending poll gives. */
+  readonly pendingReason = new Map<string, string>();
+  readonly healthPolling: HealthPolling;
   /** subject → reason: apply() throws a RuntimeFailureError. */
   readonly failApply = new Map<string, string>();
   /** subject → reason: waitHealthy() reports unhealthy. */
@@ -54,6 +67,7 @@ export class MemoryTarget implements Target {
   constructor(options: MemoryTargetOptions = {}) {
     this.kind = options.kind ?? "docker";
     this.applyDelayMs = options.applyDelayMs ?? 0;
+    this.healthPolling = options.healthPolling ?? { initialMs: 1, maxMs: 1 };
   }
 
   subjectOf(name: string): string {
@@ -133,14 +147,23 @@ export class MemoryTarget implements Target {
     }
   }
 
-  waitHealthy(change: Change, _context: ApplyContext): Promise<HealthReport> {
-    this.log.push(`wait ${change.subject}`);
-    const reason = this.unhealthy.get(change.subject);
-    return Promise.resolve(
-      reason === undefined
-        ? { subject: change.subject, healthy: true }
-        : { subject: change.subject, healthy: false, reason },
-    );
+  /** One poll: every change answered from the map at once, like a target's one list request. */
+  checkHealth(changes: readonly Change[], _context: ApplyContext): Promise<Map<string, HealthCheck>> {
+    this.polls.push({ at: Date.now(), subjects: changes.map((c) => c.subject) });
+    const answers = new Map<string, HealthCheck>();
+    for (const change of changes) {
+      const pending = this.pendingPolls.get(change.subject) ?? 0;
+      if (pending > 0) {
+        this.pendingPolls.set(change.subject, pending - 1);
+        const reason = this.pendingReason.get(change.subject);
+        answers.set(change.subject, { state: "pending", ...(reason === undefined ? {} : { reason }) });
+        continue;
+      }
+      this.log.push(`wait ${change.subject}`);
+      const reason = this.unhealthy.get(change.subject);
+      answers.set(change.subject, reason === undefined ? { state: "healthy" } : { state: "failed", reason });
+    }
+    return Promise.resolve(answers);
   }
 
   async acquireLock(system: string, owner: string, wait: LockWait): Promise<TargetLock> {

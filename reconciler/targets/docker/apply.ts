@@ -11,6 +11,7 @@ import { createBody } from "./create-body.js";
 import { isContainerSpec } from "./desired.js";
 import { engineFailure, engineReason, statusOf } from "./engine-errors.js";
 import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
+import type { SharedPoll } from "../shared-poll.js";
 import { ensureImage } from "./image.js";
 import { nextName } from "./labels.js";
 import { SECRET_PLACEHOLDER, secretFingerprints } from "./secret-fingerprints.js";
@@ -25,6 +26,10 @@ export interface ApplyDeps {
   wait?: Partial<Omit<WaitOptions, "deadline" | "signal">>;
   /** Images known to be on the host during this run (see ensureImage). */
   imagesPresent?: Set<string>;
+  /** Ids of the containers this run started (their restart count starts at 0). */
+  started?: Set<string>;
+  /** The target's shared container watch (one list per poll for every update waiting at once). */
+  watch?: (signal?: AbortSignal) => SharedPoll<string>;
 }
 
 /** Seconds the old container gets to stop gracefully before it is killed. */
@@ -78,12 +83,17 @@ async function updateContainer(
     const restarted = await restartOld(docker, old.id, subject, reporter);
     throw new RuntimeFailureError(`${reasonOf(error)}. ${oldState(old.name, restarted)}`, { cause: error });
   }
-  const health = await waitContainerHealthy(docker, next.id, {
-    ...DEFAULT_WAIT,
-    ...deps.wait,
-    deadline: context.deadline,
-    ...(context.signal ? { signal: context.signal } : {}),
-  });
+  const health = await waitContainerHealthy(
+    docker,
+    next.id,
+    {
+      ...DEFAULT_WAIT,
+      ...deps.wait,
+      deadline: context.deadline,
+      ...(context.signal ? { signal: context.signal } : {}),
+    },
+    deps.watch?.(context.signal),
+  );
   if (!health.healthy) {
     await removeContainer(docker, next.id, subject, true);
     const left = stopFirst
@@ -175,6 +185,7 @@ async function startNew(
   }
   try {
     await container.start();
+    deps.started?.add(container.id);
   } catch (error) {
     await removeContainer(deps.docker, container.id, subject, true).catch(() => undefined);
     throw engineFailure(subject, "start", error);

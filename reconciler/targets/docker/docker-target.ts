@@ -3,13 +3,14 @@
 import type Dockerode from "dockerode";
 import type { TargetConfig } from "../../config/schema.js";
 import { InternalError } from "../../errors.js";
-import type { Change, HealthReport } from "../../model.js";
-import type { Target, TargetOptions } from "../target.js";
+import type { Change } from "../../model.js";
+import type { SharedPoll } from "../shared-poll.js";
+import type { HealthCheck, Target, TargetOptions } from "../target.js";
 import { applyChange, type ApplyDeps } from "./apply.js";
 import { connectDocker, dockerAddress } from "./client.js";
 import type { ContainerSpec } from "./container-spec.js";
 import { dockerDesiredObjects } from "./desired.js";
-import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
+import { ContainerHealth, containerWatch, DEFAULT_WAIT, type WaitOptions } from "./health.js";
 import { acquireDockerLock } from "./lock.js";
 import { listContainers } from "./read-actual.js";
 
@@ -33,12 +34,20 @@ export function createDockerTarget(
       "docker target: no environment given; it is part of the ownership labels (createTarget needs options.environment)",
     );
   }
+  const wait = { ...DEFAULT_WAIT, ...options.wait };
+  const started = new Set<string>();
+  const health = new ContainerHealth(docker, wait.settleMs, started);
+  // One watch per run (its signal is the run's): updates waiting inside apply and the engine's polls
+  // of checkHealth share it, so N containers cost one list per poll.
+  let watch: SharedPoll<string> | undefined;
   const deps: ApplyDeps = {
     docker,
     environment,
     env: options.env,
     reporter: options.reporter,
     imagesPresent: new Set(),
+    started,
+    watch: (signal) => (watch ??= containerWatch(health, wait.pollMs, signal)),
   };
   if (options.wait) deps.wait = options.wait;
   // The plan reads desired state first: the live side of a diff then shows whether a secret changed.
@@ -62,24 +71,29 @@ export function createDockerTarget(
           ),
       }),
     apply: (change, context) => applyChange(deps, change, context),
-    waitHealthy: (change, context) =>
-      waitHealthy(docker, change, {
-        ...DEFAULT_WAIT,
-        ...options.wait,
-        deadline: context.deadline,
-        ...(context.signal ? { signal: context.signal } : {}),
-      }),
+    checkHealth: (changes) => checkHealth(health, changes),
+    healthPolling: { initialMs: wait.pollMs, maxMs: 4 * wait.pollMs },
     acquireLock: (system, owner, wait) => acquireDockerLock(docker, system, owner, wait, options.reporter),
     close: () => Promise.resolve(),
   };
 }
 
-async function waitHealthy(docker: Dockerode, change: Change, wait: WaitOptions): Promise<HealthReport> {
-  if (change.action !== "create" && change.action !== "update")
-    return { subject: change.subject, healthy: true };
-  const name = change.desired?.name ?? change.subject;
-  const health = await waitContainerHealthy(docker, name, wait);
-  return health.healthy
-    ? { subject: change.subject, healthy: true }
-    : { subject: change.subject, healthy: false, reason: health.reason };
+/** One container list answers for every created or updated container. */
+async function checkHealth(
+  health: ContainerHealth,
+  changes: readonly Change[],
+): Promise<Map<string, HealthCheck>> {
+  const answers = new Map<string, HealthCheck>();
+  const names = new Map<string, string>();
+  for (const change of changes) {
+    if (change.action !== "create" && change.action !== "update")
+      answers.set(change.subject, { state: "healthy" });
+    else names.set(change.subject, change.desired?.name ?? change.subject);
+  }
+  if (names.size === 0) return answers;
+  const byName = await health.check([...names.values()]);
+  for (const [subject, name] of names) {
+    answers.set(subject, byName.get(name) ?? { state: "pending" });
+  }
+  return answers;
 }

@@ -1,7 +1,11 @@
-// Waits until a container is running and healthy (its Docker health check, or — without one — still
-// running after a short settle period), bounded by a deadline; says why when it is not.
+// Container health for many containers at once: one container list per poll answers for every
+// container waited on (running, exited, restarting, and the health check's verdict from its status).
+// A container is inspected only when the list cannot decide: to read why it failed, and — without a
+// health check — to confirm it has stayed up for the settle period without restarting.
 import type Dockerode from "dockerode";
 import { isSecretName, maskSecrets, redactValues } from "../../plan/mask.js";
+import { SharedPoll } from "../shared-poll.js";
+import type { HealthCheck } from "../target.js";
 import { engineReason, statusOf, withRetry } from "./engine-errors.js";
 
 export type Health = { healthy: true } | { healthy: false; reason: string };
@@ -13,64 +17,128 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Without a health check: how long the container must stay up. */
   settleMs: number;
+  /** First poll after a start; later polls back off to four times this. */
   pollMs: number;
 }
 
-export const DEFAULT_WAIT: Omit<WaitOptions, "deadline" | "signal"> = { settleMs: 1_500, pollMs: 400 };
+export const DEFAULT_WAIT: Omit<WaitOptions, "deadline" | "signal"> = { settleMs: 1_500, pollMs: 250 };
 
+/** Classifies containers (by id or name) from one list, remembering restart counts between polls. */
+export class ContainerHealth {
+  /** Restart count when first inspected, for containers this run did not start itself. */
+  private readonly baseline = new Map<string, number>();
+
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly settleMs: number,
+    /** Ids of containers this run created and started: their restart count starts at 0. */
+    private readonly started: ReadonlySet<string> = new Set(),
+  ) {}
+
+  async check(keys: readonly string[]): Promise<Map<string, HealthCheck>> {
+    const list = await withRetry(() => this.docker.listContainers({ all: true }));
+    const answers = new Map<string, HealthCheck>();
+    await Promise.all(
+      keys.map(async (key) => {
+        const found = list.find((c) => c.Id === key || c.Names.includes(`/${key}`));
+        answers.set(key, await this.classify(found));
+      }),
+    );
+    return answers;
+  }
+
+  private async classify(c: Dockerode.ContainerInfo | undefined): Promise<HealthCheck> {
+    if (!c) return { state: "failed", reason: "the container is gone (removed while starting)" };
+    if (c.State === "created") return { state: "pending", reason: "created, not started yet" };
+    if (c.State !== "running") return this.failure(c.Id);
+    if (/\(healthy\)/.test(c.Status)) return { state: "healthy" };
+    if (/\(unhealthy\)/.test(c.Status)) return this.failure(c.Id);
+    if (/\(health: starting\)/.test(c.Status)) {
+      return { state: "pending", reason: "running, health check starting" };
+    }
+    if (Date.now() - c.Created * 1000 < this.settleMs)
+      return { state: "pending", reason: "running, settling" };
+    return this.settled(c.Id);
+  }
+
+  /** No health check: up for settleMs since its (last) start, and never restarted. */
+  private async settled(id: string): Promise<HealthCheck> {
+    const info = await this.inspect(id);
+    if ("state" in info) return info;
+    const baseline = this.started.has(id) ? 0 : (this.baseline.get(id) ?? info.RestartCount);
+    this.baseline.set(id, baseline);
+    if (info.RestartCount > baseline || !info.State.Running) return this.failure(id, info);
+    if (Date.now() - Date.parse(info.State.StartedAt) >= this.settleMs) return { state: "healthy" };
+    return { state: "pending", reason: "running, settling" };
+  }
+
+  /** Why a container is not healthy, with its last output; secrets masked. */
+  private async failure(id: string, known?: Dockerode.ContainerInspectInfo): Promise<HealthCheck> {
+    const info = known ?? (await this.inspect(id));
+    if ("state" in info) return info;
+    const state = info.State;
+    const report = reportWith(secretValuesOf(info));
+    const container = this.docker.getContainer(id);
+    if (state.Status === "exited" || state.Status === "dead" || (known && state.Running)) {
+      return report(`exited with code ${state.ExitCode}${await lastLogs(container)}`);
+    }
+    if (state.Status === "restarting" || !state.Running) {
+      return report(`keeps restarting (last exit code ${state.ExitCode})${await lastLogs(container)}`);
+    }
+    const health = state.Health;
+    if (health?.Status === "unhealthy")
+      return report(`health check failed: ${lastCheck(health) || "no output"}`);
+    return { state: "pending", reason: `state ${state.Status}` };
+  }
+
+  private async inspect(id: string): Promise<Dockerode.ContainerInspectInfo | HealthCheck> {
+    try {
+      return await withRetry(() => this.docker.getContainer(id).inspect());
+    } catch (error) {
+      if (statusOf(error) === 404)
+        return { state: "failed", reason: "the container is gone (removed while starting)" };
+      return { state: "pending", reason: `cannot inspect the container: ${engineReason(error)}` };
+    }
+  }
+}
+
+/** A shared watch over one engine: concurrent waits share one container list per poll. */
+export function containerWatch(
+  health: ContainerHealth,
+  pollMs: number,
+  signal?: AbortSignal,
+): SharedPoll<string> {
+  return new SharedPoll<string>(
+    (keys) => health.check(keys),
+    { initialMs: pollMs, maxMs: 4 * pollMs },
+    signal,
+  );
+}
+
+/** Waits for one container: the docker target's shared watch, or a one-off watch for it alone. */
 export async function waitContainerHealthy(
   docker: Dockerode,
   idOrName: string,
   options: WaitOptions,
+  watch: SharedPoll<string> = containerWatch(
+    new ContainerHealth(docker, options.settleMs),
+    options.pollMs,
+    options.signal,
+  ),
 ): Promise<Health> {
-  const container = docker.getContainer(idOrName);
-  let restarts: number | undefined;
-  for (;;) {
-    let info: Dockerode.ContainerInspectInfo;
-    try {
-      info = await withRetry(() => container.inspect());
-    } catch (error) {
-      if (statusOf(error) === 404)
-        return { healthy: false, reason: "the container is gone (removed while starting)" };
-      return { healthy: false, reason: `cannot inspect the container: ${engineReason(error)}` };
-    }
-    const state = info.State;
-    restarts ??= info.RestartCount;
-    const report = reportWith(secretValuesOf(info));
-    if (state.Status === "exited" || state.Status === "dead" || info.RestartCount > restarts) {
-      return report(`exited with code ${state.ExitCode}${await lastLogs(container)}`);
-    }
-    if (state.Status === "restarting") {
-      return report(`keeps restarting (last exit code ${state.ExitCode})${await lastLogs(container)}`);
-    }
-    const health = state.Health;
-    if (state.Running && health) {
-      if (health.Status === "healthy") return { healthy: true };
-      if (health.Status === "unhealthy") {
-        return report(`health check failed: ${lastCheck(health) || "no output"}`);
-      }
-    } else if (state.Running && Date.now() - Date.parse(state.StartedAt) >= options.settleMs) {
+  const outcome = await watch.wait(idOrName, idOrName, options.deadline);
+  switch (outcome.state) {
+    case "healthy":
       return { healthy: true };
-    }
-    if (options.signal?.aborted === true) {
-      return { healthy: false, reason: `interrupted while waiting (state ${state.Status})` };
-    }
-    if (Date.now() >= options.deadline) {
-      const check = health
-        ? `, health ${health.Status}${lastCheck(health) ? `, last check: ${lastCheck(health)}` : ""}`
-        : "";
-      return report(
-        `not healthy before the deadline (state ${state.Status}${check}); raise --timeout if it starts slowly`,
-      );
-    }
-    // Without a health check nothing can change before the settle point but a crash: poll at least
-    // every pollMs, and otherwise sleep straight to the settle point (fewer engine requests).
-    const settleIn =
-      state.Running && !health ? Date.parse(state.StartedAt) + options.settleMs - Date.now() : 0;
-    const pause = Math.max(options.pollMs, Math.min(settleIn, 2 * options.pollMs));
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(pause, Math.max(0, options.deadline - Date.now()) + 10)),
-    );
+    case "failed":
+      return { healthy: false, reason: outcome.reason };
+    case "timeout":
+      return {
+        healthy: false,
+        reason: `not healthy before the deadline (${outcome.reason ?? "no report"}); raise --timeout if it starts slowly`,
+      };
+    case "interrupted":
+      return { healthy: false, reason: `interrupted while waiting (${outcome.reason ?? "no report"})` };
   }
 }
 
@@ -83,8 +151,8 @@ function secretValuesOf(info: Dockerode.ContainerInspectInfo): string[] {
 }
 
 /** An unhealthy report whose reason (container output included) has its secrets masked. */
-function reportWith(secrets: readonly string[]): (reason: string) => Health {
-  return (reason) => ({ healthy: false, reason: maskSecrets(redactValues(reason, secrets)) });
+function reportWith(secrets: readonly string[]): (reason: string) => HealthCheck {
+  return (reason) => ({ state: "failed", reason: maskSecrets(redactValues(reason, secrets)) });
 }
 
 function lastCheck(health: NonNullable<Dockerode.ContainerInspectInfo["State"]["Health"]>): string {

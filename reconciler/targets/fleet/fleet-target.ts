@@ -1,5 +1,6 @@
 // The fleet target: desired units from the rendered files, actual units from fleet's API v1 (directly
-// or through an SSH tunnel), apply = PUT/DELETE, health = the new hash active in /fleet/v1/state.
+// or through an SSH tunnel), apply = PUT/DELETE, health = the new hash active in /fleet/v1/state (one
+// walk of its pages per poll for every unit waited on).
 import type { TargetConfig } from "../../config/schema.js";
 import type { Target, TargetOptions } from "../target.js";
 import { DEFAULT_FLEET_ENDPOINT, parseFleetEndpoint } from "./endpoint.js";
@@ -8,7 +9,7 @@ import { fleetApply } from "./fleet-apply.js";
 import { FleetClient } from "./fleet-client.js";
 import { fleetDesiredObjects } from "./fleet-desired.js";
 import { acquireFleetLock, DEFAULT_LOCK_TUNING, type FleetLock, type LockTuning } from "./fleet-lock.js";
-import { fleetWaitHealthy } from "./fleet-wait.js";
+import { fleetCheckHealth, type UnscheduledSince } from "./fleet-wait.js";
 import type { OwnerScope } from "./marker.js";
 import { createSshTunnel } from "./ssh-tunnel.js";
 
@@ -16,7 +17,11 @@ export type FleetTargetConfig = Extract<TargetConfig, { kind: "fleet" }>;
 
 /** Knobs tests and benchmarks turn; production uses the defaults. */
 export interface FleetTuning {
+  /** The engine's first health poll after a change; later polls back off to healthPollMaxMs. */
   pollMs: number;
+  healthPollMaxMs: number;
+  /** A unit with no /state entry this long is reported as not taken by any machine. */
+  unscheduledAfterMs: number;
   timeoutMs: number;
   retries: number;
   backoffMs: number;
@@ -25,7 +30,9 @@ export interface FleetTuning {
 }
 
 export const DEFAULT_FLEET_TUNING: FleetTuning = {
-  pollMs: 1_000,
+  pollMs: 250,
+  healthPollMaxMs: 2_000,
+  unscheduledAfterMs: 10_000,
   timeoutMs: 30_000,
   retries: 4,
   backoffMs: 250,
@@ -59,6 +66,7 @@ export function createFleetTarget(
   // reads, and ownership of units with an old-style marker depends on them (marker.ts ownsUnit).
   let desired: ReadonlySet<string> | undefined;
   let lock: FleetLock | undefined;
+  const unscheduled: UnscheduledSince = new Map();
   const scope = (system: string): OwnerScope => ({ system, environment: options.environment, desired });
   return {
     kind: "fleet",
@@ -70,7 +78,8 @@ export function createFleetTarget(
     },
     readActual: (system) => fleetReadActual(client, scope(system)),
     apply: (change, context) => fleetApply(client, change, { scope: scope(context.system), lock }),
-    waitHealthy: (change, context) => fleetWaitHealthy(client, change, context, t.pollMs),
+    checkHealth: (changes) => fleetCheckHealth(client, changes, unscheduled, t.unscheduledAfterMs),
+    healthPolling: { initialMs: t.pollMs, maxMs: Math.max(t.pollMs, t.healthPollMaxMs) },
     async acquireLock(system, owner, wait) {
       const held = await acquireFleetLock(client, system, owner, wait, t.lock, options.reporter);
       lock = held;
