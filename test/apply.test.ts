@@ -4,7 +4,7 @@ import { dependencyLevels } from "../reconciler/apply/order.js";
 import type { ChangeResult } from "../reconciler/apply/result.js";
 import { serviceSchema, type ServiceConfig } from "../reconciler/config/schema.js";
 import { diffObjects } from "../reconciler/diff/diff.js";
-import { silentReporter } from "../reconciler/report/reporter.js";
+import { silentReporter, type Reporter } from "../reconciler/report/reporter.js";
 import type { DesiredState } from "../reconciler/model.js";
 import { MemoryTarget } from "./fakes/memory-target.js";
 
@@ -256,5 +256,103 @@ describe("apply engine", () => {
     expect(target.objects.size).toBe(6);
     const third = await reconcileOnce(target, desired);
     expect(third).toEqual([]);
+  });
+});
+
+describe("apply engine: send a level, then wait for it through one shared watcher", () => {
+  const many = (n: number, extra: Spec = {}) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`svc${String(i).padStart(2, "0")}`, extra]));
+
+  it("sends every change of a level before the first poll, and confirms them all with a few shared polls", async () => {
+    const target = new MemoryTarget({ applyDelayMs: 2, healthPolling: { initialMs: 20, maxMs: 20 } });
+    const desired = state(many(40));
+    for (const o of target.desiredObjects(desired)) target.pendingPolls.set(o.subject, 3);
+    const results = await reconcileOnce(target, desired, { parallelism: 8 });
+    expect(results.every((r) => r.status === "healthy")).toBe(true);
+    // one checkHealth call answers for every waiting change: 40 changes, 3 pending polls each
+    expect(target.polls.length).toBeLessThanOrEqual(6);
+    expect(Math.max(...target.polls.map((p) => p.subjects.length))).toBe(40);
+    const lastApply = target.log.findLastIndex((l) => l.startsWith("create "));
+    const firstHealthy = target.log.findIndex((l) => l.startsWith("wait "));
+    expect(lastApply).toBeLessThan(firstHealthy);
+    expect(target.maxInFlight).toBe(8);
+  });
+
+  it("polls soon after the change, then backs off up to the cap", async () => {
+    const target = new MemoryTarget({ healthPolling: { initialMs: 20, maxMs: 80 } });
+    target.pendingPolls.set("docker:web", 7);
+    const started = Date.now();
+    await reconcileOnce(target, state({ web: {} }));
+    const gaps = target.polls.map((p, i) => p.at - (i === 0 ? started : (target.polls[i - 1]?.at ?? 0)));
+    expect(gaps[0]).toBeLessThan(60);
+    expect(gaps.at(-1)).toBeGreaterThanOrEqual(75);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThanOrEqual((gaps[i - 1] ?? 0) - 5);
+  });
+
+  it("rolls every template at once, each one instance at a time, while single objects wait in the same polls", async () => {
+    const target = new MemoryTarget({ healthPolling: { initialMs: 5, maxMs: 5 } });
+    const desired = state({ a: { instances: 3 }, b: { instances: 3 }, single: {} });
+    for (const o of target.desiredObjects(desired)) target.pendingPolls.set(o.subject, 2);
+    const results = await reconcileOnce(target, desired);
+    expect(results.every((r) => r.status === "healthy")).toBe(true);
+    const order = writes(target);
+    for (const roll of ["a", "b"]) {
+      const steps = order.filter((l) => l.includes(`docker:${roll}@`));
+      expect(steps).toEqual(
+        [1, 2, 3].flatMap((i) => [`create docker:${roll}@${i}`, `wait docker:${roll}@${i}`]),
+      );
+    }
+    // b@1 was created before a@1 was confirmed: the two rolls ran side by side
+    expect(order.indexOf("create docker:b@1")).toBeLessThan(order.indexOf("wait docker:a@1"));
+    expect(
+      target.polls.some((p) => p.subjects.includes("docker:a@1") && p.subjects.includes("docker:b@1")),
+    ).toBe(true);
+  });
+
+  it("reports a change still pending after a while, with the target's reason, while waiting", async () => {
+    const target = new MemoryTarget({ healthPolling: { initialMs: 1000, maxMs: 1000 } });
+    target.pendingPolls.set("docker:web", 6);
+    target.pendingReason.set("docker:web", "no machine has taken it yet");
+    const lines: string[] = [];
+    const reporter: Reporter = {
+      info: (m) => lines.push(m),
+      warn: (m) => lines.push(m),
+      debug: () => undefined,
+    };
+    const results = await reconcileOnce(target, state({ web: {} }), { reporter, timeoutMs: 20_000 });
+    expect(results[0]?.status).toBe("healthy");
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\+ create docker:web: waiting \(5(\.\d)? s\): no machine has taken it yet$/),
+    );
+    expect(lines.filter((l) => l.includes("waiting ("))).toHaveLength(1);
+  }, 15_000);
+
+  it("gives up at --timeout naming the last pending reason, and other objects still converge", async () => {
+    const target = new MemoryTarget({ healthPolling: { initialMs: 10, maxMs: 20 } });
+    target.pendingPolls.set("docker:stuck", 1_000_000);
+    target.pendingReason.set("docker:stuck", "still pulling the image");
+    const results = await reconcileOnce(target, state({ stuck: {}, fine: {} }), { timeoutMs: 300 });
+    expect(statusOf(results)).toEqual({ "docker:fine": "healthy", "docker:stuck": "unhealthy" });
+    expect(results.find((r) => r.subject === "docker:stuck")?.reason).toMatch(
+      /^not healthy before --timeout \(waited 0\.\d s\); last seen: still pulling the image$/,
+    );
+  });
+
+  it("on interrupt stops waiting after one last poll: what is healthy counts, the rest are named interrupted", async () => {
+    const target = new MemoryTarget({ healthPolling: { initialMs: 50, maxMs: 50 } });
+    const controller = new AbortController();
+    target.pendingPolls.set("docker:slow", 1_000_000);
+    target.pendingReason.set("docker:slow", "starting");
+    setTimeout(() => controller.abort(), 120);
+    const started = Date.now();
+    const results = await reconcileOnce(target, state({ slow: {}, quick: {} }), {
+      signal: controller.signal,
+      timeoutMs: 60_000,
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(statusOf(results)).toEqual({ "docker:quick": "healthy", "docker:slow": "unhealthy" });
+    expect(results.find((r) => r.subject === "docker:slow")?.reason).toBe(
+      "interrupted while waiting; last seen: starting",
+    );
   });
 });
