@@ -38,7 +38,8 @@ beforeAll(async () => {
   const tmp = await tempDir("sysconfig-fleet-target-");
   dir = tmp.dir;
   cleanup = tmp.cleanup;
-  server = await startFleetServer({ socketPath: path.join(dir, "fleet.sock") });
+  // Four machines: the template's Conflicts=worker@*.service lets four instances be placed.
+  server = await startFleetServer({ socketPath: path.join(dir, "fleet.sock"), machines: 4 });
 });
 afterAll(async () => {
   await server.close();
@@ -222,14 +223,17 @@ describe("fleet target through the reconcile pipeline", () => {
     const outcome = await reconcile();
     expect(Object.values(actions(outcome))).toEqual(Array(4).fill("update"));
     expect(outcome.results?.map((r) => r.status)).toEqual(Array(4).fill("healthy"));
-    const order = server.log.filter((l) => /^PUT .*worker%40\d/.test(l) || l.includes("unitName=worker%40"));
+    const order = server.log.filter((l) => /^PUT .*worker%40\d/.test(l) || l.startsWith("GET /fleet/v1/state"));
     const firstPut = (i: number) => order.indexOf(`PUT /fleet/v1/units/worker%40${i}.service`);
-    const polls = (i: number) => order.filter((l) => l.includes(`unitName=worker%40${i}.service`)).length;
+    const pollsBetween = (a: number, b: number) =>
+      order.slice(a, b).filter((l) => l.startsWith("GET /fleet/v1/state")).length;
     expect(firstPut(1)).toBeLessThan(firstPut(2));
     expect(firstPut(2)).toBeLessThan(firstPut(3));
-    // each instance was polled (it took two transitions) before the next one was replaced
-    expect(order.slice(firstPut(1), firstPut(2)).some((l) => l.includes("unitName=worker%401"))).toBe(true);
-    expect(polls(2)).toBeGreaterThan(1);
+    // each instance was confirmed by polls of /state (it took two transitions) before the next was replaced
+    expect(pollsBetween(firstPut(1), firstPut(2))).toBeGreaterThan(1);
+    expect(pollsBetween(firstPut(2), firstPut(3))).toBeGreaterThan(1);
+    // a poll is one walk of /state for every unit waited on, never a per-unit query
+    expect(server.log.filter((l) => l.includes("unitName="))).toEqual([]);
     for (const unit of ["worker@1.service", "worker@2.service", "worker@3.service"]) {
       const u = server.units.get(unit);
       expect(u?.desiredState).toBe("launched");
@@ -265,7 +269,7 @@ describe("fleet target through the reconcile pipeline", () => {
     await writeFleetRepo(repoDir(), spec({ web: {} }));
     server.transitionMs = 10_000;
     await expect(reconcile({ timeoutSeconds: 0.2 })).rejects.toThrow(
-      /fleet:web\.service \(unhealthy: not active before the deadline; last seen: no machine reports the unit yet\)/,
+      /fleet:web\.service \(unhealthy: not healthy before --timeout \(waited 0\.\d s\); last seen: no machine has taken it yet \(no \/fleet\/v1\/state entry\)\)/,
     );
   });
 

@@ -1,8 +1,12 @@
 // An in-process fake of fleetd v1.0.0's HTTP API v1 for tests and benchmarks — the documented wire
 // behaviour and nothing more: /fleet/v1/units (list/get/put/delete), /fleet/v1/state, /fleet/v1/machines,
 // paging by nextPageToken, the Content-Type rule, replace semantics, `{}` empties, error entities.
-// Units move inactive → loaded → launched after `transitionMs` each, so waits and rolls can be tested;
-// failures, delays and dropped connections can be injected. Product code never imports this.
+// Two clocks: immediate (units move inactive → loaded → launched after `transitionMs` each, 0 = at
+// once; for fast unit tests), or `realistic` — fleetd's own timing (scheduling.ts): a unit gets a
+// machine only on the engine's pass every 2 s, is started and reported by the agent on its own pass,
+// and every request costs what it costs a real fleetd at that many units. In both, a unit whose
+// [X-Fleet] MachineMetadata=/Conflicts= no machine satisfies never gets a machine nor a /state entry.
+// Failures, delays and dropped connections can be injected. Product code never imports this.
 import { rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,6 +20,7 @@ import {
   validateName,
   type WireOption,
 } from "./wire.js";
+import { nextPass, pickMachine, REALISTIC_TIMING, type FleetTiming } from "./scheduling.js";
 
 export interface FakeUnit {
   name: string;
@@ -27,6 +32,7 @@ export interface FakeUnit {
   since: number;
   /** The unit file the machine ran before a replace, until the agent picks up the new one. */
   previousHash?: string;
+  previousMachineID?: string;
   /** unitHash(options), computed once when the unit file is stored. */
   hash?: string;
 }
@@ -43,6 +49,8 @@ export interface FleetServerOptions {
   /** fleetd's --token-limit (page size), default 100. */
   pageSize?: number;
   machines?: number;
+  /** fleetd's timing and request costs instead of the immediate clock; fields override REALISTIC_TIMING. */
+  realistic?: Partial<FleetTiming>;
 }
 
 export interface RequestCounts {
@@ -67,10 +75,18 @@ export class FakeFleetServer {
   private readonly server: http.Server;
   private socketPath: string | undefined;
   endpoint = "";
+  /** Set in realistic mode. */
+  readonly timing: FleetTiming | undefined;
+  /** When the engine's and the agents' pass tickers started. */
+  private readonly origin = Date.now();
+  /** When each request lane of a realistic fleetd is next free. */
+  private readonly lanes: number[];
 
   constructor(options: FleetServerOptions = {}) {
     this.transitionMs = options.transitionMs ?? 0;
     this.pageSize = options.pageSize ?? 100;
+    this.timing = options.realistic ? { ...REALISTIC_TIMING, ...options.realistic } : undefined;
+    this.lanes = Array.from({ length: Math.max(1, this.timing?.concurrency ?? 1) }, () => 0);
     this.machines = Array.from({ length: options.machines ?? 3 }, (_, i) => ({
       id: `${(i + 1).toString(16).repeat(8)}${"0".repeat(24)}`,
       primaryIP: `10.0.0.${i + 1}`,
@@ -132,6 +148,8 @@ export class FakeFleetServer {
   /** The cluster-level state fleet reports for a unit now. */
   currentState(unit: FakeUnit, now = Date.now()): string {
     if (isTemplateName(unit.name)) return "inactive";
+    if (this.timing) return this.realisticPhase(unit, now).current;
+    if (!unit.machineID) return "inactive"; // no machine can take it
     const steps = this.transitionMs === 0 ? Infinity : Math.floor((now - unit.since) / this.transitionMs);
     switch (unit.desiredState) {
       case "loaded":
@@ -145,6 +163,7 @@ export class FakeFleetServer {
 
   /** What the machine's systemd reports (the /state entry), if the unit is on a machine. */
   unitState(unit: FakeUnit, now = Date.now()): Record<string, string> | undefined {
+    if (this.timing) return this.realisticState(unit, now);
     const current = this.currentState(unit, now);
     const base = { name: unit.name, machineID: unit.machineID };
     if (current === "inactive") {
@@ -155,8 +174,89 @@ export class FakeFleetServer {
     }
     const hash = (unit.hash ??= unitHash(unit.options));
     if (current === "loaded") return { ...base, hash, ...systemd("inactive") };
-    const failed = this.failing.some((f) => (typeof f === "string" ? f === unit.name : f.test(unit.name)));
-    return { ...base, hash, ...systemd(failed ? "failed" : "active") };
+    return { ...base, hash, ...systemd(this.isFailing(unit) ? "failed" : "active") };
+  }
+
+  private isFailing(unit: FakeUnit): boolean {
+    return this.failing.some((f) => (typeof f === "string" ? f === unit.name : f.test(unit.name)));
+  }
+
+  /**
+   * Realistic clock: the engine's pass after the PUT gives the unit a machine (if one can take it),
+   * that machine's agent pass after that starts it, and systemd has it active startMs later.
+   */
+  private realisticPhase(
+    unit: FakeUnit,
+    now: number,
+  ): { current: string; agentAt: number; activeAt: number; scheduled: boolean } {
+    const t = this.timing as FleetTiming;
+    const never = { current: "inactive", agentAt: Infinity, activeAt: Infinity, scheduled: false };
+    if (unit.desiredState !== "loaded" && unit.desiredState !== "launched") return never;
+    const scheduledAt = nextPass(unit.since, t.enginePassMs, this.origin);
+    if (now < scheduledAt) return never;
+    if (!unit.machineID) {
+      unit.machineID = pickMachine(unit, this.machines, this.placed(), unit.previousMachineID ?? "");
+      if (!unit.machineID) return never; // tried again on every pass, as fleetd's engine does
+    }
+    const index = Math.max(
+      0,
+      this.machines.findIndex((m) => m.id === unit.machineID),
+    );
+    const agentOrigin = this.origin + (index * t.agentPassMs) / this.machines.length;
+    const agentAt = nextPass(Math.max(scheduledAt, unit.since + 1), t.agentPassMs, agentOrigin);
+    const activeAt = agentAt + t.startMs;
+    if (now < agentAt) return { current: "inactive", agentAt, activeAt, scheduled: true };
+    return { current: unit.desiredState, agentAt, activeAt, scheduled: true };
+  }
+
+  private realisticState(unit: FakeUnit, now: number): Record<string, string> | undefined {
+    if (isTemplateName(unit.name)) return undefined;
+    const phase = this.realisticPhase(unit, now);
+    if (now < phase.agentAt) {
+      // the machine runs the previous unit file until its agent picks up the replacement
+      if (unit.previousHash && unit.previousMachineID) {
+        return {
+          name: unit.name,
+          machineID: unit.previousMachineID,
+          hash: unit.previousHash,
+          ...systemd("active"),
+        };
+      }
+      return undefined;
+    }
+    const base = { name: unit.name, machineID: unit.machineID, hash: (unit.hash ??= unitHash(unit.options)) };
+    if (unit.desiredState === "loaded" || now < phase.activeAt) return { ...base, ...systemd("inactive") };
+    return { ...base, ...systemd(this.isFailing(unit) ? "failed" : "active") };
+  }
+
+  /** Units on a machine now (for Conflicts=). */
+  private placed(): FakeUnit[] {
+    return [...this.units.values()].filter(
+      (u) => u.machineID !== "" && (u.desiredState === "loaded" || u.desiredState === "launched"),
+    );
+  }
+
+  /** Holds a request as long as a real fleetd at this many units would (realistic mode). */
+  private async cost(method: string, path: string): Promise<void> {
+    const t = this.timing;
+    if (!t) return;
+    const n = this.units.size;
+    const ms =
+      path === "/fleet/v1/units"
+        ? t.unitsPageMsPerUnit * n
+        : path === "/fleet/v1/state"
+          ? t.statePageMsPerUnit * n
+          : path === "/fleet/v1/machines"
+            ? t.machinesMs
+            : method === "PUT"
+              ? t.putMs
+              : method === "DELETE"
+                ? t.deleteMs
+                : t.getUnitMs;
+    const lane = this.lanes.indexOf(Math.min(...this.lanes));
+    const start = Math.max(Date.now(), this.lanes[lane] ?? 0);
+    this.lanes[lane] = start + ms;
+    await sleep(start + ms - Date.now());
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -173,6 +273,7 @@ export class FakeFleetServer {
       return;
     }
     if (fault?.kind === "slow") await sleep(fault.ms);
+    await this.cost(req.method ?? "", url.pathname);
     if (fault?.kind === "status") {
       sendError(res, fault.status, "injected fault");
       return;
@@ -268,6 +369,8 @@ export class FakeFleetServer {
       existing.desiredState = su.desiredState; // not validated: a bad value corrupts the unit
       existing.since = Date.now();
       delete existing.previousHash;
+      delete existing.previousMachineID;
+      if (this.timing) existing.machineID = ""; // rescheduled on the next engine pass
     }
     res.writeHead(204).end();
   }
@@ -278,18 +381,18 @@ export class FakeFleetServer {
       name,
       options,
       desiredState: desiredState === "" ? "inactive" : desiredState,
-      machineID: previous?.machineID || this.schedule(name),
+      machineID: "",
       since: Date.now(),
       hash: unitHash(options),
     };
-    if (running?.systemdActiveState === "active" && running.hash) unit.previousHash = running.hash;
+    if (running?.systemdActiveState === "active" && running.hash) {
+      unit.previousHash = running.hash;
+      unit.previousMachineID = running.machineID ?? "";
+    }
+    if (previous) this.units.delete(name);
+    // Immediate clock: placed at once; realistic: on the engine's next pass (realisticPhase).
+    if (!this.timing) unit.machineID = pickMachine(unit, this.machines, this.placed(), previous?.machineID);
     this.units.set(name, unit);
-  }
-
-  private schedule(name: string): string {
-    let h = 0;
-    for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-    return this.machines[h % this.machines.length]?.id ?? "";
   }
 
   private sortedUnits(): FakeUnit[] {
