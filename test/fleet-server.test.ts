@@ -206,3 +206,132 @@ describe("fake fleetd (v1.0.0 wire behaviour)", () => {
     }
   });
 });
+
+describe("fake fleetd placement: [X-Fleet] MachineMetadata= and Conflicts=", () => {
+  let server: FakeFleetServer;
+  beforeAll(async () => {
+    server = await startFleetServer();
+  });
+  afterAll(() => server.close());
+
+  const withFleet = (...extra: { name: string; value: string }[]) => [
+    ...OPTIONS,
+    ...extra.map((e) => ({ section: "X-Fleet", ...e })),
+  ];
+  const states = async () =>
+    ((await get(server, "/fleet/v1/state")).json as { states?: { name: string; machineID: string }[] })
+      .states ?? [];
+
+  it("never gives a machine to a unit whose MachineMetadata no machine has: no machineID, no /state entry", async () => {
+    server.units.clear();
+    await put(server, "mars.service", {
+      desiredState: "launched",
+      options: withFleet({ name: "MachineMetadata", value: "region=mars" }),
+    });
+    await put(server, "api.service", {
+      desiredState: "launched",
+      options: withFleet({ name: "MachineMetadata", value: "role=api" }),
+    });
+    const mars = (await get(server, "/fleet/v1/units/mars.service")).json as Record<string, unknown>;
+    expect(mars.machineID).toBeUndefined();
+    expect(mars.currentState).toBe("inactive");
+    const all = await states();
+    expect(all.map((s) => s.name)).toEqual(["api.service"]);
+    expect(all[0]?.machineID).toBe(server.machines[0]?.id); // the one machine with role=api
+  });
+
+  it("places at most one unit per machine among units that conflict, and places the rest once one goes", async () => {
+    server.units.clear();
+    for (const i of [1, 2, 3, 4]) {
+      await put(server, `c@${i}.service`, {
+        desiredState: "launched",
+        options: withFleet({ name: "Conflicts", value: "c@*.service" }),
+      });
+    }
+    const placed = await states();
+    expect(placed.map((s) => s.name)).toEqual(["c@1.service", "c@2.service", "c@3.service"]);
+    expect(new Set(placed.map((s) => s.machineID)).size).toBe(3);
+    expect((await rawRequest(server.endpoint, "DELETE", "/fleet/v1/units/c@2.service")).status).toBe(204);
+    expect((await states()).map((s) => s.name)).toEqual(["c@1.service", "c@3.service", "c@4.service"]);
+  });
+});
+
+describe("fake fleetd realistic clock (fleetd v1.0.0 timing)", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("gives a new unit a machine only on the engine's pass, and the agent reports it active on its own pass", async () => {
+    const server = await startFleetServer({
+      realistic: { enginePassMs: 400, agentPassMs: 400, startMs: 100, putMs: 0, getUnitMs: 0 },
+    });
+    try {
+      const put0 = Date.now();
+      await put(server, "web.service", { desiredState: "launched", options: OPTIONS });
+      expect((await get(server, "/fleet/v1/state")).text).toBe("{}");
+      const seen: string[] = [];
+      let activeAt = 0;
+      while (Date.now() - put0 < 3_000) {
+        const s = ((await get(server, "/fleet/v1/state")).json as { states?: Record<string, string>[] })
+          .states?.[0];
+        const label = s ? s.systemdActiveState : "none";
+        if (seen.at(-1) !== label) seen.push(label ?? "none");
+        if (label === "active") {
+          activeAt = Date.now();
+          break;
+        }
+        await sleep(20);
+      }
+      expect(seen).toEqual(["none", "inactive", "active"]);
+      // engine pass (≤ 400 ms) + agent pass (≤ 400 ms) + start (100 ms)
+      expect(activeAt - put0).toBeGreaterThanOrEqual(100);
+      expect(activeAt - put0).toBeLessThan(1_100);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("costs what fleetd costs at 1,000 units: /units 11 pages ≈ 2.0 s, /state ≈ 0.8 s, a PUT 18.5 ms, queued", async () => {
+    const server = await startFleetServer({ realistic: { enginePassMs: 2_000 } });
+    try {
+      const now = Date.now() - 60_000; // long since scheduled and active
+      for (let i = 0; i < 1_001; i++) {
+        const name = `u${String(i).padStart(4, "0")}.service`;
+        server.units.set(name, {
+          name,
+          options: OPTIONS,
+          desiredState: "launched",
+          machineID: "",
+          since: now,
+        });
+      }
+      const walk = async (resource: string) => {
+        const started = Date.now();
+        let pages = 0;
+        let token: string | undefined;
+        do {
+          const reply = await get(server, `/fleet/v1/${resource}${token ? `?nextPageToken=${token}` : ""}`);
+          token = (reply.json as { nextPageToken?: string }).nextPageToken;
+          pages++;
+        } while (token);
+        return { pages, ms: Date.now() - started };
+      };
+      const units = await walk("units");
+      expect(units.pages).toBe(11);
+      expect(units.ms).toBeGreaterThan(1_800);
+      expect(units.ms).toBeLessThan(2_600);
+      const state = await walk("state");
+      expect(state.pages).toBe(11);
+      expect(state.ms).toBeGreaterThan(800);
+      expect(state.ms).toBeLessThan(1_300);
+      // concurrent PUTs queue behind each other: ten take ten times one
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          put(server, `p${i}.service`, { desiredState: "launched", options: OPTIONS }),
+        ),
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
+});

@@ -28,6 +28,8 @@ export interface ApplyOptions {
   wait: boolean;
   /** --timeout: how long any one object may take to apply and become healthy. */
   timeoutMs: number;
+  /** A change still pending this long has its reason reported while the wait goes on (default 5 s). */
+  reportPendingAfterMs?: number;
   /** Aborted on SIGINT/SIGTERM: nothing new is started. */
   signal?: AbortSignal;
 }
@@ -68,12 +70,16 @@ export async function applyChanges(
   }
 
   const forward = forwardUnits(changes, options.levels);
-  const watcher = createHealthWatcher(target, {
-    system: options.system,
-    revision: options.revision,
-    reporter: options.reporter,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const watcher = createHealthWatcher(
+    target,
+    {
+      system: options.system,
+      revision: options.revision,
+      reporter: options.reporter,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+    options.reportPendingAfterMs,
+  );
   for (const level of [...new Set(forward.map((u) => u.level))].sort((a, b) => a - b)) {
     const limit = createLimiter(options.parallelism);
     const run: Run = { target, options, limit, watcher };

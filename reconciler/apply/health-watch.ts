@@ -16,12 +16,13 @@ export interface HealthWatcher {
 }
 
 /** A pending change's reason is first shown after this long, then again when it changes or every REPEAT_MS. */
-const REPORT_AFTER_MS = 5_000;
+export const REPORT_PENDING_AFTER_MS = 5_000;
 const REPEAT_MS = 30_000;
 
 export function createHealthWatcher(
   target: Target,
   context: Omit<ApplyContext, "deadline">,
+  reportAfterMs = REPORT_PENDING_AFTER_MS,
   polling: HealthPolling = target.healthPolling ?? DEFAULT_HEALTH_POLLING,
 ): HealthWatcher {
   let latest = Date.now();
@@ -39,7 +40,7 @@ export function createHealthWatcher(
       const started = Date.now();
       let shown: { shape: string; at: number } | undefined;
       const onPending = (reason: string | undefined, waitedMs: number): void => {
-        if (reason === undefined || waitedMs < REPORT_AFTER_MS) return;
+        if (reason === undefined || waitedMs < reportAfterMs) return;
         const shape = reason.replace(/\d+(\.\d+)?/g, "#");
         const now = Date.now();
         if (shown && shown.shape === shape && now - shown.at < REPEAT_MS) return;

@@ -149,6 +149,9 @@ export class FakeFleetServer {
   currentState(unit: FakeUnit, now = Date.now()): string {
     if (isTemplateName(unit.name)) return "inactive";
     if (this.timing) return this.realisticPhase(unit, now).current;
+    if (!unit.machineID && (unit.desiredState === "loaded" || unit.desiredState === "launched")) {
+      unit.machineID = pickMachine(unit, this.machines, this.placed()); // tried again, as fleetd's engine does
+    }
     if (!unit.machineID) return "inactive"; // no machine can take it
     const steps = this.transitionMs === 0 ? Infinity : Math.floor((now - unit.since) / this.transitionMs);
     switch (unit.desiredState) {
