@@ -223,7 +223,9 @@ describe("fleet target through the reconcile pipeline", () => {
     const outcome = await reconcile();
     expect(Object.values(actions(outcome))).toEqual(Array(4).fill("update"));
     expect(outcome.results?.map((r) => r.status)).toEqual(Array(4).fill("healthy"));
-    const order = server.log.filter((l) => /^PUT .*worker%40\d/.test(l) || l.startsWith("GET /fleet/v1/state"));
+    const order = server.log.filter(
+      (l) => /^PUT .*worker%40\d/.test(l) || l.startsWith("GET /fleet/v1/state"),
+    );
     const firstPut = (i: number) => order.indexOf(`PUT /fleet/v1/units/worker%40${i}.service`);
     const pollsBetween = (a: number, b: number) =>
       order.slice(a, b).filter((l) => l.startsWith("GET /fleet/v1/state")).length;
@@ -269,7 +271,7 @@ describe("fleet target through the reconcile pipeline", () => {
     await writeFleetRepo(repoDir(), spec({ web: {} }));
     server.transitionMs = 10_000;
     await expect(reconcile({ timeoutSeconds: 0.2 })).rejects.toThrow(
-      /fleet:web\.service \(unhealthy: not healthy before --timeout \(waited 0\.\d s\); last seen: no machine has taken it yet \(no \/fleet\/v1\/state entry\)\)/,
+      /fleet:web\.service \(unhealthy: not healthy within --timeout \(0\.2 s\); last seen: no machine has taken it yet \(no \/fleet\/v1\/state entry\)\)/,
     );
   });
 

@@ -78,7 +78,7 @@ export async function applyChanges(
       reporter: options.reporter,
       ...(options.signal ? { signal: options.signal } : {}),
     },
-    options.reportPendingAfterMs,
+    { timeoutMs: options.timeoutMs, reportAfterMs: options.reportPendingAfterMs },
   );
   for (const level of [...new Set(forward.map((u) => u.level))].sort((a, b) => a - b)) {
     const limit = createLimiter(options.parallelism);

@@ -22,9 +22,10 @@ const REPEAT_MS = 30_000;
 export function createHealthWatcher(
   target: Target,
   context: Omit<ApplyContext, "deadline">,
-  reportAfterMs = REPORT_PENDING_AFTER_MS,
+  settings: { timeoutMs: number; reportAfterMs?: number | undefined },
   polling: HealthPolling = target.healthPolling ?? DEFAULT_HEALTH_POLLING,
 ): HealthWatcher {
+  const reportAfterMs = settings.reportAfterMs ?? REPORT_PENDING_AFTER_MS;
   let latest = Date.now();
   const poll = new SharedPoll<Change>(
     (changes) => target.checkHealth(changes, { ...context, deadline: latest }),
@@ -37,7 +38,6 @@ export function createHealthWatcher(
     },
     async wait(change, deadline, label) {
       latest = Math.max(latest, deadline);
-      const started = Date.now();
       let shown: { shape: string; at: number } | undefined;
       const onPending = (reason: string | undefined, waitedMs: number): void => {
         if (reason === undefined || waitedMs < reportAfterMs) return;
@@ -47,12 +47,12 @@ export function createHealthWatcher(
         shown = { shape, at: now };
         context.reporter.info(`${label}: waiting (${seconds(waitedMs)} s): ${maskSecrets(reason)}`);
       };
-      return toHealth(await poll.wait(change.subject, change, deadline, onPending), Date.now() - started);
+      return toHealth(await poll.wait(change.subject, change, deadline, onPending), settings.timeoutMs);
     },
   };
 }
 
-function toHealth(outcome: WaitOutcome, waitedMs: number): Health {
+function toHealth(outcome: WaitOutcome, timeoutMs: number): Health {
   switch (outcome.state) {
     case "healthy":
       return { healthy: true };
@@ -61,7 +61,7 @@ function toHealth(outcome: WaitOutcome, waitedMs: number): Health {
     case "timeout":
       return {
         healthy: false,
-        reason: `not healthy before --timeout (waited ${seconds(waitedMs)} s); last seen: ${outcome.reason ?? "no report yet"}`,
+        reason: `not healthy within --timeout (${seconds(timeoutMs)} s); last seen: ${outcome.reason ?? "no report yet"}`,
       };
     case "interrupted":
       return {
