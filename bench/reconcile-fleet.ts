@@ -1,12 +1,14 @@
-// Benchmark: reconcile 1,000 fleet units against the fake fleetd (its own process, unix socket) —
-// no-op and all-changed — side by side with the naive way, one request per unit, sequentially: a
-// `fleetctl cat` loop (no-op), cat + submit (all changed), cat + submit + wait for the unit to run
-// (all changed, confirmed, like `fleetctl start`). Every run, sysconfig's and the naive loop's, is a
-// fresh process, so peak RSS is that run's alone. Run twice: with the fake answering at once, and
-// with a per-request latency standing in for a real fleetd (whose API reads etcd on every call).
-// Run: npm run build && node dist/bench/reconcile-fleet.js [units] [latencyMs]
+// Benchmark: reconcile 1,000 fleet units against the fake fleetd on fleetd's own clock (its own
+// process, unix socket; test/fleet-server/scheduling.ts: a unit gets a machine on the engine's pass
+// every 2 s, is active after the agent's pass, and every request costs what it costs a real fleetd v1.0.0
+// at that many units) — created, all replaced (one tag bumped everywhere) and the no-op — side by side
+// with the one-at-a-time way, `fleetctl start` per unit: PUT, sleep 250 ms, wait until /state shows it
+// active. At ~3 s a unit that loop would take most of an hour for 1,000 units, so it is timed on a
+// sample and extrapolated linearly (said so in the output). Every sysconfig run is a fresh process,
+// so peak RSS is that run's alone.
+// Run: npm run build && node dist/bench/reconcile-fleet.js [units] [loop sample]
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -45,25 +47,21 @@ async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
       environment: "staging",
       planOnly: mode === "plan",
       guard: { allowMassDelete: false },
-      wait: mode !== "no-wait",
-      timeoutSeconds: 120,
+      wait: true,
+      timeoutSeconds: 300,
       waitLock: false,
       lockOwner: "bench",
     },
     {
       createTarget: (config, options) => {
         loadMs = performance.now() - started;
-        target = createFleetTarget(config as FleetTargetConfig, options, { pollMs: 50 });
+        target = createFleetTarget(config as FleetTargetConfig, options);
         return Promise.resolve(target);
       },
       reporter: silentReporter,
       env: process.env,
     },
   );
-  const count = (values: string[]) =>
-    Object.entries(values.reduce<Record<string, number>>((a, v) => ({ ...a, [v]: (a[v] ?? 0) + 1 }), {}))
-      .map(([k, n]) => `${n} ${k}`)
-      .join(", ");
   const results = outcome.results ?? [];
   return {
     ms: performance.now() - started,
@@ -77,51 +75,109 @@ async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
   };
 }
 
-/** Child: the naive loop over the units of REPO's rendered/ — one request at a time. */
-async function naiveRun(repo: string, socketPath: string, mode: string): Promise<RunResult> {
-  const names = (await readdir(path.join(repo, "rendered"))).sort();
+function count(values: string[]): string {
+  const by = new Map<string, number>();
+  for (const v of values) by.set(v, (by.get(v) ?? 0) + 1);
+  return [...by].map(([k, n]) => `${n} ${k}`).join(", ");
+}
+
+/** Plain requests to the fake fleetd over one keep-alive connection, counted. */
+function rawClient(socketPath: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  let requests = 0;
-  const call = (method: string, p: string, body?: unknown) =>
-    new Promise<string>((resolve, reject) => {
-      requests++;
+  const client = {
+    requests: 0,
+    call(method: string, p: string, body?: unknown): Promise<string> {
+      client.requests++;
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers = payload === undefined ? {} : { "content-type": "application/json" };
-      const req = http.request({ socketPath, agent, method, path: p, headers }, (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => resolve(text));
+      return new Promise<string>((resolve, reject) => {
+        const req = http.request({ socketPath, agent, method, path: p, headers }, (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => resolve(text));
+        });
+        req.on("error", reject);
+        req.end(payload);
       });
-      req.on("error", reject);
-      req.end(payload);
-    });
+    },
+    /** Every page of a list, as fleetctl and sysconfig read it. */
+    async walk(resource: string): Promise<number> {
+      let token: string | undefined;
+      let items = 0;
+      do {
+        const page = JSON.parse(
+          await client.call("GET", `/fleet/v1/${resource}${token ? `?nextPageToken=${token}` : ""}`),
+        ) as Record<string, unknown>;
+        const list = page[resource === "state" ? "states" : resource];
+        items += Array.isArray(list) ? list.length : 0;
+        token = typeof page.nextPageToken === "string" ? page.nextPageToken : undefined;
+      } while (token);
+      return items;
+    },
+    close: () => agent.destroy(),
+  };
+  return client;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Child: `fleetctl start` one unit at a time over `names`: PUT the unit (for a replace: GET it and PUT
+ * it with the new tag), sleep 250 ms, then poll /state for that unit until its new hash is active.
+ */
+async function loopRun(socketPath: string, mode: "create" | "replace", names: string[]): Promise<RunResult> {
+  const client = rawClient(socketPath);
   const started = performance.now();
-  let changed = 0;
   for (const name of names) {
-    const live = JSON.parse(await call("GET", `/fleet/v1/units/${name}`)) as { options?: unknown };
-    if (mode === "noop") continue;
-    // cat, edit, submit: the live unit (marker included) with one option changed, so the PUT replaces it
-    const options = [
-      ...normalizeOptions(live.options).filter((o) => o.section !== "X-Bench"),
-      { section: "X-Bench", name: "Run", value: `${mode}-${Date.now()}` },
-    ];
-    await call("PUT", `/fleet/v1/units/${name}`, { desiredState: "launched", options });
-    changed++;
-    while (
-      mode === "confirm" &&
-      !(await call("GET", `/fleet/v1/state?unitName=${name}`)).includes('"active"')
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
+    let options: { section: string; name: string; value: string }[];
+    if (mode === "create") {
+      options = [
+        {
+          section: "Service",
+          name: "ExecStart",
+          value: `/usr/bin/docker run --rm --name ${name} busybox sleep 3600`,
+        },
+      ];
+    } else {
+      const live = JSON.parse(await client.call("GET", `/fleet/v1/units/${name}`)) as { options?: unknown };
+      options = normalizeOptions(live.options).map((o) => ({
+        ...o,
+        value: o.value.replace(/:2-staging/g, ":9-loop"),
+      }));
+    }
+    await client.call("PUT", `/fleet/v1/units/${name}`, { desiredState: "launched", options });
+    await sleep(250);
+    for (;;) {
+      const states = JSON.parse(await client.call("GET", `/fleet/v1/state?unitName=${name}`)) as {
+        states?: { systemdActiveState: string; hash: string }[];
+      };
+      // the replaced unit's old hash stays active until the agent swaps it: wait for a hash we have not seen
+      if (states.states?.some((s) => s.systemdActiveState === "active" && !previous.has(`${name} ${s.hash}`)))
+        break;
+      await sleep(100);
     }
   }
-  agent.destroy();
+  const ms = performance.now() - started;
+  client.close();
   return {
-    ms: performance.now() - started,
+    ms,
     loadMs: 0,
-    requests,
+    requests: client.requests,
     rssMb: rss(),
-    note: mode === "noop" ? "read only" : `${changed} replaced`,
+    note: `${names.length} units, one at a time`,
   };
+}
+/** Unit hashes active before the loop ran (filled by the parent through argv). */
+const previous = new Set<string>();
+
+/** Child: the bare paged list requests a no-op needs — every page of /units and of /state. */
+async function listsRun(socketPath: string): Promise<RunResult> {
+  const client = rawClient(socketPath);
+  const started = performance.now();
+  const [units, states] = await Promise.all([client.walk("units"), client.walk("state")]);
+  const ms = performance.now() - started;
+  client.close();
+  return { ms, loadMs: 0, requests: client.requests, rssMb: rss(), note: `${units} units, ${states} states` };
 }
 
 function child(args: string[]): Promise<RunResult> {
@@ -137,9 +193,9 @@ function child(args: string[]): Promise<RunResult> {
   });
 }
 
-function startServer(socketPath: string, latencyMs: number): Promise<ChildProcess> {
+function startServer(socketPath: string): Promise<ChildProcess> {
   const serve = path.join(path.dirname(here), "../test/fleet-server/serve.js");
-  const proc = spawn(process.execPath, [serve, socketPath, "0", String(latencyMs)], {
+  const proc = spawn(process.execPath, [serve, socketPath, "--realistic"], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
@@ -148,48 +204,81 @@ function startServer(socketPath: string, latencyMs: number): Promise<ChildProces
   });
 }
 
-async function table(units: number, latencyMs: number): Promise<string[]> {
+async function main(units: number, sample: number): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-fleet-"));
   const socketPath = path.join(dir, "fleet.sock");
   const endpoint = `unix://${socketPath}`;
-  const server = await startServer(socketPath, latencyMs);
+  const server = await startServer(socketPath);
   const repo = path.join(dir, "repo");
+  const name = (i: number) => `svc${String(i).padStart(4, "0")}`;
   const services = (tag: string): Record<string, FleetServiceSpec> =>
-    Object.fromEntries(
-      Array.from({ length: units }, (_, i) => [`svc${String(i).padStart(4, "0")}`, { tag }]),
-    );
+    Object.fromEntries(Array.from({ length: units }, (_, i) => [name(i), { tag }]));
   const write = (tag: string) => writeFleetRepo(repo, { name: "bench", endpoint, services: services(tag) });
+  const raw = rawClient(socketPath);
   try {
     await write("1-staging");
     const create = await child(["--sysconfig", repo, "wait"]);
+    const loopNames = Array.from({ length: sample }, (_, i) => `loop${String(i).padStart(4, "0")}.service`);
+    const loopCreate = await child(["--loop", socketPath, "create", ...loopNames]);
+    for (const n of loopNames) await raw.call("DELETE", `/fleet/v1/units/${n}`);
+
+    await write("2-staging");
+    const replace = await child(["--sysconfig", repo, "wait"]);
+    // the loop replaces a sample of the same units again (2-staging → 9-loop): same work per unit
+    const sampleUnits = Array.from(
+      { length: sample },
+      (_, i) => `${name(i * Math.floor(units / sample))}.service`,
+    );
+    const loopReplace = await child(["--loop", socketPath, "replace", ...sampleUnits]);
+    const fixup = await child(["--sysconfig", repo, "wait"]); // back to 2-staging, not timed
+
     const plan = await child(["--sysconfig", repo, "plan"]);
     const noop = await child(["--sysconfig", repo, "wait"]);
-    const naiveNoop = await child(["--naive", repo, socketPath, "noop"]);
-    await write("2-staging");
-    const changed = await child(["--sysconfig", repo, "wait"]);
-    const naiveConfirm = await child(["--naive", repo, socketPath, "confirm"]);
-    await write("3-staging");
-    const changedNoWait = await child(["--sysconfig", repo, "no-wait"]);
-    const naiveChanged = await child(["--naive", repo, socketPath, "put"]);
+    const lists = await child(["--lists", socketPath]);
 
+    const perUnit = (r: RunResult) => r.ms / sample;
+    const loopAt = (r: RunResult) => perUnit(r) * units;
+    const target = (r: RunResult) => r.ms - r.loadMs;
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const row = (label: string, r: RunResult, extra = "") =>
-      `${label.padEnd(44)} ${`${Math.round(r.ms)} ms`.padStart(9)} ${String(r.requests).padStart(8)} ` +
-      `${`${r.rssMb} MB`.padStart(7)}  ${r.note}${r.loadMs > 0 ? `; of which loading + render check ${Math.round(r.loadMs)} ms` : ""}${extra}`;
-    const vs = (naive: RunResult, ours: RunResult) =>
-      ` — ${(naive.ms / ours.ms).toFixed(1)}× sysconfig's time, ${(naive.ms / (ours.ms - ours.loadMs)).toFixed(1)}× its target part`;
-    return [
-      `${units} units, fake fleetd answering ${latencyMs === 0 ? "at once" : `after ${latencyMs} ms per request`}:`,
-      `${"".padEnd(44)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(7)}  notes`,
-      row("sysconfig reconcile (create all, wait)", create),
-      row("sysconfig plan, nothing changed", plan),
-      row("sysconfig reconcile, nothing changed", noop, " (incl. lock)"),
-      row("naive no-op: GET each unit (fleetctl cat)", naiveNoop, vs(naiveNoop, noop)),
-      row("sysconfig reconcile, all changed, wait", changed),
-      row("naive: GET+PUT+poll state each (start)", naiveConfirm, vs(naiveConfirm, changed)),
-      row("sysconfig reconcile --no-wait, all changed", changedNoWait),
-      row("naive: GET+PUT each (cat + submit)", naiveChanged, vs(naiveChanged, changedNoWait)),
+      `${label.padEnd(50)} ${s(r.ms).padStart(9)} ${String(r.requests).padStart(8)} ${`${r.rssMb} MB`.padStart(8)}  ${r.note}${extra}`;
+    const lines = [
+      `reconcile-fleet: ${units} units, fake fleetd on fleetd v1.0.0's clock (engine pass 2 s, agent pass 2 s,`,
+      `start 1 s; /units page 0.18 ms × units, /state page 0.08 ms × units, PUT 18.5 ms, one request at a time)`,
+      "",
+      `${"".padEnd(50)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(8)}  notes`,
+      row("sysconfig reconcile: create all, wait", create, `; loading + render check ${s(create.loadMs)}`),
+      row(`one-at-a-time loop (fleetctl start), ${sample} new units`, loopCreate),
+      `${"".padEnd(50)} ${s(loopAt(loopCreate)).padStart(9)} ${String(Math.round((loopCreate.requests / sample) * units)).padStart(8)}           ` +
+        `EXTRAPOLATED linearly to ${units} (${s(perUnit(loopCreate))} a unit)`,
+      `  → create: sysconfig ${(loopAt(loopCreate) / create.ms).toFixed(1)}× faster than the loop (bar ≥ 10×)`,
+      "",
+      row(
+        "sysconfig reconcile: all replaced (tag bump), wait",
+        replace,
+        `; loading + render check ${s(replace.loadMs)}`,
+      ),
+      row(`one-at-a-time loop (fleetctl start), ${sample} replaced`, loopReplace),
+      `${"".padEnd(50)} ${s(loopAt(loopReplace)).padStart(9)} ${String(Math.round((loopReplace.requests / sample) * units)).padStart(8)}           ` +
+        `EXTRAPOLATED linearly to ${units} (${s(perUnit(loopReplace))} a unit)`,
+      `  → replace: sysconfig ${(loopAt(loopReplace) / replace.ms).toFixed(1)}× faster than the loop (bar ≥ 10×)`,
+      "",
+      row("sysconfig plan, nothing changed", plan, `; loading + render check ${s(plan.loadMs)}`),
+      row(
+        "sysconfig reconcile, nothing changed (with lock)",
+        noop,
+        `; loading + render check ${s(noop.loadMs)}`,
+      ),
+      row("bare paged list requests (/units + /state)", lists),
+      `  → no-op against fleet (after loading the config): plan ${(target(plan) / lists.ms).toFixed(2)}×, ` +
+        `reconcile ${(target(noop) / lists.ms).toFixed(2)}× the bare list requests (bar ≤ 1.2×; the reconcile ` +
+        `includes the lock: a GET, a PUT, a 0.5 s settle, a GET and a DELETE)`,
+      "",
+      `(not timed: a reconcile back to 2-staging after the loop's sample: ${s(fixup.ms)}, ${fixup.note})`,
     ];
+    process.stdout.write(`${lines.join("\n")}\n`);
   } finally {
+    raw.close();
     server.kill("SIGTERM");
     await rm(dir, { recursive: true, force: true });
   }
@@ -198,26 +287,22 @@ async function table(units: number, latencyMs: number): Promise<string[]> {
 const args = process.argv.slice(2);
 if (args[0] === "--sysconfig") {
   process.stdout.write(`${JSON.stringify(await sysconfigRun(args[1] ?? "", args[2] ?? "wait"))}\n`);
-} else if (args[0] === "--naive") {
-  process.stdout.write(
-    `${JSON.stringify(await naiveRun(args[1] ?? "", args[2] ?? "", args[3] ?? "noop"))}\n`,
-  );
-} else if (args[0] === "--baseline") {
-  await import("../reconciler/pipeline/reconcile.js");
-  await import("../reconciler/targets/fleet/fleet-target.js");
-  process.stdout.write(`${JSON.stringify({ ms: 0, loadMs: 0, requests: 0, rssMb: rss(), note: "" })}\n`);
+} else if (args[0] === "--loop") {
+  const [socketPath = "", mode = "create", ...names] = args.slice(1);
+  if (mode === "replace") {
+    // the hashes active now (not timed): the loop waits for a new one
+    for (const n of names) {
+      const c = rawClient(socketPath);
+      const one = JSON.parse(await c.call("GET", `/fleet/v1/state?unitName=${n}`)) as {
+        states?: { hash: string }[];
+      };
+      c.close();
+      for (const s of one.states ?? []) previous.add(`${n} ${s.hash}`);
+    }
+  }
+  process.stdout.write(`${JSON.stringify(await loopRun(socketPath, mode as "create" | "replace", names))}\n`);
+} else if (args[0] === "--lists") {
+  process.stdout.write(`${JSON.stringify(await listsRun(args[1] ?? ""))}\n`);
 } else {
-  const units = Number(args[0] ?? 1000);
-  const latency = Number(args[1] ?? 2);
-  const lines = [
-    "reconcile-fleet: each run a fresh process; naive = one request at a time over one connection",
-    "",
-  ];
-  lines.push(...(await table(units, 0)), "");
-  lines.push(...(await table(units, latency)), "");
-  const baseline = await child(["--baseline"]);
-  lines.push(
-    `peak RSS of node + sysconfig's modules before any work (the floor of every figure): ${baseline.rssMb} MB`,
-  );
-  process.stdout.write(`${lines.join("\n")}\n`);
+  await main(Number(args[0] ?? 1000), Number(args[1] ?? 20));
 }

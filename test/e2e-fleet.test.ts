@@ -21,6 +21,7 @@ const reconciler = `sysconfig-e2e-fleet-${id}/reconciler:${sysconfigVersion()}`;
 const configImage = `sysconfig-e2e-fleet-${id}/config`;
 const SSH = path.join(process.env.SYSCONFIG_SERVICES_DIR ?? "/var/lib/sysconfig-services", "ssh");
 
+const E2E_TIMING = { enginePassMs: 400, agentPassMs: 400, startMs: 100 };
 let server: FakeFleetServer;
 let dir: string;
 let repo: string;
@@ -112,7 +113,9 @@ beforeAll(async () => {
   dir = tmp.dir;
   cleanup = tmp.cleanup;
   socketPath = path.join(dir, "fleet.sock");
-  server = await startFleetServer({ socketPath });
+  // fleetd's own clock (engine pass, agent pass, request costs), with shorter passes to keep the
+  // suite quick; the roll that is killed midway runs on the real 2 s pass.
+  server = await startFleetServer({ socketPath, realistic: E2E_TIMING });
   await chmod(socketPath, 0o666); // the reconciler runs as uid 10001, like fleet.socket's default 0666
   const image = await run(process.execPath, [path.join(ROOT, "dist/cli/image.js")], {
     NODE_IMAGE: LOCAL_NODE_IMAGE,
@@ -170,9 +173,7 @@ describe("docker run of a fleet config image", () => {
     await bumpInPlace(repo, "worker", "2-staging");
     await build();
     server.resetCounts();
-    server.transitionMs = 50;
     const result = await runImage();
-    server.transitionMs = 0;
     expect({ code: result.code, stderr: result.stderr }).toMatchObject({ code: 0 });
     expect(result.stdout).toContain("Plan: 0 to create, 4 to update, 0 to delete, 2 unchanged, 1 unmanaged.");
     const changed = changedUnits();
@@ -191,7 +192,9 @@ describe("docker run of a fleet config image", () => {
     await bumpInPlace(repo, "worker", "3-staging");
     await build();
     server.resetCounts();
-    server.transitionMs = 1500;
+    const timing = server.timing as NonNullable<typeof server.timing>;
+    timing.enginePassMs = 2_000;
+    timing.agentPassMs = 2_000;
     const killed = await runImage({
       onStart: (cid) => {
         const poll = setInterval(() => {
@@ -202,7 +205,7 @@ describe("docker run of a fleet config image", () => {
         }, 20);
       },
     });
-    server.transitionMs = 0;
+    Object.assign(timing, E2E_TIMING);
     expect(killed.code).toBe(137);
     expect(pullOf("worker@1.service")).toContain(":3-staging");
     expect(pullOf("worker@3.service")).toContain(":2-staging");

@@ -289,7 +289,7 @@ describe("fake fleetd realistic clock (fleetd v1.0.0 timing)", () => {
     }
   });
 
-  it("costs what fleetd costs at 1,000 units: /units 11 pages ≈ 2.0 s, /state ≈ 0.8 s, a PUT 18.5 ms, queued", async () => {
+  it("costs what fleetd costs at 1,000 units: /units 11 pages ≈ 2.0 s, /state ≈ 0.8 s, a PUT 18.5 ms, two at a time", async () => {
     const server = await startFleetServer({ realistic: { enginePassMs: 2_000 } });
     try {
       const now = Date.now() - 60_000; // long since scheduled and active
@@ -322,14 +322,14 @@ describe("fake fleetd realistic clock (fleetd v1.0.0 timing)", () => {
       expect(state.pages).toBe(11);
       expect(state.ms).toBeGreaterThan(800);
       expect(state.ms).toBeLessThan(1_300);
-      // concurrent PUTs queue behind each other: ten take ten times one
+      // concurrent PUTs queue: fleetd works on two at a time, so ten take five times one
       const started = Date.now();
       await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           put(server, `p${i}.service`, { desiredState: "launched", options: OPTIONS }),
         ),
       );
-      expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
     } finally {
       await server.close();
     }

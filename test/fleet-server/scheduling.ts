@@ -34,7 +34,9 @@ export const REALISTIC_TIMING: FleetTiming = {
   unitsPageMsPerUnit: 0.18, // /units at 1,000 units: 11 pages ≈ 2.0 s
   statePageMsPerUnit: 0.08, // /state at 1,000 units: 10 pages ≈ 0.8 s
   machinesMs: 5,
-  concurrency: 1,
+  // fleetd serves requests side by side (the issue's no-op read /units and /state together in about
+  // the time of /units alone); two at once is the conservative reading of that.
+  concurrency: 2,
 };
 
 /** The first pass at or after `t` of a ticker with `period` started at `origin`. */

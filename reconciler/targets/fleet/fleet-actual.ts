@@ -1,7 +1,7 @@
 // Actual state: every unit fleet knows (all pages of /units) joined with /state (all pages), two
 // list walks no matter how many units. Ownership is the [X-Sysconfig] marker (marker.ts ownsUnit).
 import type { ActualObject } from "../../model.js";
-import type { FleetClient, FleetUnitState } from "./fleet-client.js";
+import type { FleetClient, FleetUnit, FleetUnitState } from "./fleet-client.js";
 import { isLockUnit } from "./fleet-lock.js";
 import { ownsUnit, readMarker, stripMarker, type OwnerScope } from "./marker.js";
 import { maskUnitSecrets } from "../../plan/mask.js";
@@ -18,8 +18,19 @@ export interface FleetActualSpec {
   revision?: string;
 }
 
-export async function fleetReadActual(client: FleetClient, scope: OwnerScope): Promise<ActualObject[]> {
-  const [units, states] = await Promise.all([client.listUnits(), client.listStates()]);
+/** Every page of /units and of /state, walked side by side. */
+export type FleetLists = [FleetUnit[], FleetUnitState[]];
+
+export function readFleetLists(client: FleetClient): Promise<FleetLists> {
+  return Promise.all([client.listUnits(), client.listStates()]);
+}
+
+export async function fleetReadActual(
+  client: FleetClient,
+  scope: OwnerScope,
+  lists: Promise<FleetLists> = readFleetLists(client),
+): Promise<ActualObject[]> {
+  const [units, states] = await lists;
   const statesByUnit = new Map<string, FleetUnitState[]>();
   for (const s of states) {
     const list = statesByUnit.get(s.name);

@@ -78,6 +78,8 @@ export async function acquireFleetLock(
   wait: LockWait,
   tuning: LockTuning,
   reporter: Reporter,
+  /** Called each time our lock is written, while it settles (fleet-target starts its reads then). */
+  whileSettling?: () => void,
 ): Promise<FleetLock> {
   const name = lockUnitName(system);
   const waiter = lockWaiter(wait);
@@ -110,6 +112,7 @@ export async function acquireFleetLock(
       reporter.warn(`taking over the expired fleet lock ${name} of ${holder.owner}`);
     }
     await write();
+    whileSettling?.();
     await pause(tuning.settleMs);
     const after = readHolder(await client.getUnit(name));
     if (after?.token === mine.token) break;

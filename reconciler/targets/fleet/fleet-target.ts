@@ -4,7 +4,7 @@
 import type { TargetConfig } from "../../config/schema.js";
 import type { Target, TargetOptions } from "../target.js";
 import { DEFAULT_FLEET_ENDPOINT, parseFleetEndpoint } from "./endpoint.js";
-import { fleetReadActual } from "./fleet-actual.js";
+import { fleetReadActual, readFleetLists, type FleetLists } from "./fleet-actual.js";
 import { fleetApply } from "./fleet-apply.js";
 import { FleetClient } from "./fleet-client.js";
 import { fleetDesiredObjects } from "./fleet-desired.js";
@@ -67,6 +67,10 @@ export function createFleetTarget(
   let desired: ReadonlySet<string> | undefined;
   let lock: FleetLock | undefined;
   const unscheduled: UnscheduledSince = new Map();
+  // The lists read while our lock settles (half a second): the plan that follows uses them, so a
+  // no-op costs little more than the list walks. Safe: they are used only once the lock is confirmed,
+  // and no other reconciler can have applied anything between our lock write and that confirmation.
+  let prefetched: { system: string; lists: Promise<FleetLists> } | undefined;
   const scope = (system: string): OwnerScope => ({ system, environment: options.environment, desired });
   return {
     kind: "fleet",
@@ -76,12 +80,20 @@ export function createFleetTarget(
       desired = new Set(objects.map((o) => o.name));
       return objects;
     },
-    readActual: (system) => fleetReadActual(client, scope(system)),
+    readActual: (system) => {
+      const early = prefetched?.system === system ? prefetched.lists : undefined;
+      prefetched = undefined;
+      return fleetReadActual(client, scope(system), early);
+    },
     apply: (change, context) => fleetApply(client, change, { scope: scope(context.system), lock }),
     checkHealth: (changes) => fleetCheckHealth(client, changes, unscheduled, t.unscheduledAfterMs),
     healthPolling: { initialMs: t.pollMs, maxMs: Math.max(t.pollMs, t.healthPollMaxMs) },
     async acquireLock(system, owner, wait) {
-      const held = await acquireFleetLock(client, system, owner, wait, t.lock, options.reporter);
+      const held = await acquireFleetLock(client, system, owner, wait, t.lock, options.reporter, () => {
+        const lists = readFleetLists(client);
+        lists.catch(() => undefined); // a failure surfaces in readActual, as a direct read's would
+        prefetched = { system, lists };
+      });
       lock = held;
       return {
         async release() {
