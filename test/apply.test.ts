@@ -279,14 +279,15 @@ describe("apply engine: send a level, then wait for it through one shared watche
   });
 
   it("polls soon after the change, then backs off up to the cap", async () => {
-    const target = new MemoryTarget({ healthPolling: { initialMs: 20, maxMs: 80 } });
-    target.pendingPolls.set("docker:web", 7);
+    const target = new MemoryTarget({ healthPolling: { initialMs: 20, maxMs: 200 } });
+    target.pendingPolls.set("docker:web", 8);
     const started = Date.now();
     await reconcileOnce(target, state({ web: {} }));
     const gaps = target.polls.map((p, i) => p.at - (i === 0 ? started : (target.polls[i - 1]?.at ?? 0)));
-    expect(gaps[0]).toBeLessThan(60);
-    expect(gaps.at(-1)).toBeGreaterThanOrEqual(75);
-    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThanOrEqual((gaps[i - 1] ?? 0) - 5);
+    // 20, 30, 45, 67, 101, 151, 200, 200, 200 ms
+    expect(gaps[0]).toBeLessThan(100);
+    expect(gaps.at(-1)).toBeGreaterThanOrEqual(150);
+    expect(Math.max(...gaps)).toBeLessThan(300); // never far past the cap
   });
 
   it("rolls every template at once, each one instance at a time, while single objects wait in the same polls", async () => {
