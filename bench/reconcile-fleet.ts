@@ -82,8 +82,8 @@ function count(values: string[]): string {
 }
 
 /** Plain requests to the fake fleetd over one keep-alive connection, counted. */
-function rawClient(socketPath: string) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function rawClient(socketPath: string, connections = 1) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const client = {
     requests: 0,
     call(method: string, p: string, body?: unknown): Promise<string> {
@@ -170,9 +170,9 @@ async function loopRun(socketPath: string, mode: "create" | "replace", names: st
 /** Unit hashes active before the loop ran (filled by the parent through argv). */
 const previous = new Set<string>();
 
-/** Child: the bare paged list requests a no-op needs — every page of /units and of /state. */
+/** Child: the bare paged list requests a no-op needs — every page of /units and of /state, side by side. */
 async function listsRun(socketPath: string): Promise<RunResult> {
-  const client = rawClient(socketPath);
+  const client = rawClient(socketPath, 2);
   const started = performance.now();
   const [units, states] = await Promise.all([client.walk("units"), client.walk("state")]);
   const ms = performance.now() - started;
@@ -244,7 +244,7 @@ async function main(units: number, sample: number): Promise<void> {
       `${label.padEnd(50)} ${s(r.ms).padStart(9)} ${String(r.requests).padStart(8)} ${`${r.rssMb} MB`.padStart(8)}  ${r.note}${extra}`;
     const lines = [
       `reconcile-fleet: ${units} units, fake fleetd on fleetd v1.0.0's clock (engine pass 2 s, agent pass 2 s,`,
-      `start 1 s; /units page 0.18 ms × units, /state page 0.08 ms × units, PUT 18.5 ms, one request at a time)`,
+      `start 1 s; /units page 0.18 ms × units, /state page 0.08 ms × units, PUT 18.5 ms; two requests at a time)`,
       "",
       `${"".padEnd(50)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(8)}  notes`,
       row("sysconfig reconcile: create all, wait", create, `; loading + render check ${s(create.loadMs)}`),
