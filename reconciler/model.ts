@@ -82,6 +82,3 @@ export interface ChangeSet {
   targetKind: TargetKind;
   changes: Change[];
 }
-
-export type HealthReport =
-  { subject: string; healthy: true } | { subject: string; healthy: false; reason: string };
