@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { stopAllNetworkGit } from "./network-git.js";
 
 export interface TempDir {
   dir: string;
@@ -12,10 +13,14 @@ export interface TempDir {
 export async function createTempDir(prefix: string): Promise<TempDir> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   const onSignal = (signal: NodeJS.Signals) => {
-    rmSync(dir, { recursive: true, force: true });
     detach();
-    // Re-raise with the default handler gone, so the process still ends the way the signal asked.
-    process.kill(process.pid, signal);
+    // A git clone still running would re-create the directory after it is removed (git makes the leading
+    // directories of what it writes): stop git and its helpers first, then remove.
+    void stopAllNetworkGit().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      // Re-raise with the default handler gone, so the process still ends the way the signal asked.
+      process.kill(process.pid, signal);
+    });
   };
   const detach = () => {
     process.off("SIGINT", onSignal);
