@@ -135,6 +135,27 @@ describe("SIGTERM or SIGINT during a bump's clone", () => {
   );
 });
 
+describe("SIGTERM during a bump in a working checkout", () => {
+  it("stops the fetch's git and ssh too (no temp clone to remove), and the process ends by the signal", async () => {
+    const checkout = path.join(root, "checkout-signal");
+    git(["clone", "--quiet", "--branch", "develop", "--", example, checkout]);
+    git(["remote", "set-url", "origin", `ssh://git@127.0.0.1:${hole.port}/x.git`], checkout);
+    const before = hole.accepted();
+    const child = spawn(process.execPath, [CLI, "bump", "web", "99-develop", "--repo", checkout], {
+      env: { ...process.env, NO_COLOR: "1", GIT_SSH_COMMAND: BATCH_SSH },
+      stdio: "pipe",
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_code, sig) => resolve(sig)),
+    );
+    for (let i = 0; i < 200 && hole.accepted() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(hole.accepted()).toBeGreaterThan(before);
+    child.kill("SIGTERM");
+    expect(await exited).toBe("SIGTERM");
+    expect(await hole.drained(3_000)).toBe(0);
+  }, 30_000);
+});
+
 describe("targets against an endpoint that accepts and never answers", () => {
   it("the Docker target (plan --endpoint tcp://) fails after --request-timeout, naming the bound", async () => {
     const { result, seconds } = await timed(() =>

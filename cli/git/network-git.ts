@@ -3,6 +3,7 @@
 // is interrupted. simple-git cannot do this: it kills git alone, and an ssh child waiting on a server that
 // accepted the connection and never answers kept its pipes, and so the process, open for ever.
 import { spawn, type ChildProcess } from "node:child_process";
+import { onInterruptStop } from "./interrupt.js";
 
 /** Default bound: a remote that sends nothing (no answer, no progress) for this long is given up on. */
 export const DEFAULT_GIT_TIMEOUT_SECONDS = 30;
@@ -30,9 +31,6 @@ export type NetworkGitResult =
   | { kind: "done"; stdout: string; stderr: string }
   | { kind: "failed"; code: number | null; stdout: string; stderr: string }
   | { kind: "silent"; stderr: string };
-
-/** Every git started here and not yet ended: stopped on SIGINT/SIGTERM before temporary clones are removed. */
-const running = new Set<{ child: ChildProcess; ended: Promise<void>; ownGroup: boolean }>();
 
 /** Runs `git args`; resolves how it ended (never rejects for git's own failure). */
 export function runNetworkGit(
@@ -63,7 +61,8 @@ export function runNetworkGit(
     ownGroup: options.ownGroup,
     ended: new Promise<void>((resolve) => (endedResolve = resolve)),
   };
-  running.add(entry);
+  // Stopped on SIGINT/SIGTERM before temporary clones are removed.
+  const unregister = onInterruptStop(() => stopProcess(entry));
   arm();
   child.stdout.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
@@ -90,7 +89,7 @@ export function runNetworkGit(
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      running.delete(entry);
+      unregister();
       endedResolve();
       if (silent) resolve({ kind: "silent", stderr });
       else if (spawnError !== undefined)
@@ -101,11 +100,7 @@ export function runNetworkGit(
   });
 }
 
-/** Stops every running network git and its children; resolves when they have ended (at most ~3 s). */
-export async function stopAllNetworkGit(): Promise<void> {
-  await Promise.all([...running].map((entry) => stopProcess(entry)));
-}
-
+/** Stops git and (in its own group) its helpers: SIGTERM, then SIGKILL after a grace; resolves when ended. */
 async function stopProcess(entry: { child: ChildProcess; ended: Promise<void>; ownGroup: boolean }) {
   const signal = (name: NodeJS.Signals) => {
     const pid = entry.child.pid;

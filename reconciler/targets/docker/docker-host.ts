@@ -31,7 +31,16 @@ export function parseDockerHost(
         `${schemes.map((s) => FORMS[s]).join(", ")}. Nothing was changed.`,
     );
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();
-  if (scheme === undefined) throw invalid("it has no scheme (e.g. unix:// or tcp://)");
+  if (scheme === undefined) {
+    // The docker CLI reads a bare "host" as tcp://host; sysconfig asks for the scheme, so a stray word is not
+    // looked up in DNS and connected to.
+    const bare = /^[A-Za-z0-9.-]+(:\d+)?$/.test(raw) && schemes.includes("tcp");
+    throw invalid(
+      bare
+        ? `it has no scheme (write tcp://${raw}${raw.includes(":") ? "" : ":2375"} for a TCP engine)`
+        : "it has no scheme (e.g. unix:// or tcp://)",
+    );
+  }
   if (!(schemes as readonly string[]).includes(scheme))
     throw invalid(`scheme '${scheme}://' is not supported`);
   if (scheme === "unix") {
