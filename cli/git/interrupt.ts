@@ -47,7 +47,7 @@ function onSignal(signal: NodeJS.Signals): void {
   process.off("SIGTERM", onSignal);
   ending = true; // no re-install while ending: a second signal gets the default (kill)
   void Promise.allSettled([...stops].map((stop) => stop())).finally(() => {
-    for (const cleanup of cleanups) {
+    for (const cleanup of [...cleanups]) {
       try {
         cleanup();
       } catch {

@@ -17,8 +17,9 @@ export async function createTempDir(prefix: string): Promise<TempDir> {
   return {
     dir,
     async dispose() {
-      unregister();
+      // Unregistered only once removed: a signal arriving meanwhile still removes it before the process ends.
       await rm(dir, { recursive: true, force: true });
+      unregister();
     },
   };
 }
