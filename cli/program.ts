@@ -1,13 +1,15 @@
 // Declares the commands and their flags; each command's work lives in cli/commands/<name>.ts.
 // Command modules load only when their command runs: build alone pulls in dockerode (~0.2 s of startup).
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { BAKED_CONFIG_DIR } from "../reconciler/desired/build-info.js";
 import { InvalidInputError } from "../reconciler/errors.js";
 import { projectRoot } from "../reconciler/render/templates.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
 import { booleanWord } from "./boolean-word.js";
+import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import type { CliIo } from "./io.js";
+import { seconds, wholeNumber } from "./number-flags.js";
 import { resolveLocalRepo } from "./repo.js";
 
 function version(): string {
@@ -15,12 +17,10 @@ function version(): string {
   return pkg.version;
 }
 
-function positiveInt(value: string): number {
-  // Digits only: Number("") is 0 and Number(" 7") is 7, neither of which anyone meant.
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number ≥ 0 (digits only)");
-  return n;
-}
+const gitTimeoutOption = (what: string) =>
+  new Option("--git-timeout <seconds>", `give up on ${what} when the remote sends nothing for this long`)
+    .argParser(seconds("a remote cannot answer in no time; omit the flag for the default"))
+    .default(DEFAULT_GIT_TIMEOUT_SECONDS);
 
 const outputOption = () =>
   new Option("--output <format>", "text or json").choices(["text", "json"]).default("text");
@@ -151,9 +151,17 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
     .option("--dry-run", "print the rendered diff, commit nothing")
     .addOption(
       new Option("--max-attempts <n>", "push attempts when the remote moves")
-        .argParser(positiveInt)
+        .argParser(
+          wholeNumber({
+            min: 1,
+            max: 100,
+            unit: "attempts",
+            zeroHint: "pass 1 to push once and never retry",
+          }),
+        )
         .default(16),
     )
+    .addOption(gitTimeoutOption("clone, fetch and push"))
     .addOption(outputOption())
     .addHelpText(
       "after",
@@ -179,6 +187,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           dryRun: o.dryRun === true,
           output: o.output as "text" | "json",
           maxAttempts: o.maxAttempts as number,
+          gitTimeout: o.gitTimeout as number,
         },
         io(),
       ),
@@ -200,6 +209,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       "on --push, move IMAGE:BRANCH without checking that HEAD is the remote branch's tip (git ls-remote)",
     )
     .option("--dry-run", "show what would be built; build nothing")
+    .addOption(gitTimeoutOption("the --push tip check (git ls-remote)"))
     .addOption(outputOption())
     .addHelpText("after", "\nExample:\n  $ sysconfig build --build-num 58 --push")
     .action(async (o: Record<string, unknown>) =>
@@ -211,6 +221,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           buildNum: o.buildNum as string | undefined,
           push: o.push === true,
           skipTipCheck: o.skipTipCheck === true,
+          gitTimeout: o.gitTimeout as number,
           dryRun: o.dryRun === true,
           output: o.output as "text" | "json",
         },
@@ -236,15 +247,24 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       .addOption(outputOption())
       .option("--exit-code", "exit 2 when changes are pending (plan, or reconcile --dry-run)")
       .addOption(
-        new Option("--max-delete <n>", "refuse to delete more than n objects").argParser(positiveInt),
+        new Option("--max-delete <n>", "refuse to delete more than n objects (0: delete nothing)").argParser(
+          wholeNumber({ min: 0, max: 1_000_000, unit: "objects" }),
+        ),
       )
-      .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system");
+      .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
+      .addOption(
+        new Option(
+          "--request-timeout <seconds>",
+          "give up on one request to the target without an answer after this long (default: 30 for the " +
+            "fleet API and the Docker engine, 20 for each SSH hop's handshake, 15 for an SSH channel)",
+        ).argParser(seconds("a target cannot answer in no time; omit the flag for the defaults")),
+      );
     if (!planOnly) {
       command
         .option("--dry-run", "plan only, like sysconfig plan")
         .addOption(
           new Option("--timeout <seconds>", "how long to wait for health")
-            .argParser(positiveInt)
+            .argParser(seconds("pass --no-wait to not wait for health"))
             .default(300),
         )
         .option(
@@ -254,12 +274,19 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
         .option("--wait-lock", "wait for another reconciler's lock instead of exiting 4")
         .addOption(
           new Option("--lock-timeout <seconds>", "with --wait-lock: give up (exit 4) after this long")
-            .argParser(positiveInt)
+            .argParser(seconds("omit --wait-lock to exit 4 at once when the lock is held"))
             .default(DEFAULT_LOCK_TIMEOUT_SECONDS),
         )
         .addOption(
           new Option("--parallelism <n>", "most changes applied at once within a dependency level")
-            .argParser(positiveInt)
+            .argParser(
+              wholeNumber({
+                min: 1,
+                max: 256,
+                unit: "changes",
+                zeroHint: "pass 1 to apply one change at a time",
+              }),
+            )
             .default(8),
         );
     }
@@ -289,6 +316,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             waitLock: o.waitLock === true,
             lockTimeout: o.lockTimeout as number | undefined,
             parallelism: o.parallelism as number | undefined,
+            requestTimeout: o.requestTimeout as number | undefined,
           },
           io(),
         ),

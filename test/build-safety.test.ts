@@ -250,18 +250,21 @@ describe("the Docker client", () => {
       protocol: "https",
       port: "2376",
     });
-    expect(modem({ DOCKER_HOST: "engine.example" })).toMatchObject({ port: "2375" });
+    // A bare host is refused (exit 3) with the tcp:// form to write, instead of a DNS lookup of whatever it holds.
+    expect(() => modem({ DOCKER_HOST: "engine.example" })).toThrow(
+      /DOCKER_HOST\) is invalid: it has no scheme \(write tcp:\/\/engine\.example:2375/,
+    );
     expect(modem({ DOCKER_HOST: "tcp://engine.example:1234" })).toMatchObject({ port: "1234" });
     expect(defaultTcpPort({ DOCKER_HOST: "ssh://me@engine.example" })).toEqual({});
     expect(defaultTcpPort({ DOCKER_HOST: "unix:///var/run/docker.sock" })).toEqual({});
     expect(defaultTcpPort({})).toEqual({});
   });
 
-  it("reads DOCKER_CLIENT_TIMEOUT in seconds, as docker compose does, and ignores a value that is not digits", () => {
+  it("reads DOCKER_CLIENT_TIMEOUT in seconds, as docker compose does, and refuses a value that is not whole seconds", () => {
     const timeout = (env: NodeJS.ProcessEnv) =>
       (dockerClient(env) as unknown as { modem: { timeout: number } }).modem.timeout;
     expect(timeout({ DOCKER_CLIENT_TIMEOUT: "120" })).toBe(120_000);
-    expect(timeout({ DOCKER_CLIENT_TIMEOUT: "2m" })).toBe(600_000);
+    expect(() => timeout({ DOCKER_CLIENT_TIMEOUT: "2m" })).toThrow(/DOCKER_CLIENT_TIMEOUT="2m" is invalid/);
     expect(timeout({})).toBe(600_000);
   });
 

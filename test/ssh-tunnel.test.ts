@@ -6,12 +6,14 @@ import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import path from "node:path";
 import { RuntimeFailureError } from "../reconciler/errors.js";
 import type { ReconcileOutcome } from "../reconciler/pipeline/reconcile.js";
 import { runReconcile } from "../reconciler/pipeline/reconcile.js";
 import { silentReporter, type Reporter } from "../reconciler/report/reporter.js";
 import { parseFleetEndpoint } from "../reconciler/targets/fleet/endpoint.js";
+import { FleetClient } from "../reconciler/targets/fleet/fleet-client.js";
 import { createFleetTarget, type FleetTargetConfig } from "../reconciler/targets/fleet/fleet-target.js";
 import { createSshTunnel, type TunnelConfig } from "../reconciler/targets/fleet/ssh-tunnel.js";
 import { writeFleetRepo } from "./fleet-server/config-repo.js";
@@ -142,6 +144,39 @@ describe("ssh tunnel to fleet", () => {
     }
   });
 
+  it("leaves no listener per request on a kept-alive channel: 50 requests, no MaxListenersExceededWarning", async () => {
+    const tunnel = createSshTunnel(
+      { jump: [bastion], host: fleetHost, knownHosts: KNOWN_HOSTS },
+      { env: {}, reporter: silentReporter },
+    );
+    const endpoint = parseFleetEndpoint(unixServer.endpoint);
+    const channels: Duplex[] = [];
+    // One socket: every request rides the same SSH channel, as a rolling update's polls do.
+    const client = new FleetClient({
+      endpoint,
+      maxSockets: 1,
+      connect: async () => {
+        const channel = await tunnel.connect(endpoint);
+        channels.push(channel);
+        return channel;
+      },
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      for (let i = 0; i < 50; i++) await client.listStates();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(channels).toHaveLength(1);
+      expect(channels[0]?.listenerCount("timeout")).toBeLessThanOrEqual(1);
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      client.close();
+      await tunnel.close();
+    }
+  });
+
   it("refuses a host whose key is not in known_hosts, naming it and its SHA256 fingerprint, sending nothing", async () => {
     const onlyBastion = path.join(dir, "known_hosts.bastion-only");
     const lines = (await readFile(KNOWN_HOSTS, "utf8"))
@@ -265,7 +300,7 @@ describe("ssh tunnel faults", () => {
       const started = Date.now();
       await expect(tunnel.connect(endpoint)).rejects.toThrow(
         new RegExp(
-          `^ssh tunnel via root@\\[127\\.0\\.0\\.1\\]:${relay.port} forward to 127\\.0\\.0\\.1:\\d+ failed: no answer within 300 ms`,
+          `^ssh tunnel via root@\\[127\\.0\\.0\\.1\\]:${relay.port} forward to 127\\.0\\.0\\.1:\\d+ failed: no answer within 0\\.3 s`,
         ),
       );
       expect(Date.now() - started).toBeLessThan(3_000);
@@ -355,7 +390,7 @@ describe("ssh tunnel faults", () => {
     );
     try {
       await expect(tunnel.connect(parseFleetEndpoint(tcpServer.endpoint))).rejects.toThrow(
-        `ssh root@[127.0.0.1]:${port} connect failed: no SSH handshake within 300 ms (is [127.0.0.1]:${port} an SSH server, and reachable?)`,
+        `ssh root@[127.0.0.1]:${port} connect failed: no answer within 0.3 s (no SSH handshake: is [127.0.0.1]:${port} an SSH server, and reachable?)`,
       );
     } finally {
       await tunnel.close();

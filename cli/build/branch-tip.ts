@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { reasonOf } from "../../reconciler/errors.js";
+import { DEFAULT_GIT_TIMEOUT_SECONDS, runNetworkGit, withoutProgress } from "../git/network-git.js";
 import { redactSecrets } from "../git/redact.js";
 
 const execFileAsync = promisify(execFile);
@@ -19,7 +20,12 @@ export type BranchTip =
   | { state: "unknown"; remote: string; reason: string };
 
 /** The upstream's tip of `branch` as the remote has it now (`git ls-remote`, no fetch, nothing written). */
-export async function checkBranchTip(repoDir: string, branch: string, revision: string): Promise<BranchTip> {
+export async function checkBranchTip(
+  repoDir: string,
+  branch: string,
+  revision: string,
+  timeoutSeconds = DEFAULT_GIT_TIMEOUT_SECONDS,
+): Promise<BranchTip> {
   const remote =
     (await gitValue(repoDir, ["config", "--get", `branch.${branch}.remote`])) ??
     (await gitValue(repoDir, ["remote", "get-url", "origin"]).then((url) => (url ? "origin" : undefined)));
@@ -27,20 +33,35 @@ export async function checkBranchTip(repoDir: string, branch: string, revision: 
   const merge =
     (await gitValue(repoDir, ["config", "--get", `branch.${branch}.merge`])) ?? `refs/heads/${branch}`;
   const shown = `${redactSecrets(remote)} ${merge.replace(/^refs\/heads\//, "")}`;
-  try {
-    const { stdout } = await execFileAsync("git", ["ls-remote", "--", remote, merge], {
-      cwd: repoDir,
-      timeout: 60_000,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  // Bounded, and stopped with its ssh/https helper: a remote that accepts and never answers cannot hang the build.
+  const result = await runNetworkGit(["ls-remote", "--", remote, merge], {
+    cwd: repoDir,
+    env: { ...env, GIT_TERMINAL_PROMPT: "0" },
+    silenceMs: timeoutSeconds * 1000,
+    ownGroup: true,
+  });
+  if (result.kind === "silent") {
+    return {
+      state: "unknown",
+      remote: shown,
+      reason:
+        `git ls-remote got no answer from the remote within ${timeoutSeconds} s and was stopped ` +
+        `(raise the bound with --git-timeout SECONDS, SYSCONFIG_GIT_TIMEOUT)`,
+    };
+  }
+  if (result.kind === "failed") {
+    const error = Object.assign(new Error(`git ls-remote exited with ${result.code}`), {
+      stderr: withoutProgress(result.stderr),
     });
-    const tip = stdout
-      .split("\n")
-      .find((line) => line.endsWith(`\t${merge}`))
-      ?.split("\t")[0];
-    return tip === revision ? { state: "current", remote: shown } : { state: "behind", remote: shown, tip };
-  } catch (error) {
     return { state: "unknown", remote: shown, reason: redactSecrets(gitReason(error)) };
   }
+  const tip = result.stdout
+    .split("\n")
+    .find((line) => line.endsWith(`\t${merge}`))
+    ?.split("\t")[0];
+  return tip === revision ? { state: "current", remote: shown } : { state: "behind", remote: shown, tip };
 }
 
 /**
@@ -48,7 +69,6 @@ export async function checkBranchTip(repoDir: string, branch: string, revision: 
  * "and the repository exists."), else the last line of what it printed.
  */
 export function gitReason(error: unknown): string {
-  if ((error as { killed?: boolean }).killed === true) return "git ls-remote gave no answer within 60 s";
   const stderr = (error as { stderr?: unknown }).stderr;
   const text = typeof stderr === "string" && stderr.trim() !== "" ? stderr : reasonOf(error);
   const lines = text

@@ -35,6 +35,8 @@ export interface ConfigImageOptions {
   noCache?: boolean;
   /** Move the branch tag without checking that HEAD is the remote's tip (CI without read access to it). */
   skipTipCheck?: boolean;
+  /** Seconds git ls-remote (the tip check) may go without an answer (default 30). */
+  gitTimeout?: number;
 }
 
 /** What became of the moving branch tag (IMAGE:BRANCH) on --push. */
@@ -268,7 +270,7 @@ async function pushAll(
   let tip: BranchTip | undefined;
   if (options.skipTipCheck !== true) {
     progress.line(`check: is ${revision.slice(0, 7)} the tip of ${branch} on the remote?`);
-    tip = await checkBranchTip(options.repo, branch, revision);
+    tip = await checkBranchTip(options.repo, branch, revision, options.gitTimeout);
   }
   if (tip === undefined || tip.state === "current") {
     await push([moving]);

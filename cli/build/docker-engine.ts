@@ -2,7 +2,9 @@
 // (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the default socket), and the engine's
 // JSON-lines progress streams turned into events and typed errors.
 import Docker from "dockerode";
-import { reasonOf, RuntimeFailureError } from "../../reconciler/errors.js";
+import { InvalidInputError, reasonOf, RuntimeFailureError } from "../../reconciler/errors.js";
+import { parseDockerHost } from "../../reconciler/targets/docker/docker-host.js";
+import { MAX_TIMER_SECONDS } from "../number-flags.js";
 
 export interface EngineEvent {
   stream?: string;
@@ -32,16 +34,35 @@ export function dockerClient(
   env: NodeJS.ProcessEnv,
   timeouts: { connectMs?: number; silenceMs?: number } = {},
 ): Docker {
-  // In seconds, as docker compose reads it (docker-modem alone would take milliseconds: 120 would be 0.12 s).
-  const raw = env.DOCKER_CLIENT_TIMEOUT ?? "";
-  const fromEnv = /^\d+$/.test(raw) ? Number(raw) * 1000 : NaN;
+  const fromEnv = checkDockerEnvironment(env);
   // docker-modem takes connectionTimeout; @types/dockerode does not list it (hence the variable, not a literal).
   const options: Docker.DockerOptions & { connectionTimeout: number } = {
     connectionTimeout: timeouts.connectMs ?? CONNECT_TIMEOUT_MS,
-    timeout: timeouts.silenceMs ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : SILENCE_TIMEOUT_MS),
+    timeout: timeouts.silenceMs ?? fromEnv ?? SILENCE_TIMEOUT_MS,
     ...defaultTcpPort(env),
   };
   return new Docker(options);
+}
+
+/**
+ * Refuses (exit 3) a DOCKER_HOST that is not an engine address and a DOCKER_CLIENT_TIMEOUT that is not a whole
+ * number of seconds within Node's timer limit, before anything connects; returns that timeout in ms.
+ */
+export function checkDockerEnvironment(env: NodeJS.ProcessEnv): number | undefined {
+  if (env.DOCKER_HOST !== undefined && env.DOCKER_HOST !== "") {
+    parseDockerHost(env.DOCKER_HOST, "DOCKER_HOST", ["unix", "tcp", "ssh", "npipe"]);
+  }
+  // In seconds, as docker compose reads it (docker-modem alone would take milliseconds: 120 would be 0.12 s).
+  const raw = env.DOCKER_CLIENT_TIMEOUT ?? "";
+  if (raw === "") return undefined;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMER_SECONDS) {
+    throw new InvalidInputError(
+      `DOCKER_CLIENT_TIMEOUT=${JSON.stringify(raw)} is invalid: expected a whole number of seconds from 1 to ` +
+        `${MAX_TIMER_SECONDS} (Node's timer limit, about 24 days), digits only. Fix or unset it. Nothing was changed.`,
+    );
+  }
+  return value * 1000;
 }
 
 /**

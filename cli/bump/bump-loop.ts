@@ -108,7 +108,9 @@ async function bumpLoop(
       return result;
     } catch (error) {
       reporter.debug(`push ${attempt} failed after ${Date.now() - started} ms: ${reasonOf(error)}`);
-      const kind = error instanceof GitCommandError ? classifyGitFailure(error.output) : "permanent";
+      // A push stopped by --git-timeout is not retried: the bound is on the whole wait, not on each attempt.
+      const kind =
+        error instanceof GitCommandError && !error.silent ? classifyGitFailure(error.output) : "permanent";
       if (kind === "permanent" || attempt >= options.maxAttempts) {
         throw pushFailure(request, workspace.pushTarget, attempt, kind, error);
       }

@@ -1,6 +1,6 @@
 // sysconfig build: bake the config repo at HEAD into the config image, tag it, optionally push (DESIGN §5).
 import { buildConfigImage, type ConfigImageResult, MovingTagNotMovedError } from "../build/config-image.js";
-import { dockerClient } from "../build/docker-engine.js";
+import { checkDockerEnvironment, dockerClient } from "../build/docker-engine.js";
 import { createProgress } from "../build/progress.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
 import type { CliIo } from "../io.js";
@@ -17,6 +17,8 @@ export interface BuildOptions {
   noCache?: boolean;
   /** Move IMAGE:BRANCH without checking that HEAD is the remote's tip. */
   skipTipCheck?: boolean;
+  /** Seconds the tip check (git ls-remote) may go without an answer. */
+  gitTimeout?: number;
 }
 
 function jsonResult(r: ConfigImageResult): object {
@@ -94,6 +96,7 @@ function checkBase(base: string | undefined): void {
 
 export async function runBuild(options: BuildOptions, io: CliIo): Promise<void> {
   checkBase(options.base);
+  checkDockerEnvironment(io.env);
   const progress = createProgress({
     tty: process.stderr.isTTY === true && io.env.TERM !== "dumb",
     write: (text) => process.stderr.write(text),

@@ -6,6 +6,7 @@ import { redactedError } from "../bump/redacted-error.js";
 import { readTemplate } from "../bump/template-file.js";
 import { branchOfTag, validateBranch, validateServiceName, validateTag } from "../bump/validate.js";
 import { createGitClient } from "../git/client.js";
+import { DEFAULT_GIT_TIMEOUT_SECONDS } from "../git/network-git.js";
 import { redactSecrets, secretsOf } from "../git/redact.js";
 import { locateRepo } from "../git/repo-location.js";
 import { openWorkspace } from "../git/workspace.js";
@@ -21,6 +22,8 @@ export interface BumpOptions {
   dryRun?: boolean;
   output: "text" | "json";
   maxAttempts: number;
+  /** Seconds a clone, fetch or push may go without a word from the remote (default 30). */
+  gitTimeout?: number;
 }
 
 export async function runBump(options: BumpOptions, rawIo: CliIo): Promise<void> {
@@ -57,7 +60,9 @@ async function bump(
     force: options.force === true,
     template: options.template === undefined ? undefined : await readTemplate(options.template, io.cwd),
   };
-  const git = createGitClient(io.env, io.isTTY, secrets);
+  const git = createGitClient(io.env, io.isTTY, secrets, {
+    timeoutSeconds: options.gitTimeout ?? DEFAULT_GIT_TIMEOUT_SECONDS,
+  });
   const location = await locateRepo(options.repo, io.cwd, async (dir) => {
     const bare = await git.run(["rev-parse", "--is-bare-repository"], dir).catch(() => undefined);
     return bare === undefined ? undefined : bare.trim() === "true";

@@ -1,10 +1,10 @@
 // sysconfig init DIR: a new config repo from sysconfig-example, one branch per environment,
 // each with its rendered/ committed and current.
-import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { CONFIG_FILE, loadConfig } from "../../reconciler/config/load.js";
-import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
+import { InvalidInputError, reasonOf, RuntimeFailureError, SysconfigError } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { projectRoot, RENDERED_DIR } from "../../reconciler/render/templates.js";
@@ -12,6 +12,7 @@ import { writeRendered } from "../../reconciler/render/write.js";
 import { gitIdentityEnv } from "../git/identity.js";
 import { operatorGit } from "../git/operator-git.js";
 import type { CliIo } from "../io.js";
+import { makeDirectory } from "../new-directory.js";
 
 export interface InitOptions {
   dir: string;
@@ -57,16 +58,14 @@ async function retagForBranch(dir: string, branch: string): Promise<void> {
 export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
   const dir = path.resolve(io.cwd, options.dir);
   await checkTarget(dir);
-  let created: string | undefined;
-  try {
-    created = await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw new InvalidInputError(
-      `init ${dir} failed: cannot create the directory (${reasonOf(error)}). Pass a DIR whose parent is a ` +
-        `writable directory. Nothing was changed.`,
-      { cause: error },
-    );
-  }
+  const created = await makeDirectory(
+    dir,
+    (reason, cause) =>
+      new InvalidInputError(
+        `init ${dir} failed: ${reason}. Pass a DIR whose parent is a writable directory. Nothing was changed.`,
+        { cause },
+      ),
+  );
   try {
     await scaffold(dir, io);
   } catch (error) {
@@ -74,8 +73,20 @@ export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
     await (created === undefined ? emptyDirectory(dir) : rm(created, { recursive: true, force: true })).catch(
       () => undefined,
     );
-    throw error;
+    throw fileSystemError(dir, error);
   }
+}
+
+/** A file-system refusal while writing the scaffold (a read-only or pseudo file system) is said as such. */
+function fileSystemError(dir: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof SysconfigError || typeof code !== "string") return error;
+  const message =
+    `init ${dir} failed: cannot write the scaffold there (${reasonOf(error)}). ` +
+    `Pass a DIR on a writable file system. Nothing was changed.`;
+  return ["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "ENOENT", "EEXIST", "EINVAL"].includes(code)
+    ? new InvalidInputError(message, { cause: error })
+    : new RuntimeFailureError(message, { cause: error });
 }
 
 async function emptyDirectory(dir: string): Promise<void> {

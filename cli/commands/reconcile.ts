@@ -33,6 +33,8 @@ export interface ReconcileOptions {
   lockTimeout?: number;
   /** Most changes applied at once within a dependency level (default 8). */
   parallelism?: number;
+  /** Seconds one request to the target (or one SSH hop's handshake) may take (default 30). */
+  requestTimeout?: number;
 }
 
 /** Aborts the returned signal on the first SIGINT/SIGTERM; a second one gets the default (kill). */
@@ -76,6 +78,7 @@ export async function runReconcile(options: ReconcileOptions, io: CliIo): Promis
         waitLock: options.waitLock === true,
         lockTimeoutSeconds: options.lockTimeout,
         parallelism: options.parallelism,
+        ...(options.requestTimeout !== undefined ? { requestTimeoutMs: options.requestTimeout * 1000 } : {}),
         lockOwner: `${os.hostname()} pid ${process.pid}`,
       },
       {

@@ -3,6 +3,7 @@
 import type { SimpleGit } from "simple-git";
 import { RuntimeFailureError } from "../../reconciler/errors.js";
 import { gitIdentityEnv } from "./identity.js";
+import { NETWORK_SUBCOMMANDS, runNetworkGit, withoutProgress } from "./network-git.js";
 import { operatorGit } from "./operator-git.js";
 import { redactSecrets } from "./redact.js";
 
@@ -23,16 +24,25 @@ export interface ExtraGitEnv {
 /** A failed git command: stderr (redacted) kept for classifying push rejections. */
 export class GitCommandError extends RuntimeFailureError {
   readonly output: string;
-  constructor(subject: string, output: string, cause: unknown) {
+  /** True when git was stopped for sending nothing within the --git-timeout bound (never retried). */
+  readonly silent: boolean;
+  constructor(subject: string, output: string, cause: unknown, silent = false) {
     super(`git ${subject} failed: ${output || "no output"}`, { cause });
     this.output = output;
+    this.silent = silent;
   }
+}
+
+export interface GitClientOptions {
+  /** A network command (clone, fetch, push, ls-remote) that sends nothing for this long is stopped. */
+  timeoutSeconds: number;
 }
 
 export function createGitClient(
   env: NodeJS.ProcessEnv,
   isTTY: boolean,
   secrets: readonly string[],
+  options: GitClientOptions,
 ): GitClient {
   const gitEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) gitEnv[key] = value;
@@ -49,19 +59,42 @@ export function createGitClient(
     }
     return git;
   };
+  const redact = (text: string) =>
+    redactSecrets(
+      text
+        .split("\n")
+        .filter((line) => line.trim() !== "" && !line.startsWith("hint:"))
+        .join("\n"),
+      secrets,
+    );
   return {
     async run(args, dir = process.cwd(), extra) {
+      if (NETWORK_SUBCOMMANDS.has(args[0] ?? "")) {
+        const result = await runNetworkGit(args, {
+          cwd: dir,
+          env: extra === undefined ? gitEnv : withExtra(gitEnv, extra),
+          silenceMs: options.timeoutSeconds * 1000,
+          ownGroup: !isTTY,
+        });
+        if (result.kind === "done") return result.stdout;
+        if (result.kind === "failed") {
+          const output = redact(withoutProgress(result.stderr));
+          throw new GitCommandError(args[0] ?? "", output, new Error(`git exited with ${result.code}`));
+        }
+        const said = redact(withoutProgress(result.stderr)).split("\n").join(" ");
+        throw new GitCommandError(
+          args[0] ?? "",
+          `no answer from the remote within ${options.timeoutSeconds} s${said === "" ? "" : ` (git said: ${said})`}; ` +
+            `git and its ssh/https helper were stopped. If the remote is only slow, raise the bound with ` +
+            `--git-timeout SECONDS (SYSCONFIG_GIT_TIMEOUT)`,
+          new Error(`git ${args[0] ?? ""} sent nothing for ${options.timeoutSeconds} s`),
+          true,
+        );
+      }
       try {
         return await gitAt(dir, extra).raw([...args]);
       } catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
-        const output = redactSecrets(
-          text
-            .split("\n")
-            .filter((line) => line.trim() !== "" && !line.startsWith("hint:"))
-            .join("\n"),
-          secrets,
-        );
+        const output = redact(error instanceof Error ? error.message : String(error));
         throw new GitCommandError(args[0] ?? "", output, error);
       }
     },

@@ -67,7 +67,7 @@ export async function openClone(
         `config repo ${options.shownUrl} clone failed: ${reason}. ` +
           `Check the URL and that git's own credentials (ssh agent, credential helper, GIT_SSH_COMMAND) can read it. ` +
           `Nothing was changed.`,
-        { cause: error, transient: classifyGitFailure(error.output) === "transient" },
+        { cause: error, transient: !error.silent && classifyGitFailure(error.output) === "transient" },
       );
     }
     throw error;
@@ -110,6 +110,7 @@ export async function withTransientRetry<T>(
       if (
         !(error instanceof GitCommandError) ||
         attempt >= limit ||
+        error.silent ||
         classifyGitFailure(error.output) !== "transient"
       ) {
         throw error;

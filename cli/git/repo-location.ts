@@ -33,7 +33,9 @@ export async function locateRepo(
         `control characters). Pass a path, or a URL such as git@host:acme/sysconfig.git. Nothing was changed.`,
     );
   }
-  if (repo.includes("::")) {
+  // git reads <transport>::<address> only as a prefix (its scheme characters, then "::"); a "::" further on is
+  // part of an IPv6 address (https://[::1]:8443/x.git, git@[fe80::1]:x.git), which git connects to normally.
+  if (/^[A-Za-z0-9+.-]*::/.test(repo)) {
     throw new InvalidInputError(
       `--repo bump failed: git remote-helper addresses (<transport>::<address>, e.g. ext::) are refused because ` +
         `they can run commands. Use an ssh, https, git or file URL, or a path. Nothing was changed.`,

@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { onInterruptCleanup } from "./interrupt.js";
 
 export interface TempDir {
   dir: string;
@@ -11,23 +12,14 @@ export interface TempDir {
 
 export async function createTempDir(prefix: string): Promise<TempDir> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  const onSignal = (signal: NodeJS.Signals) => {
-    rmSync(dir, { recursive: true, force: true });
-    detach();
-    // Re-raise with the default handler gone, so the process still ends the way the signal asked.
-    process.kill(process.pid, signal);
-  };
-  const detach = () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // On SIGINT/SIGTERM: removed after the git processes still running are stopped (interrupt.ts).
+  const unregister = onInterruptCleanup(() => rmSync(dir, { recursive: true, force: true }));
   return {
     dir,
     async dispose() {
-      detach();
+      // Unregistered only once removed: a signal arriving meanwhile still removes it before the process ends.
       await rm(dir, { recursive: true, force: true });
+      unregister();
     },
   };
 }

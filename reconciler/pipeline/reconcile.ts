@@ -29,6 +29,8 @@ export interface ReconcileRequest {
   /** With waitLock: how long to wait for another reconciler's lock before giving up (exit 4). */
   lockTimeoutSeconds?: number;
   parallelism?: number;
+  /** Bound on one request to the target, and on each SSH hop's handshake (the target's default when unset). */
+  requestTimeoutMs?: number;
   /** Who holds the lock, e.g. "host pid 123". */
   lockOwner: string;
 }
@@ -79,6 +81,7 @@ export async function runReconcile(
     environment: desired.environment,
     reporter: deps.reporter,
     env: deps.env,
+    ...(request.requestTimeoutMs !== undefined ? { requestTimeoutMs: request.requestTimeoutMs } : {}),
   });
   try {
     if (request.planOnly) return await plan(desired, target, request, deps);

@@ -67,4 +67,12 @@ export interface TargetOptions {
   environment?: string;
   reporter: Reporter;
   env: NodeJS.ProcessEnv;
+  /**
+   * Bound on one request (connect and answer) and on each SSH hop's handshake, in ms: a server that accepts
+   * and never answers fails after this long. Timed-out requests are not retried.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** What a target uses when TargetOptions.requestTimeoutMs is not given. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;

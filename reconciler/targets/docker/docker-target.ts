@@ -27,7 +27,21 @@ export function createDockerTarget(
 ): Target {
   const docker =
     options.docker ??
-    connectDocker(dockerAddress(options.endpoint ?? config.endpoint, options.env), options.env);
+    connectDocker(
+      dockerAddress(
+        options.endpoint !== undefined
+          ? { value: options.endpoint, from: "--endpoint" }
+          : config.endpoint !== undefined
+            ? {
+                value: config.endpoint,
+                from: `the ${options.environment ?? ""} environment's target.endpoint`,
+              }
+            : undefined,
+        options.env,
+      ),
+      options.env,
+      options.requestTimeoutMs,
+    );
   const environment = options.environment;
   if (environment === undefined || environment === "") {
     throw new InternalError(

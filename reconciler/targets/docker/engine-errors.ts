@@ -10,9 +10,25 @@ export function statusOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * A request that got no answer within the request timeout. Not transient: the bound is on the whole wait,
+ * so it is not retried (an engine that accepts and never answers would cost attempts × the bound).
+ */
+export class EngineTimeoutError extends Error {
+  constructor(shown: string, timeoutMs: number, cause: unknown) {
+    super(
+      `no answer from the Docker engine at ${shown} within ${timeoutMs / 1000} s; if it is only slow, ` +
+        `raise --request-timeout SECONDS (SYSCONFIG_REQUEST_TIMEOUT)`,
+      { cause },
+    );
+    this.name = "EngineTimeoutError";
+  }
+}
+
 const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ESOCKETTIMEDOUT"]);
 
 export function isTransient(error: unknown): boolean {
+  if (error instanceof EngineTimeoutError) return false;
   const status = statusOf(error);
   if (status !== undefined) return status === 429 || (status >= 502 && status <= 504);
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";

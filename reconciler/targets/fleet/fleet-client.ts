@@ -73,6 +73,17 @@ function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
+/** No answer (or a stall) for the whole request timeout. */
+class RequestTimeoutError extends Error {
+  constructor(url: string, timeoutMs: number) {
+    super(
+      `no answer from fleet at ${url} within ${timeoutMs / 1000} s; if it is only slow, raise ` +
+        `--request-timeout SECONDS (SYSCONFIG_REQUEST_TIMEOUT)`,
+    );
+    this.name = "RequestTimeoutError";
+  }
+}
+
 interface RawResponse {
   status: number;
   body: string;
@@ -212,6 +223,13 @@ export class FleetClient {
           }
           throw error;
         }
+        if (error instanceof RequestTimeoutError) {
+          // Not retried: the bound is on the whole wait (five attempts made a silent fleetd cost 154 s).
+          throw new FleetRequestError(0, error.message, `${label} failed: ${error.message}`, {
+            cause: error,
+            transient: false,
+          });
+        }
         const code = (error as NodeJS.ErrnoException).code ?? "";
         const transient = TRANSIENT_CODES.has(code) || /socket hang up|timed out/.test(reasonOf(error));
         if (transient && attempt < this.retries) {
@@ -285,8 +303,9 @@ export class FleetClient {
           });
         },
       );
+      // Idle time on the connection: connect, first byte and any stall after it are each bounded by timeoutMs.
       req.setTimeout(this.timeoutMs, () => {
-        req.destroy(new Error(`timed out after ${this.timeoutMs} ms`));
+        req.destroy(new RequestTimeoutError(endpoint.url, this.timeoutMs));
       });
       req.on("error", reject);
       req.end(payload);
@@ -304,7 +323,10 @@ function socketLike(stream: Duplex): Duplex {
   let timer: NodeJS.Timeout | undefined;
   s.setTimeout = (ms: number, callback?: () => void) => {
     clearTimeout(timer);
-    if (callback) s.once("timeout", callback);
+    // As net.Socket does: setTimeout(0, cb) removes cb. http calls it so when a kept-alive request ends;
+    // adding it again instead left one listener per request on the shared channel (MaxListenersExceededWarning).
+    if (callback && ms === 0) s.removeListener("timeout", callback);
+    else if (callback) s.once("timeout", callback);
     if (ms > 0) {
       timer = setTimeout(() => s.emit("timeout"), ms);
       timer.unref();

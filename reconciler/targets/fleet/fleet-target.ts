@@ -52,12 +52,18 @@ export function createFleetTarget(
   const t = { ...DEFAULT_FLEET_TUNING, ...tuning };
   const endpoint = parseFleetEndpoint(options.endpoint ?? config.endpoint ?? DEFAULT_FLEET_ENDPOINT);
   const tunnel = config.tunnel
-    ? createSshTunnel(config.tunnel, { env: options.env, reporter: options.reporter })
+    ? createSshTunnel(config.tunnel, {
+        env: options.env,
+        reporter: options.reporter,
+        ...(options.requestTimeoutMs !== undefined
+          ? { readyTimeoutMs: options.requestTimeoutMs, channelTimeoutMs: options.requestTimeoutMs }
+          : {}),
+      })
     : undefined;
   const client = new FleetClient({
     endpoint,
     ...(tunnel ? { connect: () => tunnel.connect(endpoint) } : {}),
-    timeoutMs: t.timeoutMs,
+    timeoutMs: options.requestTimeoutMs ?? t.timeoutMs,
     retries: t.retries,
     backoffMs: t.backoffMs,
     maxSockets: t.maxSockets,

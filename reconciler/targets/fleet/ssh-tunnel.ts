@@ -48,6 +48,7 @@ const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
   "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
 };
 
+const seconds = (ms: number): number => ms / 1000;
 const hopName = (hop: Hop): string => `${hop.user}@${hostPattern(hop.host, hop.port)}`;
 
 export function createSshTunnel(config: TunnelConfig, options: SshTunnelOptions): SshTunnel {
@@ -166,9 +167,11 @@ function openChannel(
       settled = true;
       reject(
         new ChannelTimeoutError(
-          `${what} failed: no answer within ${timeoutMs} ms; the SSH connection looks stalled. ` +
-            `It is dropped and the next request reconnects.`,
-          { transient: true },
+          `${what} failed: no answer within ${seconds(timeoutMs)} s; the SSH connection looks stalled and is ` +
+            `dropped (the next run reconnects). If it is only slow, raise --request-timeout SECONDS ` +
+            `(SYSCONFIG_REQUEST_TIMEOUT)`,
+          // Not retried: the bound is on the whole wait.
+          { transient: false },
         ),
       );
     }, timeoutMs);
@@ -281,9 +284,11 @@ async function connectHop(
     }
     if (error.level === "client-timeout") {
       return new RuntimeFailureError(
-        `ssh ${hopName(hop)} connect failed: no SSH handshake within ${options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS} ms ` +
-          `(is ${where} an SSH server, and reachable?)`,
-        { cause: error, transient: true },
+        `ssh ${hopName(hop)} connect failed: no answer within ${seconds(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)} s ` +
+          `(no SSH handshake: is ${where} an SSH server, and reachable?). If it is only slow, raise ` +
+          `--request-timeout SECONDS (SYSCONFIG_REQUEST_TIMEOUT)`,
+        // Not retried: each attempt would wait the whole bound again (five made a 20 s bound cost 104 s).
+        { cause: error, transient: false },
       );
     }
     return new RuntimeFailureError(`ssh ${hopName(hop)} connect failed: ${reasonOf(error)}`, {
