@@ -1,7 +1,7 @@
 // Edits sysconfig.yaml through the `yaml` Document API: only the changed value moves, comments and
 // layout stay as the humans wrote them.
 import { isDeepStrictEqual } from "node:util";
-import { isScalar, parseDocument, Scalar } from "yaml";
+import { isAlias, isScalar, parseDocument, Scalar, visit, type Document } from "yaml";
 import { InternalError } from "../../reconciler/errors.js";
 
 /** Sets `services.<service>.tag`, replacing only the scalar's own text where the YAML allows it. */
@@ -19,6 +19,11 @@ function setScalar(text: string, path: string[], value: string): string {
   const node = doc.getIn(path, true);
   const expected = doc.toJS() as unknown;
   setIn(expected, path, value);
+  // `tag: &t 1-develop` read elsewhere as `*t`: those keep the old value, only this one changes.
+  if (isScalar(node) && node.anchor !== undefined && unaliasAnchor(doc, node)) {
+    doc.setIn(path, value);
+    return readBack(doc, expected, path);
+  }
   if (isScalar(node) && node.range && typeof node.value === "string") {
     const [start, end] = node.range;
     const spliced = `${text.slice(0, start)}${quoteLike(node, value)}${text.slice(end)}`;
@@ -26,11 +31,31 @@ function setScalar(text: string, path: string[], value: string): string {
   }
   // An alias, a block scalar or a missing key: let the Document API place it (comments survive).
   doc.setIn(path, value);
+  return readBack(doc, expected, path);
+}
+
+/** The edited document's text, checked to read back as exactly the expected data. */
+function readBack(doc: Document, expected: unknown, path: string[]): string {
   const written = doc.toString();
   if (!isDeepStrictEqual(parseDocument(written).toJS(), expected)) {
     throw new InternalError(`sysconfig.yaml edit of ${path.join(".")} failed: the result does not read back`);
   }
   return written;
+}
+
+/** Replaces each alias of `node`'s anchor with a plain copy of its value; true when there was one. */
+function unaliasAnchor(doc: Document, node: Scalar): boolean {
+  let found = false;
+  visit(doc, {
+    Alias(_key, alias) {
+      if (alias.source !== node.anchor) return undefined;
+      found = true;
+      const copy = new Scalar(node.value);
+      copy.type = node.type;
+      return copy;
+    },
+  });
+  return found;
 }
 
 /** The new value in the quoting style the old one used (plain stays plain when YAML reads it as a string). */

@@ -1,13 +1,15 @@
-// The unified diff of an update: live text → desired text, secrets masked before anything is compared.
+// The unified diff of an update: live text → desired text, secrets masked before anything is compared and
+// control characters (a hand-edited label, say) made visible.
 import { createTwoFilesPatch } from "diff";
 import type { Change } from "../model.js";
+import { escapeForTerminal } from "../text/escape.js";
 import { maskSecrets } from "./mask.js";
 
 /** The diff shown for an update, or undefined for other actions and for text-identical updates. */
 export function changePatch(change: Change): string | undefined {
   if (change.action !== "update" || !change.desired || !change.actual) return undefined;
-  const live = maskSecrets(change.actual.text);
-  const desired = maskSecrets(change.desired.text);
+  const live = escapeForTerminal(maskSecrets(change.actual.text));
+  const desired = escapeForTerminal(maskSecrets(change.desired.text));
   if (live === desired) return undefined;
   const patch = createTwoFilesPatch(
     `live/${change.subject}`,

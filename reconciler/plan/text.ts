@@ -3,6 +3,7 @@ import { summarizeResults, type ChangeResult } from "../apply/result.js";
 import { hasPendingChanges, summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Change, ChangeSet } from "../model.js";
 import { paint, type Paint } from "./colors.js";
+import { escapeForTerminal } from "../text/escape.js";
 import { maskSecrets } from "./mask.js";
 import { changePatch } from "./patch.js";
 
@@ -71,7 +72,7 @@ export function formatPlanText(changeSet: ChangeSet, options: PlanTextOptions): 
   const seen = new Map<string, string>();
   for (const change of shown) {
     lines.push(changeLine(change, p));
-    for (const note of change.notes) lines.push(`    ${p.dim(`note: ${maskSecrets(note)}`)}`);
+    for (const note of change.notes) lines.push(`    ${p.dim(`note: ${escapeForTerminal(maskSecrets(note))}`)}`);
     const patch = changePatch(change);
     if (patch === undefined) continue;
     const body = patch.replace(/^---.*\n\+\+\+.*\n/, "");
@@ -112,7 +113,7 @@ export function formatReportText(results: readonly ChangeResult[], options: { co
   const p = paint(options.color);
   if (results.length === 0) return `${p.bold("Nothing to do.")}\n`;
   const lines = results.map((r) => {
-    const outcome = r.reason === undefined ? r.status : `${r.status}: ${maskSecrets(r.reason)}`;
+    const outcome = r.reason === undefined ? r.status : `${r.status}: ${escapeForTerminal(maskSecrets(r.reason))}`;
     return p[STATUS_COLOUR[r.status]](`${r.action.padEnd(9)} ${r.subject}: ${outcome}`);
   });
   return `${[...lines, "", p.bold(resultSummaryLine(results))].join("\n")}\n`;
