@@ -8,6 +8,7 @@ import { InvalidInputError, reasonOf } from "../errors.js";
 import { isSecretName, maskSecrets, maskValue } from "../plan/mask.js";
 import { escapeControls, shown } from "../text/escape.js";
 import { configSchema, type SysconfigConfig } from "./schema.js";
+import { decodeUtf8 } from "../text/utf8.js";
 
 export const CONFIG_FILE = "sysconfig.yaml";
 
@@ -112,16 +113,16 @@ function truncate(text: string): string {
 /** Loads `<dir>/sysconfig.yaml` or throws InvalidInputError listing every problem. */
 export async function loadConfig(dir: string): Promise<SysconfigConfig> {
   const file = path.join(dir, CONFIG_FILE);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (error) {
     throw new InvalidInputError(
       `${file}: cannot read the config (${reasonOf(error)}). Run sysconfig in a config repo, or pass --repo.`,
       { cause: error },
     );
   }
-  const result = parseConfig(text, file);
+  const result = parseConfig(decodeUtf8(bytes, file), file);
   if (result.issues) {
     throw new InvalidInputError(`${file} is invalid:\n  ${result.issues.join("\n  ")}`, {
       issues: result.issues,

@@ -6,6 +6,7 @@ import { InvalidInputError, reasonOf } from "../errors.js";
 import { buildContext } from "./context.js";
 import { createHandlebars } from "./helpers.js";
 import { renderedPathFor, templateFor, type TemplateRef } from "./templates.js";
+import { decodeUtf8 } from "../text/utf8.js";
 
 export interface RenderedFile {
   service: string;
@@ -67,8 +68,9 @@ function templateError(label: string, error: unknown): InvalidInputError {
 
 async function readTemplate(ref: TemplateRef): Promise<string> {
   try {
-    return await readFile(ref.file, "utf8");
+    return decodeUtf8(await readFile(ref.file), ref.label);
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(
       `${ref.label}: cannot read template (${reasonOf(error)}). Check the service's templates entry.`,
       { cause: error },
