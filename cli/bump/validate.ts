@@ -38,11 +38,14 @@ function branchRuleBroken(branch: string): string | undefined {
   const bad = /[^A-Za-z0-9_./-]/.exec(branch);
   if (bad) return `it holds ${shown(bad[0])} (only letters, digits, '_', '.', '-' and '/' are accepted)`;
   if (branch.includes("..")) return "it holds '..', which git refuses in a ref name (a..b means a range)";
-  if (branch.endsWith(".lock")) return "it ends with '.lock', which git refuses in a ref name (git's lock files)";
-  if (branch.endsWith("/") || branch.includes("//")) return "it has an empty '/'-separated part, which git refuses";
+  if (branch.endsWith(".lock"))
+    return "it ends with '.lock', which git refuses in a ref name (git's lock files)";
+  if (branch.endsWith("/") || branch.includes("//"))
+    return "it has an empty '/'-separated part, which git refuses";
   if (branch.endsWith(".")) return "it ends with '.', which git refuses in a ref name";
   if (/(^|\/)\./.test(branch)) return "a '/'-separated part starts with '.', which git refuses in a ref name";
-  if (/\.lock\//.test(branch)) return "a '/'-separated part ends with '.lock', which git refuses in a ref name";
+  if (/\.lock\//.test(branch))
+    return "a '/'-separated part ends with '.lock', which git refuses in a ref name";
   return undefined;
 }
 

@@ -35,7 +35,8 @@ function formatIssue(file: string, issue: z.core.$ZodIssue, root: unknown): stri
     return `${file}: ${dottedPath(issue.path.slice(0, -1))}: the key ${shown(key)} is not ${rule}; rename it`;
   }
   const actual = shownValue(valueAt(root, issue.path), issue.path.some(isSecretKey));
-  const got = actual === undefined ? "nothing" : actual === null ? "null (an empty value)" : JSON.stringify(actual);
+  const got =
+    actual === undefined ? "nothing" : actual === null ? "null (an empty value)" : JSON.stringify(actual);
   return `${file}: ${dottedPath(issue.path)}: expected ${describeExpected(issue)}, got ${truncate(got)}`;
 }
 

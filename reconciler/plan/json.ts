@@ -3,7 +3,7 @@ import { summarizeResults, type ChangeResult, type ResultSummary } from "../appl
 import { summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Action, ChangeSet } from "../model.js";
 import { maskSecrets } from "./mask.js";
-import { changePatch } from "./patch.js";
+import { changePatch, maskedChangeNote } from "./patch.js";
 import { uncommittedLine } from "./text.js";
 
 export interface PlanJson {
@@ -55,7 +55,10 @@ export function planJson(
         subject: change.subject,
         ...(service !== undefined ? { service } : {}),
         ...(change.conflict === true ? { conflict: true as const } : {}),
-        notes: change.notes.map(maskSecrets),
+        notes: [
+          ...change.notes.map(maskSecrets),
+          ...[maskedChangeNote(change)].filter((n) => n !== undefined),
+        ],
         ...(diff !== undefined ? { diff } : {}),
       };
     }),

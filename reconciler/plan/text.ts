@@ -5,7 +5,7 @@ import type { Change, ChangeSet } from "../model.js";
 import { paint, type Paint } from "./colors.js";
 import { escapeControls, escapeForTerminal } from "../text/escape.js";
 import { maskSecrets } from "./mask.js";
-import { changePatch } from "./patch.js";
+import { changePatch, maskedChangeNote } from "./patch.js";
 
 /** The header's warning that a working checkout's uncommitted rendered/ files are part of the plan. */
 export function uncommittedLine(files: readonly string[]): string {
@@ -85,7 +85,10 @@ export function formatPlanText(changeSet: ChangeSet, options: PlanTextOptions): 
   const seen = new Map<string, string>();
   for (const change of shown) {
     lines.push(changeLine(change, p));
-    for (const note of change.notes) lines.push(`    ${p.dim(`note: ${escapeForTerminal(maskSecrets(note))}`)}`);
+    for (const note of change.notes)
+      lines.push(`    ${p.dim(`note: ${escapeForTerminal(maskSecrets(note))}`)}`);
+    const masked = maskedChangeNote(change);
+    if (masked !== undefined) lines.push(`    ${p.dim(`note: ${masked}`)}`);
     const patch = changePatch(change);
     if (patch === undefined) continue;
     const body = patch.replace(/^---.*\n\+\+\+.*\n/, "");
@@ -126,7 +129,8 @@ export function formatReportText(results: readonly ChangeResult[], options: { co
   const p = paint(options.color);
   if (results.length === 0) return `${p.bold("Nothing to do.")}\n`;
   const lines = results.map((r) => {
-    const outcome = r.reason === undefined ? r.status : `${r.status}: ${escapeForTerminal(maskSecrets(r.reason))}`;
+    const outcome =
+      r.reason === undefined ? r.status : `${r.status}: ${escapeForTerminal(maskSecrets(r.reason))}`;
     return p[STATUS_COLOUR[r.status]](`${r.action.padEnd(9)} ${r.subject}: ${outcome}`);
   });
   return `${[...lines, "", p.bold(resultSummaryLine(results))].join("\n")}\n`;
