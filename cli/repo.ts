@@ -97,7 +97,8 @@ export async function resolveEnvironment(
       );
     }
     // symbolic-ref names the branch of a repo without commits too; it fails only on a detached HEAD.
-    name = await gitOutput(repoDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+    // (simple-git resolves a failing command without stderr with "", so "" counts as a failure too.)
+    name = (await gitOutput(repoDir, ["symbolic-ref", "--quiet", "--short", "HEAD"])) || undefined;
     if (name === undefined) {
       const commit = (await gitOutput(repoDir, ["rev-parse", "--short", "HEAD"])) ?? "unknown";
       throw new InvalidInputError(

@@ -1,7 +1,7 @@
 // Edits sysconfig.yaml through the `yaml` Document API: only the changed value moves, comments and
 // layout stay as the humans wrote them.
 import { isDeepStrictEqual } from "node:util";
-import { isAlias, isScalar, parseDocument, Scalar, visit, type Document } from "yaml";
+import { isScalar, parseDocument, Scalar, visit, type Document } from "yaml";
 import { InternalError } from "../../reconciler/errors.js";
 
 /** Sets `services.<service>.tag`, replacing only the scalar's own text where the YAML allows it. */

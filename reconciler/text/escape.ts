@@ -2,9 +2,9 @@
 // neither rewrite the terminal (ESC sequences, BEL) nor forge a line in a CI log (a newline).
 
 /** C0 and C1 control characters and DEL (newline included: escaped inside quoted values). */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/gu;
+const CONTROL = /\p{Cc}/gu;
 /** The same, except newline and tab, which a multi-line message may use as layout. */
-const CONTROL_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+const CONTROL_BUT_LAYOUT = /[^\P{Cc}\n\t]/gu;
 
 const SHORT: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u001b": "\\e" };
 
