@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { SysconfigConfig } from "../reconciler/config/schema.js";
-import { shown } from "../reconciler/text/escape.js";
+import { escapeControls } from "../reconciler/text/escape.js";
 import { operatorGit } from "./git/operator-git.js";
 import { looksLikeUrl } from "./git/repo-location.js";
 
@@ -111,7 +111,7 @@ export async function resolveEnvironment(
   // hasOwn: 'constructor' or '__proto__' must not be found on Object.prototype.
   if (!Object.hasOwn(config.environments, name)) {
     throw new InvalidInputError(
-      `${shown(name)} is not an environment of ${config.name}: sysconfig.yaml lists ${known}. ` +
+      `'${escapeControls(name)}' is not an environment of ${config.name}: sysconfig.yaml lists ${known}. ` +
         `Check out one of those branches or pass --environment.`,
     );
   }

@@ -51,7 +51,7 @@ describe("errors quoting user input", () => {
     const result = await runCli(["plan", "--repo", repo, "--environment", `${ESC}]0;pwned${BEL}`]);
     expect(result.code).toBe(3);
     expectNoRawControls(result.stdout + result.stderr);
-    expect(result.stderr).toContain(String.raw`"\u001b]0;pwned\u0007" is not an environment of esc`);
+    expect(result.stderr).toContain(String.raw`'\e]0;pwned\u0007' is not an environment of esc`);
   });
 
   it("a BRANCH_NAME holding a newline cannot forge a second log line", async () => {
@@ -62,7 +62,7 @@ describe("errors quoting user input", () => {
       env: { BRANCH_NAME: "x\nsysconfig: all good, pushed" },
     });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(String.raw`"x\nsysconfig: all good, pushed" is not an environment`);
+    expect(result.stderr).toContain(String.raw`'x\nsysconfig: all good, pushed' is not an environment`);
     expect(result.stderr.split("\n").filter((l) => l.startsWith("sysconfig:"))).toHaveLength(1);
   });
 

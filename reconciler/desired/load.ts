@@ -11,7 +11,7 @@ import type { DesiredState } from "../model.js";
 import { findStale } from "../render/compare.js";
 import { renderAll, type RenderedFile } from "../render/render.js";
 import { RENDERED_DIR } from "../render/templates.js";
-import { shown } from "../text/escape.js";
+import { escapeControls } from "../text/escape.js";
 import type { Reporter } from "../report/reporter.js";
 import { readBuildInfo } from "./build-info.js";
 
@@ -93,7 +93,7 @@ function pickEnvironment(config: SysconfigConfig, environment: string | undefine
   }
   if (!Object.hasOwn(config.environments, environment)) {
     throw new InvalidInputError(
-      `${shown(environment)} is not an environment of ${config.name}: sysconfig.yaml lists ${known.join(", ")}. ` +
+      `'${escapeControls(environment)}' is not an environment of ${config.name}: sysconfig.yaml lists ${known.join(", ")}. ` +
         `Pass --environment with one of those.`,
     );
   }
