@@ -34,7 +34,7 @@ beforeAll(async () => {
   await mkdir(repo);
   git(["init", "--quiet", "--initial-branch", "develop"], repo);
   await writeFile(path.join(repo, "sysconfig.yaml"), CONFIG);
-  expect((await runCli(["render", "--repo", repo])).code).toBe(0);
+  expect((await runCli(["render", "--repo", repo, "--environment", "develop"])).code).toBe(0);
   git(["add", "-A"], repo);
   git(["commit", "--quiet", "-m", "first"], repo);
 });
