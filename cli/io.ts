@@ -29,7 +29,8 @@ export function processIo(verbose: boolean): CliIo {
   const errColor = process.stderr.isTTY === true && process.env.NO_COLOR === undefined;
   const paint = (code: string, text: string) => (errColor ? `\u001b[${code}m${text}\u001b[0m` : text);
   return {
-    out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+    // Results are masked where they are made (plan, diffs); a URL's password is masked here once more.
+    out: (text) => process.stdout.write(maskUrlUserinfo(text.endsWith("\n") ? text : `${text}\n`)),
     // Logs may quote an endpoint, a remote URL or a user's value: see terminalSafe.
     reporter: {
       info: (message) => process.stderr.write(`${terminalSafe(message)}\n`),

@@ -95,6 +95,21 @@ describe("errors quoting user input", () => {
   });
 });
 
+describe("diffs of files someone edited by hand", () => {
+  it("render --check shows an ESC sequence in a rendered file escaped", async () => {
+    const edited = path.join(root, "edited");
+    git(["clone", "--quiet", "--", repo, edited]);
+    await writeFile(
+      path.join(edited, "rendered/web.yaml"),
+      `# ${ESC}]0;pwned${BEL}${ESC}[2J\nservice: web\n`,
+    );
+    const result = await runCli(["render", "--check", "--repo", edited]);
+    expect(result.code).toBe(3);
+    expectNoRawControls(result.stdout + result.stderr);
+    expect(result.stdout).toContain(String.raw`-# \e]0;pwned\u0007\e[2J`);
+  });
+});
+
 describe("the printer and the plan", () => {
   it("terminalSafe keeps a message's own newlines and escapes every other control character", () => {
     expect(terminalSafe(`a${ESC}]0;t${BEL}\n  b\r\u009b`)).toBe(

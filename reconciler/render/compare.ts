@@ -8,6 +8,7 @@ import { maskSecrets } from "../plan/mask.js";
 import type { RenderedFile } from "./render.js";
 import { RENDERED_DIR } from "./templates.js";
 import { decodeUtf8 } from "../text/utf8.js";
+import { escapeForTerminal } from "../text/escape.js";
 
 export interface StaleFile {
   path: string;
@@ -63,14 +64,15 @@ export async function findStale(repoDir: string, files: readonly RenderedFile[])
 
 /**
  * A unified diff from the committed file to the fresh render, with the values of secret-looking
- * variables masked on both sides (a changed secret still shows as a changed fingerprint).
+ * variables masked on both sides (a changed secret still shows as a changed fingerprint) and control
+ * characters (a hand-edited file) shown escaped.
  */
 export function staleDiff(file: StaleFile): string {
   return createTwoFilesPatch(
     file.actual === undefined ? "/dev/null" : `a/${file.path}`,
     file.expected === undefined ? "/dev/null" : `b/${file.path}`,
-    maskSecrets(file.actual ?? ""),
-    maskSecrets(file.expected ?? ""),
+    escapeForTerminal(maskSecrets(file.actual ?? "")),
+    escapeForTerminal(maskSecrets(file.expected ?? "")),
     undefined,
     undefined,
     { context: 3 },
