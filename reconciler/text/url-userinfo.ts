@@ -6,9 +6,10 @@ export const URL_SECRET_MASK = "***";
 
 /**
  * scheme://userinfo@ — the userinfo runs to the last '@' before the host (a password may hold an
- * unencoded '@'), never across whitespace, quotes, '/', '?' or '#'.
+ * unencoded '@'), never across whitespace, quotes, '/', '?' or '#'. Both parts are bounded, so a long
+ * value (a certificate, a blob) costs linear time.
  */
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@'"<>`]*(?:@[^\s/?#@'"<>`]*)*)@/gi;
+const USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#'"<>`]{0,512})@/gi;
 
 /** Masks the password of every URL in `text` (`user:***@`) and the token of http(s) URLs (`***@`). */
 export function maskUrlUserinfo(text: string): string {
