@@ -1,6 +1,16 @@
 // The CLI's edges: where results (stdout) and logs (stderr) go, and whether to use colour.
 import type { Reporter } from "../reconciler/report/reporter.js";
+import { escapeForTerminal } from "../reconciler/text/escape.js";
+import { maskUrlUserinfo } from "../reconciler/text/url-userinfo.js";
 import { redactSecrets } from "./git/redact.js";
+
+/**
+ * Every log line and error message on its way to stderr: passwords in URLs masked, control characters
+ * made visible (a value holding ESC or BEL cannot rewrite the terminal), only the message's own layout kept.
+ */
+export function terminalSafe(text: string): string {
+  return escapeForTerminal(maskUrlUserinfo(redactSecrets(text)));
+}
 
 export interface CliIo {
   /** Results: plans, diffs, JSON. */
@@ -19,13 +29,14 @@ export function processIo(verbose: boolean): CliIo {
   const errColor = process.stderr.isTTY === true && process.env.NO_COLOR === undefined;
   const paint = (code: string, text: string) => (errColor ? `\u001b[${code}m${text}\u001b[0m` : text);
   return {
-    out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
-    // Logs may quote an endpoint or remote URL: its password or token is never shown.
+    // Results are masked where they are made (plan, diffs); a URL's password is masked here once more.
+    out: (text) => process.stdout.write(maskUrlUserinfo(text.endsWith("\n") ? text : `${text}\n`)),
+    // Logs may quote an endpoint, a remote URL or a user's value: see terminalSafe.
     reporter: {
-      info: (message) => process.stderr.write(`${redactSecrets(message)}\n`),
-      warn: (message) => process.stderr.write(`${paint("33", "warning:")} ${redactSecrets(message)}\n`),
+      info: (message) => process.stderr.write(`${terminalSafe(message)}\n`),
+      warn: (message) => process.stderr.write(`${paint("33", "warning:")} ${terminalSafe(message)}\n`),
       debug: (message) => {
-        if (verbose) process.stderr.write(`${paint("2", redactSecrets(message))}\n`);
+        if (verbose) process.stderr.write(`${paint("2", terminalSafe(message))}\n`);
       },
     },
     color,

@@ -2,8 +2,7 @@
 // The sysconfig binary: parses the command line and turns typed errors into exit codes (the only place that exits).
 import { CommanderError } from "commander";
 import { ExitCode, exitCodeOf, SysconfigError } from "../reconciler/errors.js";
-import { redactSecrets } from "./git/redact.js";
-import { processIo, type CliIo } from "./io.js";
+import { processIo, terminalSafe, type CliIo } from "./io.js";
 import { buildProgram } from "./program.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -25,9 +24,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Prints the error, with its cause when verbose; credentials in URLs never reach the terminal. */
+/** Prints the error, with its cause when verbose; credentials in URLs and control characters never reach the terminal. */
 function report(error: unknown, verbose: boolean): void {
-  const write = (text: string) => process.stderr.write(redactSecrets(text));
+  const write = (text: string) => process.stderr.write(terminalSafe(text));
   if (error instanceof SysconfigError) {
     if (error.exitCode === ExitCode.changesPending) return;
     write(`sysconfig: ${error.message}\n`);

@@ -8,8 +8,8 @@ import { projectRoot } from "../reconciler/render/templates.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
 import { booleanWord } from "./boolean-word.js";
 import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
-import type { CliIo } from "./io.js";
 import { seconds, wholeNumber } from "./number-flags.js";
+import { terminalSafe, type CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
 
 function version(): string {
@@ -94,6 +94,8 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
     .version(version(), "-V, --version")
     .option("--verbose", "more detail on stderr")
     .showHelpAfterError()
+    // Usage errors quote the command line: its control characters are shown, never sent to the terminal.
+    .configureOutput({ writeErr: (text) => process.stderr.write(terminalSafe(text)) })
     .exitOverride()
     .hook("preAction", (_program, actionCommand) => applyEnvironment(actionCommand, env));
 

@@ -1,9 +1,9 @@
 // Resolves --repo to a local directory and the environment (branch) being worked on.
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { simpleGit } from "simple-git";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { SysconfigConfig } from "../reconciler/config/schema.js";
+import { escapeControls } from "../reconciler/text/escape.js";
 import { operatorGit } from "./git/operator-git.js";
 import { looksLikeUrl } from "./git/repo-location.js";
 
@@ -63,7 +63,7 @@ export async function resolveLocalRepo(
   }
   if (!isDirectory) {
     throw new InvalidInputError(
-      `--repo ${dir} ${command} failed: ${existsSync(dir) ? "not a directory" : "no such directory"}. ` +
+      `--repo ${dir} ${command} failed: ${existsSync(dir) ? "it is a file, not a directory" : "no such directory"}. ` +
         `Pass the config repo's directory (sysconfig init DIR makes one). Nothing was changed.`,
     );
   }
@@ -81,25 +81,37 @@ async function checkTopLevel(dir: string, command: string): Promise<string> {
   );
 }
 
-/** The environment to render for: --environment, else the repo's current branch. */
+/** The environment to render for: --environment, else the repo's current branch (a repo without commits has one too). */
 export async function resolveEnvironment(
   repoDir: string,
   config: SysconfigConfig,
   explicit: string | undefined,
 ): Promise<string> {
+  const known = Object.keys(config.environments).join(", ");
   let name = explicit;
   if (name === undefined) {
     if (!existsSync(path.join(repoDir, ".git"))) {
       throw new InvalidInputError(
-        `${repoDir} is not a git checkout, so the environment cannot be taken from its branch. Pass --environment NAME.`,
+        `${repoDir} is not a git checkout, so the environment cannot be taken from its branch. ` +
+          `Pass --environment NAME (one of ${known}).`,
       );
     }
-    name = (await simpleGit(repoDir).revparse(["--abbrev-ref", "HEAD"])).trim();
+    // symbolic-ref names the branch of a repo without commits too; it fails only on a detached HEAD.
+    // (simple-git resolves a failing command without stderr with "", so "" counts as a failure too.)
+    name = (await gitOutput(repoDir, ["symbolic-ref", "--quiet", "--short", "HEAD"])) || undefined;
+    if (name === undefined) {
+      const commit = (await gitOutput(repoDir, ["rev-parse", "--short", "HEAD"])) ?? "unknown";
+      throw new InvalidInputError(
+        `${repoDir} is on a detached HEAD (commit ${commit}), so the environment cannot be taken from its ` +
+          `branch. Check out an environment's branch (git checkout BRANCH) or pass --environment NAME ` +
+          `(one of ${known}).`,
+      );
+    }
   }
   // hasOwn: 'constructor' or '__proto__' must not be found on Object.prototype.
   if (!Object.hasOwn(config.environments, name)) {
     throw new InvalidInputError(
-      `'${name}' is not an environment of ${config.name}: sysconfig.yaml lists ${Object.keys(config.environments).join(", ")}. ` +
+      `'${escapeControls(name)}' is not an environment of ${config.name}: sysconfig.yaml lists ${known}. ` +
         `Check out one of those branches or pass --environment.`,
     );
   }

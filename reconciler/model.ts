@@ -14,6 +14,8 @@ export interface DesiredState {
   target: TargetConfig;
   services: Record<string, ServiceConfig>;
   files: RenderedFile[];
+  /** Files under rendered/ whose checkout differs from the commit (a plan in a working checkout applies them). */
+  uncommitted?: string[];
 }
 
 /** One object sysconfig wants on the target. */
@@ -81,4 +83,6 @@ export interface ChangeSet {
   revision: string;
   targetKind: TargetKind;
   changes: Change[];
+  /** Uncommitted files under rendered/ that this plan includes (see DesiredState.uncommitted). */
+  uncommitted?: string[];
 }

@@ -69,7 +69,7 @@ describe("sysconfig validate", () => {
     const result = await runCli(["validate", "--repo", dir]);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/sysconfig\.yaml: services\.hello\.tag: expected .*got "latest"/);
-    expect(result.stderr).toMatch(/services\.hello\.ports\.0\.container: expected number/);
+    expect(result.stderr).toMatch(/services\.hello\.ports\.0\.container: expected a number, got "http"/);
     expect(result.stdout).toBe("");
   });
 });

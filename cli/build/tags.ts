@@ -1,6 +1,7 @@
 // The config image's references: IMAGE:BRANCH (moving), IMAGE:BUILDNUM-BRANCH and IMAGE:git-SHORTSHA
 // (immutable), and where the build number comes from.
 import { InvalidInputError } from "../../reconciler/errors.js";
+import { escapeControls } from "../../reconciler/text/escape.js";
 
 /** CI systems' build-number variables, in the order they are consulted. */
 export const BUILD_NUMBER_VARIABLES = [
@@ -37,7 +38,7 @@ export function resolveBuildNumber(explicit: string | undefined, env: NodeJS.Pro
     if (value === undefined || value === "") continue;
     if (!/^[0-9]{1,18}$/.test(value)) {
       throw new InvalidInputError(
-        `build number '${value}' from ${from} is not a whole number: the <n>-<branch> tag needs digits only (e.g. --build-num 58).`,
+        `build number '${escapeControls(value)}' from ${from} is not a whole number: the <n>-<branch> tag needs digits only (e.g. --build-num 58).`,
       );
     }
     return { value, from };
@@ -59,7 +60,7 @@ export function checkRepository(image: string, from: string): string {
   const rest = hasHost ? image.slice(slash + 1) : image;
   if ((hasHost && !HOST_PART.test(first)) || !REPOSITORY.test(rest) || image.includes("@")) {
     throw new InvalidInputError(
-      `image repository '${image}' from ${from} is not a valid Docker repository name: expected e.g. registry.example.com/acme/sysconfig (lowercase, no tag).`,
+      `image repository '${escapeControls(image)}' from ${from} is not a valid Docker repository name: expected e.g. registry.example.com/acme/sysconfig (lowercase, no tag).`,
     );
   }
   return image;

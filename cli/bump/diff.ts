@@ -1,8 +1,10 @@
 // The bump's diff as the reviewer will see it in git: one unified diff per changed file, with the values
-// of secret-looking variables masked the way the reconciler's plan masks them (a changed secret still shows).
+// of secret-looking variables masked the way the reconciler's plan masks them (a changed secret still shows),
+// control characters shown escaped.
 import { createTwoFilesPatch } from "diff";
 import { maskSecrets } from "../../reconciler/plan/mask.js";
 import type { FileChange } from "./plan.js";
+import { escapeForTerminal } from "../../reconciler/text/escape.js";
 
 export function unifiedDiff(changes: readonly FileChange[]): string {
   return changes
@@ -10,8 +12,8 @@ export function unifiedDiff(changes: readonly FileChange[]): string {
       createTwoFilesPatch(
         c.before === undefined ? "/dev/null" : `a/${c.path}`,
         c.after === undefined ? "/dev/null" : `b/${c.path}`,
-        maskSecrets(c.before ?? ""),
-        maskSecrets(c.after ?? ""),
+        escapeForTerminal(maskSecrets(c.before ?? "")),
+        escapeForTerminal(maskSecrets(c.after ?? "")),
         undefined,
         undefined,
         { context: 3 },

@@ -11,6 +11,7 @@ import { RENDERED_DIR } from "../../reconciler/render/templates.js";
 import { refuseSymlinks } from "./repo-path.js";
 import { buildNumberOf } from "./validate.js";
 import { setServiceTag, setServiceTemplate } from "./yaml-edit.js";
+import { decodeUtf8 } from "../../reconciler/text/utf8.js";
 
 export interface BumpRequest {
   service: string;
@@ -71,7 +72,7 @@ export async function planBump(dir: string, request: BumpRequest): Promise<BumpP
   if (request.template) {
     const templatePath = ownTemplatePath(service, kind);
     await refuseSymlinks(dir, templatePath);
-    const before = await readOptional(path.join(dir, templatePath));
+    const before = await readOptional(path.join(dir, templatePath), templatePath);
     if (before !== request.template.content) {
       changes.push({ path: templatePath, before, after: request.template.content });
     }
@@ -152,8 +153,9 @@ function parsed(text: string, label: string): SysconfigConfig {
 
 async function readText(file: string, label: string): Promise<string> {
   try {
-    return await readFile(file, "utf8");
+    return decodeUtf8(await readFile(file), label);
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(
       `${label} read failed: ${reasonOf(error)}. --repo must be a sysconfig config repo (sysconfig init makes one).`,
       { cause: error },
@@ -161,10 +163,12 @@ async function readText(file: string, label: string): Promise<string> {
   }
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+async function readOptional(file: string, label: string): Promise<string | undefined> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch {
     return undefined;
   }
+  return decodeUtf8(bytes, label);
 }

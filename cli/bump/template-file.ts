@@ -5,6 +5,7 @@ import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
 import { shown } from "./validate.js";
+import { decodeUtf8 } from "../../reconciler/text/utf8.js";
 
 /** Own templates are text files of reasonable size. */
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
@@ -42,7 +43,7 @@ export async function readTemplate(file: string, cwd: string): Promise<{ source:
         );
       }
     }
-    content = await readFile(real, "utf8");
+    content = decodeUtf8(await readFile(real), `--template ${shown(file)}`);
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
     throw fail(`cannot read it (${reasonOf(error)})`, error);

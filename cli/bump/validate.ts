@@ -1,15 +1,10 @@
 // Checks the bump's inputs before anything is touched: tag, service name and branch (DESIGN §4).
 import { MAX_TAG_LENGTH, SERVICE_NAME, TAG } from "../../reconciler/config/schema.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
-
-/** A git branch we are willing to pass to git: no leading '-', no '..', no control or shell characters. */
-const BRANCH = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,127}$/;
+import { shown } from "../../reconciler/text/escape.js";
 
 /** How a rejected value is shown: quoted, control characters made visible, long values cut. */
-export function shown(value: string): string {
-  const json = JSON.stringify(value);
-  return json.length > 90 ? `${json.slice(0, 87)}..."` : json;
-}
+export { shown };
 
 export function validateTag(tag: string): void {
   if (tag.length > MAX_TAG_LENGTH || !TAG.test(tag)) {
@@ -35,12 +30,32 @@ export function validateServiceName(service: string): void {
   }
 }
 
+/** The rule of git's ref names (git check-ref-format) or of sysconfig's branch names that `branch` breaks, if any. */
+function branchRuleBroken(branch: string): string | undefined {
+  if (branch.length > 128) return `it is ${branch.length} characters long (at most 128)`;
+  if (branch.startsWith("-")) return "it starts with '-' (git would read it as an option)";
+  if (!/^[A-Za-z0-9_]/.test(branch)) return "it does not start with a letter, digit or '_'";
+  const bad = /[^A-Za-z0-9_./-]/.exec(branch);
+  if (bad) return `it holds ${shown(bad[0])} (only letters, digits, '_', '.', '-' and '/' are accepted)`;
+  if (branch.includes("..")) return "it holds '..', which git refuses in a ref name (a..b means a range)";
+  if (branch.endsWith(".lock"))
+    return "it ends with '.lock', which git refuses in a ref name (git's lock files)";
+  if (branch.endsWith("/") || branch.includes("//"))
+    return "it has an empty '/'-separated part, which git refuses";
+  if (branch.endsWith(".")) return "it ends with '.', which git refuses in a ref name";
+  if (/(^|\/)\./.test(branch)) return "a '/'-separated part starts with '.', which git refuses in a ref name";
+  if (/\.lock\//.test(branch))
+    return "a '/'-separated part ends with '.lock', which git refuses in a ref name";
+  return undefined;
+}
+
 export function validateBranch(branch: string, from: string): void {
-  if (!BRANCH.test(branch) || branch.includes("..") || branch.endsWith(".lock") || branch.endsWith("/")) {
+  const broken = branchRuleBroken(branch);
+  if (broken !== undefined) {
     throw new InvalidInputError(
-      `branch ${shown(branch)} (${from}) bump failed: not a branch name sysconfig accepts (letters, digits, ` +
-        `'_', '.', '-' and '/', not starting with '-'). Pass --branch with one of the config repo's environments. ` +
-        `Nothing was changed.`,
+      `branch ${shown(branch)} (${from}) bump failed: not a branch name: ${broken}. A branch is letters, digits, ` +
+        `'_', '.', '-' and '/', following git's ref rules (git check-ref-format). Pass --branch with one of the ` +
+        `config repo's environments, or a tag whose part after '<build_num>-' is such a branch. Nothing was changed.`,
     );
   }
 }

@@ -1,7 +1,7 @@
 // Edits sysconfig.yaml through the `yaml` Document API: only the changed value moves, comments and
 // layout stay as the humans wrote them.
 import { isDeepStrictEqual } from "node:util";
-import { isScalar, parseDocument, Scalar } from "yaml";
+import { isAlias, isNode, isScalar, parseDocument, Scalar, visit, type Document, type Node } from "yaml";
 import { InternalError } from "../../reconciler/errors.js";
 
 /** Sets `services.<service>.tag`, replacing only the scalar's own text where the YAML allows it. */
@@ -16,21 +16,73 @@ export function setServiceTemplate(text: string, service: string, kind: string, 
 
 function setScalar(text: string, path: string[], value: string): string {
   const doc = parseDocument(text);
-  const node = doc.getIn(path, true);
-  const expected = doc.toJS() as unknown;
+  // A deep copy that shares nothing: data read through an alias must not change with its anchor.
+  const expected = JSON.parse(JSON.stringify(doc.toJS())) as unknown;
   setIn(expected, path, value);
+  if (unshare(doc, path)) {
+    doc.setIn(path, value);
+    return readBack(doc, expected, path);
+  }
+  const node = doc.getIn(path, true);
   if (isScalar(node) && node.range && typeof node.value === "string") {
     const [start, end] = node.range;
     const spliced = `${text.slice(0, start)}${quoteLike(node, value)}${text.slice(end)}`;
     if (isDeepStrictEqual(parseDocument(spliced).toJS(), expected)) return spliced;
   }
-  // An alias, a block scalar or a missing key: let the Document API place it (comments survive).
+  // A block scalar or a missing key: let the Document API place it (comments survive).
   doc.setIn(path, value);
+  return readBack(doc, expected, path);
+}
+
+/** The edited document's text, checked to read back as exactly the expected data. */
+function readBack(doc: Document, expected: unknown, path: string[]): string {
   const written = doc.toString();
   if (!isDeepStrictEqual(parseDocument(written).toJS(), expected)) {
     throw new InternalError(`sysconfig.yaml edit of ${path.join(".")} failed: the result does not read back`);
   }
   return written;
+}
+
+/**
+ * Anchors and aliases on the way to `path` (`web: &w {…}` read as `api: *w`, `tag: &t 1-develop` read as
+ * `tag: *t`): an alias on the path becomes a plain copy of what it reads, and every alias of an anchored
+ * node on the path becomes a plain copy of that node, so only `path` changes and every other place keeps
+ * the value it reads today. True when anything was replaced.
+ */
+function unshare(doc: Document, path: string[]): boolean {
+  let changed = false;
+  for (let i = 1; i <= path.length; i += 1) {
+    const prefix = path.slice(0, i);
+    let node: unknown = doc.getIn(prefix, true);
+    if (isAlias(node)) {
+      const source = node.resolve(doc);
+      if (source === undefined) return changed;
+      node = plainCopy(source);
+      doc.setIn(prefix, node);
+      changed = true;
+    }
+    if (!isNode(node) || node.anchor === undefined) continue;
+    const anchored = node;
+    visit(doc, {
+      Alias(_key, alias) {
+        if (alias.source !== anchored.anchor) return undefined;
+        changed = true;
+        return plainCopy(anchored);
+      },
+    });
+  }
+  return changed;
+}
+
+/** A deep copy of a node without its anchors (a copy must not define an anchor a second time). */
+function plainCopy(node: Node): Node {
+  const copy = node.clone() as Node;
+  visit(copy, (_key, n) => {
+    if (isNode(n)) n.anchor = undefined;
+    return undefined;
+  });
+  copy.anchor = undefined;
+  return copy;
 }
 
 /** The new value in the quoting style the old one used (plain stays plain when YAML reads it as a string). */

@@ -30,6 +30,15 @@ export async function openCheckout(dir: string, options: OpenOptions): Promise<W
     );
   }
   await refuseDirty(options, dir);
+  if (
+    (await git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], dir).catch(() => "")).trim() === ""
+  ) {
+    throw new InvalidInputError(
+      `--repo ${dir} bump failed: '${branch}' has no commit yet, and a bump reads the service's current tag ` +
+        `from the branch's last commit. Commit sysconfig.yaml and rendered/ first (sysconfig init DIR makes a ` +
+        `repo with its first commit). Nothing was changed.`,
+    );
+  }
   const original = await headOf(git, dir);
   const remote = await config(options, dir, `branch.${branch}.remote`);
   const merge = await config(options, dir, `branch.${branch}.merge`);

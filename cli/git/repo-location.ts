@@ -52,12 +52,13 @@ export async function locateRepo(
     return { kind: "remote", url: repo, local: scheme === "file" };
   }
   const dir = path.resolve(cwd, repo);
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
-  } catch (error) {
+  const isDirectory = await stat(dir).then(
+    (s) => (s.isDirectory() ? true : "it is a file, not a directory"),
+    () => "no such directory",
+  );
+  if (isDirectory !== true) {
     throw new InvalidInputError(
-      `--repo ${dir} bump failed: no such directory. Pass the config repo's path or its git URL. Nothing was changed.`,
-      { cause: error },
+      `--repo ${dir} bump failed: ${isDirectory}. Pass the config repo's path or its git URL. Nothing was changed.`,
     );
   }
   const bare = await isBare(dir);

@@ -6,7 +6,9 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { InvalidInputError, reasonOf } from "../errors.js";
 import { isSecretName, maskSecrets, maskValue } from "../plan/mask.js";
+import { escapeControls, shown } from "../text/escape.js";
 import { configSchema, type SysconfigConfig } from "./schema.js";
+import { decodeUtf8 } from "../text/utf8.js";
 
 export const CONFIG_FILE = "sysconfig.yaml";
 
@@ -19,22 +21,59 @@ export function parseConfig(text: string, file: string = CONFIG_FILE): LoadResul
   if (doc.errors.length > 0) {
     return { issues: doc.errors.map((e) => `${file}: ${e.message.split("\n")[0] ?? e.message}`) };
   }
+  const reserved = reservedKeyIssues(file, doc.toJS());
+  if (reserved.length > 0) return { issues: reserved };
   const result = configSchema.safeParse(doc.toJS());
   if (result.success) return { config: result.data };
   return { issues: result.error.issues.map((issue) => formatIssue(file, issue, doc.toJS())) };
 }
 
 function formatIssue(file: string, issue: z.core.$ZodIssue, root: unknown): string {
-  const dotted = issue.path.map(String).join(".") || "(top level)";
+  if (issue.code === "invalid_key") {
+    const key = String(issue.path[issue.path.length - 1] ?? "");
+    const rule = issue.issues.map((i) => i.message).join("; ");
+    return `${file}: ${dottedPath(issue.path.slice(0, -1))}: the key ${shown(key)} is not ${rule}; rename it`;
+  }
   const actual = shownValue(valueAt(root, issue.path), issue.path.some(isSecretKey));
-  const got = actual === undefined ? "nothing" : JSON.stringify(actual);
-  return `${file}: ${dotted}: expected ${describeExpected(issue)}, got ${truncate(got)}`;
+  const got =
+    actual === undefined ? "nothing" : actual === null ? "null (an empty value)" : JSON.stringify(actual);
+  return `${file}: ${dottedPath(issue.path)}: expected ${describeExpected(issue)}, got ${truncate(got)}`;
 }
+
+/** `services.web.env.X`, each key with its control characters made visible (keys come from the file). */
+function dottedPath(p: readonly PropertyKey[]): string {
+  return p.map((k) => escapeControls(String(k))).join(".") || "(top level)";
+}
+
+/** zod's type names in the words of a YAML file. */
+const TYPE_WORDS: Record<string, string> = {
+  object: "a map of keys (name: value lines)",
+  array: "a list (- item lines, or [a, b])",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+};
 
 function describeExpected(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_format" && "pattern" in issue) return issue.message;
-  if (issue.code === "unrecognized_keys") return `no unknown keys (${issue.keys.join(", ")})`;
+  if (issue.code === "unrecognized_keys") return `no unknown keys (${issue.keys.map(shown).join(", ")})`;
+  if (issue.code === "invalid_type") return TYPE_WORDS[issue.expected] ?? issue.expected;
   return issue.message.replace(/^Invalid input: expected /, "");
+}
+
+/** `__proto__` would be dropped by the schema's records without a word: every such key, by path. */
+function reservedKeyIssues(file: string, value: unknown, at: string[] = []): string[] {
+  if (value === null || typeof value !== "object") return [];
+  return Object.keys(value).flatMap((key) => {
+    const here = [...at, key];
+    const child = (value as Record<string, unknown>)[key];
+    return key === "__proto__"
+      ? [
+          `${file}: ${dottedPath(here)}: the key "__proto__" is reserved (JavaScript objects cannot hold it as a ` +
+            `name); rename it`,
+        ]
+      : reservedKeyIssues(file, child, here);
+  });
 }
 
 function valueAt(root: unknown, p: readonly PropertyKey[]): unknown {
@@ -75,16 +114,16 @@ function truncate(text: string): string {
 /** Loads `<dir>/sysconfig.yaml` or throws InvalidInputError listing every problem. */
 export async function loadConfig(dir: string): Promise<SysconfigConfig> {
   const file = path.join(dir, CONFIG_FILE);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (error) {
     throw new InvalidInputError(
       `${file}: cannot read the config (${reasonOf(error)}). Run sysconfig in a config repo, or pass --repo.`,
       { cause: error },
     );
   }
-  const result = parseConfig(text, file);
+  const result = parseConfig(decodeUtf8(bytes, file), file);
   if (result.issues) {
     throw new InvalidInputError(`${file} is invalid:\n  ${result.issues.join("\n  ")}`, {
       issues: result.issues,

@@ -99,14 +99,21 @@ export const serviceSchema = z.strictObject({
   tag: tagSchema,
   command: z.array(safeString).optional(),
   ports: z.array(portSchema).default([]),
-  env: z.record(z.string().regex(ENV_NAME, "an environment variable name"), safeString).default({}),
+  env: z
+    .record(
+      z
+        .string()
+        .regex(ENV_NAME, "an environment variable name (letters, digits and '_', not starting with a digit)"),
+      safeString,
+    )
+    .default({}),
   volumes: z.array(volumeSchema).default([]),
   health: healthSchema.optional(),
   instances: z.number().int().min(1).max(100).default(1),
   restart: z.enum(["no", "always", "on-failure", "unless-stopped"]).default("always"),
   network: z.enum(["host", "none", "bridge"]).default("host"),
   /** Services this one starts after (create/update order; deletes run in reverse). */
-  dependsOn: z.array(z.string().regex(SERVICE_NAME)).default([]),
+  dependsOn: z.array(z.string().regex(SERVICE_NAME, "a service name")).default([]),
   /** The service's own templates, per target kind, relative to the config repo. */
   templates: z.partialRecord(z.enum(["fleet", "docker", "kubernetes"]), safeString).default({}),
 });
@@ -118,9 +125,22 @@ export const configSchema = z
     image: z
       .string()
       .regex(IMAGE_REPOSITORY, "the config image repository, e.g. registry:5000/acme/sysconfig"),
-    environments: z.record(z.string().regex(BRANCH, "a git branch name"), environmentSchema),
+    environments: z.record(
+      z
+        .string()
+        .regex(
+          BRANCH,
+          "a git branch name (letters, digits, '_', '.', '-' and '/', starting with a letter, digit or '_', at most 128 characters)",
+        ),
+      environmentSchema,
+    ),
     services: z.record(
-      z.string().regex(SERVICE_NAME, "a service name: lowercase letters, digits and '-'"),
+      z
+        .string()
+        .regex(
+          SERVICE_NAME,
+          "a service name (lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters)",
+        ),
       serviceSchema,
     ),
   })

@@ -10,6 +10,8 @@ import { InvalidInputError } from "../errors.js";
 import type { DesiredState } from "../model.js";
 import { findStale } from "../render/compare.js";
 import { renderAll, type RenderedFile } from "../render/render.js";
+import { RENDERED_DIR } from "../render/templates.js";
+import { escapeControls } from "../text/escape.js";
 import type { Reporter } from "../report/reporter.js";
 import { readBuildInfo } from "./build-info.js";
 
@@ -27,6 +29,8 @@ interface Origin {
   environment: string | undefined;
   revision: string;
   baked: boolean;
+  /** Uncommitted (modified, added, deleted, untracked) files under rendered/, for the plan header. */
+  uncommitted?: string[];
 }
 
 /** Where the state comes from: the baked build info, else git (HEAD, current branch), else nothing. */
@@ -53,15 +57,29 @@ async function originOf(dir: string, explicit: string | undefined): Promise<Orig
   try {
     const revision = (await git.revparse(["HEAD"])).trim();
     const branch = (await git.revparse(["--abbrev-ref", "HEAD"])).trim();
-    const dirty = !(await git.status()).isClean();
+    const status = await git.status(["--untracked-files=all"]);
+    const dirty = !status.isClean();
+    const uncommitted = status.files.map((f) => f.path).filter((p) => p.startsWith(`${RENDERED_DIR}/`));
     return {
       environment: explicit ?? (branch === "HEAD" ? undefined : branch),
       revision: dirty ? `${revision}-dirty` : revision,
       baked: false,
+      uncommitted: uncommitted.sort(),
     };
   } catch {
-    // A repository without commits has no revision yet.
-    return { environment: explicit, revision: "unknown", baked: false };
+    // A repository without commits has no revision yet, but its branch names the environment, and every
+    // rendered/ file is uncommitted.
+    const branch = await git.raw(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "");
+    const rendered = await git.status(["--untracked-files=all"]).then(
+      (s) => s.files.map((f) => f.path).filter((p) => p.startsWith(`${RENDERED_DIR}/`)),
+      () => [],
+    );
+    return {
+      environment: explicit ?? (branch.trim() || undefined),
+      revision: "unknown",
+      baked: false,
+      uncommitted: rendered.sort(),
+    };
   }
 }
 
@@ -75,7 +93,7 @@ function pickEnvironment(config: SysconfigConfig, environment: string | undefine
   }
   if (!Object.hasOwn(config.environments, environment)) {
     throw new InvalidInputError(
-      `'${environment}' is not an environment of ${config.name}: sysconfig.yaml lists ${known.join(", ")}. ` +
+      `'${escapeControls(environment)}' is not an environment of ${config.name}: sysconfig.yaml lists ${known.join(", ")}. ` +
         `Pass --environment with one of those.`,
     );
   }
@@ -153,5 +171,6 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
     target,
     services: config.services,
     files,
+    ...(origin.uncommitted && origin.uncommitted.length > 0 ? { uncommitted: origin.uncommitted } : {}),
   };
 }

@@ -136,6 +136,7 @@ async function plan(
     revision: desired.revision,
     targetKind: target.kind,
     changes: diffObjects(desiredObjects, actual),
+    ...(desired.uncommitted && desired.uncommitted.length > 0 ? { uncommitted: desired.uncommitted } : {}),
   };
   const refusal = checkPruneGuard(changeSet.changes, desiredObjects.length, request.guard);
   const planned: PlannedRun = refusal ? { desired, changeSet, refusal } : { desired, changeSet };

@@ -3,12 +3,15 @@ import { summarizeResults, type ChangeResult, type ResultSummary } from "../appl
 import { summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Action, ChangeSet } from "../model.js";
 import { maskSecrets } from "./mask.js";
-import { changePatch } from "./patch.js";
+import { changePatch, maskedChangeNote } from "./patch.js";
+import { uncommittedLine } from "./text.js";
 
 export interface PlanJson {
   system: string;
   environment: string;
   revision: string;
+  /** Uncommitted files under rendered/ that the plan includes (a working checkout), with a message. */
+  uncommitted?: { files: string[]; message: string };
   target: { kind: string; endpoint?: string };
   changes: {
     action: Action;
@@ -37,6 +40,9 @@ export function planJson(
     system: changeSet.system,
     environment: changeSet.environment,
     revision: changeSet.revision,
+    ...(changeSet.uncommitted && changeSet.uncommitted.length > 0
+      ? { uncommitted: { files: changeSet.uncommitted, message: uncommittedLine(changeSet.uncommitted) } }
+      : {}),
     target:
       extra.endpoint === undefined
         ? { kind: changeSet.targetKind }
@@ -49,7 +55,10 @@ export function planJson(
         subject: change.subject,
         ...(service !== undefined ? { service } : {}),
         ...(change.conflict === true ? { conflict: true as const } : {}),
-        notes: change.notes.map(maskSecrets),
+        notes: [
+          ...change.notes.map(maskSecrets),
+          ...[maskedChangeNote(change)].filter((n) => n !== undefined),
+        ],
         ...(diff !== undefined ? { diff } : {}),
       };
     }),

@@ -1,8 +1,10 @@
 // Secret masking for anything printed (plans, diffs, JSON, warnings): values of environment variables
 // whose name looks secret are replaced by a short keyed fingerprint, so a changed secret still shows as
-// changed within one run. Targets call maskSecrets() on DesiredObject.text / ActualObject.text; the
-// plan masks again.
+// changed within one run; the password inside any URL (postgres://app:***@db/app) is masked whatever
+// the variable's name. Targets call maskSecrets() on DesiredObject.text / ActualObject.text; the plan
+// masks again.
 import { createHmac, randomBytes } from "node:crypto";
+import { maskUrlUserinfo } from "../text/url-userinfo.js";
 
 /** Names that look like they hold a secret: DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY, … */
 export const SECRET_NAME = /(pass(word)?|secret|token|key|credential|auth)/i;
@@ -47,7 +49,7 @@ export function redactValues(text: string, secrets: Iterable<string>): string {
     .sort((a, b) => b.length - a.length);
   let out = text;
   for (const value of values) out = out.split(value).join(maskValue(value));
-  return out;
+  return maskUrlUserinfo(out);
 }
 
 /** Masks one `NAME=value` word, keeping its quotes. */
@@ -72,7 +74,7 @@ function maskAssignment(word: string): string {
  * assignments, docker `-e NAME=value`, `--password=…` — wherever it appears on a line.
  */
 export function maskUnitSecrets(text: string): string {
-  return text
+  return maskUrlUserinfo(text)
     .split("\n")
     .map((line) => {
       if (!line.includes("=")) return line;
@@ -127,7 +129,7 @@ function maskFlowEntry(line: string): string {
  * `value: …`, or flow style), and every value under `data:`/`stringData:` of a Kubernetes Secret.
  */
 export function maskYamlSecrets(text: string): string {
-  const lines = text.split("\n");
+  const lines = maskUrlUserinfo(text).split("\n");
   const isSecretDoc = (from: number): boolean => {
     for (let i = from; i < lines.length && lines[i] !== "---"; i += 1) {
       if (/^kind:\s*["']?Secret["']?\s*$/.test(lines[i] ?? "")) return true;
@@ -171,7 +173,7 @@ export function maskYamlSecrets(text: string): string {
     .join("\n");
 }
 
-/** Masks both unit-style and YAML-style secrets; idempotent (a masked value is left as it is). */
+/** Masks unit-style and YAML-style secrets and URL passwords; idempotent (a masked value is left as it is). */
 export function maskSecrets(text: string): string {
   return maskYamlSecrets(maskUnitSecrets(text));
 }

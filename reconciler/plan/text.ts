@@ -3,8 +3,19 @@ import { summarizeResults, type ChangeResult } from "../apply/result.js";
 import { hasPendingChanges, summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Change, ChangeSet } from "../model.js";
 import { paint, type Paint } from "./colors.js";
+import { escapeControls, escapeForTerminal } from "../text/escape.js";
 import { maskSecrets } from "./mask.js";
-import { changePatch } from "./patch.js";
+import { changePatch, maskedChangeNote } from "./patch.js";
+
+/** The header's warning that a working checkout's uncommitted rendered/ files are part of the plan. */
+export function uncommittedLine(files: readonly string[]): string {
+  const listed = files.slice(0, 10).map(escapeControls).join(", ");
+  const more = files.length > 10 ? ` and ${files.length - 10} more` : "";
+  return (
+    `Uncommitted changes in rendered/ are included: ${listed}${more}. ` +
+    `They are not reviewed or committed; commit them (or git checkout rendered/) to plan what the branch holds.`
+  );
+}
 
 export function summaryLine(summary: ChangeSummary): string {
   const conflicts =
@@ -65,13 +76,19 @@ export function formatPlanText(changeSet: ChangeSet, options: PlanTextOptions): 
       `Plan for ${changeSet.system} (${changeSet.environment}) at ${changeSet.revision.slice(0, 12)} on ${changeSet.targetKind}:`,
     ),
   ];
+  if (changeSet.uncommitted && changeSet.uncommitted.length > 0) {
+    lines.push(p.yellow(uncommittedLine(changeSet.uncommitted)));
+  }
   const shown = changeSet.changes.filter((c) => c.action !== "unchanged" || options.showUnchanged === true);
   if (shown.length > 0) lines.push("");
   // Instances of one template share their diff: print it once, then point back to it.
   const seen = new Map<string, string>();
   for (const change of shown) {
     lines.push(changeLine(change, p));
-    for (const note of change.notes) lines.push(`    ${p.dim(`note: ${maskSecrets(note)}`)}`);
+    for (const note of change.notes)
+      lines.push(`    ${p.dim(`note: ${escapeForTerminal(maskSecrets(note))}`)}`);
+    const masked = maskedChangeNote(change);
+    if (masked !== undefined) lines.push(`    ${p.dim(`note: ${masked}`)}`);
     const patch = changePatch(change);
     if (patch === undefined) continue;
     const body = patch.replace(/^---.*\n\+\+\+.*\n/, "");
@@ -112,7 +129,8 @@ export function formatReportText(results: readonly ChangeResult[], options: { co
   const p = paint(options.color);
   if (results.length === 0) return `${p.bold("Nothing to do.")}\n`;
   const lines = results.map((r) => {
-    const outcome = r.reason === undefined ? r.status : `${r.status}: ${maskSecrets(r.reason)}`;
+    const outcome =
+      r.reason === undefined ? r.status : `${r.status}: ${escapeForTerminal(maskSecrets(r.reason))}`;
     return p[STATUS_COLOUR[r.status]](`${r.action.padEnd(9)} ${r.subject}: ${outcome}`);
   });
   return `${[...lines, "", p.bold(resultSummaryLine(results))].join("\n")}\n`;

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { InvalidInputError, reasonOf } from "../errors.js";
+import { escapeControls } from "../text/escape.js";
 
 export interface RegistryCredentials {
   username: string;
@@ -112,7 +113,7 @@ function environmentCredentials(env: NodeJS.ProcessEnv): EnvironmentCredentials 
   const normalized = normalizeRegistry(registry);
   if (!/^[A-Za-z0-9.-]+(:[0-9]+)?$/.test(normalized)) {
     throw new InvalidInputError(
-      `SYSCONFIG_REGISTRY '${registry}' is not a registry host: give host[:port], e.g. registry.example.com:5000.`,
+      `SYSCONFIG_REGISTRY '${escapeControls(registry)}' is not a registry host: give host[:port], e.g. registry.example.com:5000.`,
     );
   }
   return { registry: normalized, username, passwordFile };

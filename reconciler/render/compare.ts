@@ -7,6 +7,8 @@ import { mapBounded } from "../apply/pool.js";
 import { maskSecrets } from "../plan/mask.js";
 import type { RenderedFile } from "./render.js";
 import { RENDERED_DIR } from "./templates.js";
+import { decodeUtf8 } from "../text/utf8.js";
+import { escapeForTerminal } from "../text/escape.js";
 
 export interface StaleFile {
   path: string;
@@ -27,12 +29,14 @@ async function listRendered(repoDir: string): Promise<string[]> {
   }
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
+async function readIfExists(file: string, label: string): Promise<string | undefined> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch {
     return undefined;
   }
+  return decodeUtf8(bytes, label, "sysconfig render writes it: remove it and run 'sysconfig render' again");
 }
 
 export async function findStale(repoDir: string, files: readonly RenderedFile[]): Promise<StaleFile[]> {
@@ -40,7 +44,7 @@ export async function findStale(repoDir: string, files: readonly RenderedFile[])
   const expectedPaths = new Set(files.map((f) => f.path));
   // Reads overlap (one at a time, 1,000 small files took ~0.6 s): order is restored by the sort below.
   const actuals = await mapBounded(files, READ_PARALLELISM, (file) =>
-    readIfExists(path.join(repoDir, file.path)),
+    readIfExists(path.join(repoDir, file.path), file.path),
   );
   files.forEach((file, i) => {
     const actual = actuals[i];
@@ -51,7 +55,7 @@ export async function findStale(repoDir: string, files: readonly RenderedFile[])
       stale.push({
         path: existing,
         expected: undefined,
-        actual: await readIfExists(path.join(repoDir, existing)),
+        actual: await readIfExists(path.join(repoDir, existing), existing),
       });
     }
   }
@@ -60,14 +64,15 @@ export async function findStale(repoDir: string, files: readonly RenderedFile[])
 
 /**
  * A unified diff from the committed file to the fresh render, with the values of secret-looking
- * variables masked on both sides (a changed secret still shows as a changed fingerprint).
+ * variables masked on both sides (a changed secret still shows as a changed fingerprint) and control
+ * characters (a hand-edited file) shown escaped.
  */
 export function staleDiff(file: StaleFile): string {
   return createTwoFilesPatch(
     file.actual === undefined ? "/dev/null" : `a/${file.path}`,
     file.expected === undefined ? "/dev/null" : `b/${file.path}`,
-    maskSecrets(file.actual ?? ""),
-    maskSecrets(file.expected ?? ""),
+    escapeForTerminal(maskSecrets(file.actual ?? "")),
+    escapeForTerminal(maskSecrets(file.expected ?? "")),
     undefined,
     undefined,
     { context: 3 },

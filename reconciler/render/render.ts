@@ -6,6 +6,7 @@ import { InvalidInputError, reasonOf } from "../errors.js";
 import { buildContext } from "./context.js";
 import { createHandlebars } from "./helpers.js";
 import { renderedPathFor, templateFor, type TemplateRef } from "./templates.js";
+import { decodeUtf8 } from "../text/utf8.js";
 
 export interface RenderedFile {
   service: string;
@@ -49,15 +50,27 @@ function templateError(label: string, error: unknown): InvalidInputError {
       { cause: error },
     );
   }
-  return new InvalidInputError(`${label}: template error: ${message.split("\n")[0] ?? message}`, {
-    cause: error,
-  });
+  // Handlebars' parser: "Parse error on line N:\n<excerpt>\n----^\nExpecting …, got …": all of it, by file and line.
+  const parse = /^Parse error on line (\d+):\n([\s\S]*)$/.exec(message);
+  if (parse) {
+    const [, line, detail = ""] = parse;
+    const lines = detail.split("\n");
+    const expecting = lines.filter((l) => /^Expecting |^Unexpected /.test(l)).join(" ");
+    const excerpt = lines.filter((l) => !/^Expecting |^Unexpected /.test(l)).map((l) => `    ${l}`);
+    return new InvalidInputError(
+      `${label}:${line}: template syntax error: ${expecting || "Handlebars cannot parse it"}\n${excerpt.join("\n")}\n` +
+        `Fix the template's {{…}} expression there (see README "Templates").`,
+      { cause: error },
+    );
+  }
+  return new InvalidInputError(`${label}: template error: ${message.replace(/\n+/g, " ")}`, { cause: error });
 }
 
 async function readTemplate(ref: TemplateRef): Promise<string> {
   try {
-    return await readFile(ref.file, "utf8");
+    return decodeUtf8(await readFile(ref.file), ref.label);
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(
       `${ref.label}: cannot read template (${reasonOf(error)}). Check the service's templates entry.`,
       { cause: error },

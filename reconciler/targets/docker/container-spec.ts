@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import { InvalidInputError } from "../../errors.js";
 import { containerName } from "./labels.js";
 import { isSecretName, maskValue } from "../../plan/mask.js";
+import { maskUrlUserinfo } from "../../text/url-userinfo.js";
 import type { RenderedSpec } from "./spec.js";
 
 export interface ContainerSpec {
@@ -61,7 +62,8 @@ export function specHash(spec: ContainerSpec): string {
 
 /**
  * The spec as YAML, secrets masked: with this run's fingerprints for the desired side of a plan diff,
- * with a bare placeholder for the spec label (the live side, see secret-fingerprints.ts).
+ * with a bare placeholder for the spec label (the live side, see secret-fingerprints.ts). A password
+ * inside a URL (any value, command word or health command) is masked as `***` on both sides.
  */
 export function specText(spec: ContainerSpec, mask: (value: string) => string = maskValue): string {
   const shown = {
@@ -75,7 +77,7 @@ export function specText(spec: ContainerSpec, mask: (value: string) => string = 
     network: spec.network,
     ...(spec.health ? { health: spec.health } : {}),
   };
-  return stringify(shown, { lineWidth: 0 });
+  return maskUrlUserinfo(stringify(shown, { lineWidth: 0 }));
 }
 
 /** Why an update must stop the old container before starting the new one, if it must. */

@@ -6,6 +6,7 @@ import type Dockerode from "dockerode";
 import { isSecretName, maskSecrets, redactValues } from "../../plan/mask.js";
 import { SharedPoll } from "../shared-poll.js";
 import type { HealthCheck } from "../target.js";
+import { urlSecretsOf } from "../../text/url-userinfo.js";
 import { engineReason, statusOf, withRetry } from "./engine-errors.js";
 
 export type Health = { healthy: true } | { healthy: false; reason: string };
@@ -146,7 +147,9 @@ export async function waitContainerHealthy(
 function secretValuesOf(info: Dockerode.ContainerInspectInfo): string[] {
   return (info.Config.Env ?? []).flatMap((entry) => {
     const eq = entry.indexOf("=");
-    return eq > 0 && isSecretName(entry.slice(0, eq)) ? [entry.slice(eq + 1)] : [];
+    if (eq <= 0) return [];
+    const value = entry.slice(eq + 1);
+    return isSecretName(entry.slice(0, eq)) ? [value] : urlSecretsOf(value);
   });
 }
 
