@@ -1,5 +1,6 @@
 // sysconfig validate: the config, every template for every environment's target kind, and rendered/.
 import { loadConfig } from "../../reconciler/config/load.js";
+import { checkDependencies, checkRenderedFiles } from "../../reconciler/desired/check.js";
 import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
@@ -15,9 +16,15 @@ export interface ValidateOptions {
 export async function runValidate(options: ValidateOptions, io: CliIo): Promise<void> {
   const config = await loadConfig(options.repo);
   const problems: string[] = [];
+  try {
+    checkDependencies(config);
+  } catch (error) {
+    problems.push(reasonOf(error));
+  }
+  // Every environment's render, checked as its target would take it (what plan refuses, validate refuses).
   for (const environment of Object.keys(config.environments)) {
     try {
-      await renderAll(options.repo, config, environment);
+      await checkRenderedFiles(config, environment, await renderAll(options.repo, config, environment));
     } catch (error) {
       problems.push(`environment ${environment}: ${reasonOf(error)}`);
     }

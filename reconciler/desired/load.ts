@@ -12,6 +12,7 @@ import { findStale } from "../render/compare.js";
 import { renderAll, type RenderedFile } from "../render/render.js";
 import type { Reporter } from "../report/reporter.js";
 import { readBuildInfo } from "./build-info.js";
+import { checkDesired } from "./check.js";
 
 export interface LoadDesiredOptions {
   /** --environment; default the baked environment, else the checkout's branch. */
@@ -134,6 +135,7 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
     }
     // Nothing is stale, so every committed file is byte for byte the fresh render: no second read.
     files = fresh;
+    await checkDesired(config, environment, files);
   } else {
     // rendered/ holds files for another target kind: render for the requested one, in memory.
     options.reporter?.warn(
@@ -144,6 +146,7 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
       environments: { ...config.environments, [environment]: { target } },
     };
     files = await renderAll(dir, overridden, environment);
+    await checkDesired(overridden, environment, files);
   }
 
   return {

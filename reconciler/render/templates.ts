@@ -18,8 +18,10 @@ export function projectRoot(): string {
 }
 
 export interface TemplateRef {
-  /** Absolute path of the template file. */
+  /** Absolute path of the template file (for the service's own template: before the containment check). */
   file: string;
+  /** A service's own template: its path in the config repo and the sysconfig.yaml entry naming it. */
+  own?: { path: string; from: string };
   /** How errors name it: `templates/fleet/service.hbs (built-in)` or the config-repo relative path. */
   label: string;
 }
@@ -33,10 +35,13 @@ export function templateFor(
 ): TemplateRef {
   const own = service.templates[kind];
   if (own !== undefined) {
-    return { file: path.resolve(repoDir, own), label: own };
+    return {
+      file: path.resolve(repoDir, own),
+      label: own,
+      own: { path: own, from: `services.${serviceName}.templates.${kind}` },
+    };
   }
   const builtin = builtinTemplateName(kind, service.instances > 1);
-  void serviceName;
   return { file: path.join(projectRoot(), "templates", builtin), label: `templates/${builtin} (built-in)` };
 }
 

@@ -1,7 +1,7 @@
 // Reads a rendered docker container spec (`rendered/<svc>.yaml`, the output of
 // templates/docker/container.yaml.hbs or a service's own template) into plain, validated data.
-import { parseDocument } from "yaml";
 import { z } from "zod";
+import { parseYamlText } from "../../config/yaml-text.js";
 import { InvalidInputError } from "../../errors.js";
 
 const port = z.number().int().min(1).max(65535);
@@ -52,20 +52,22 @@ export type RenderedSpec = z.infer<typeof renderedSpecSchema>;
 
 /** Parses one rendered file; every problem names the file and the dotted path. */
 export function parseRenderedSpec(content: string, file: string): RenderedSpec {
-  const doc = parseDocument(content, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]?.message.split("\n")[0] ?? "invalid YAML";
+  const parsed = parseYamlText(content, file);
+  if (parsed.issues) {
     throw new InvalidInputError(
-      `${file}: not a valid docker container spec: ${first}. Re-render it with sysconfig render.`,
+      `${file} is not a valid docker container spec: ${parsed.issues[0] ?? "invalid YAML"}. Fix the template ` +
+        `that renders it (or re-render it with sysconfig render).`,
+      { issues: parsed.issues },
     );
   }
-  const result = renderedSpecSchema.safeParse(doc.toJS());
+  const result = renderedSpecSchema.safeParse(parsed.value);
   if (result.success) return result.data;
   const issues = result.error.issues.map(
     (issue) => `${file}: ${issue.path.map(String).join(".") || "(top level)"}: ${issue.message}`,
   );
   throw new InvalidInputError(
-    `${file} is not a valid docker container spec (was it rendered for another target kind? run sysconfig render):\n  ${issues.join("\n  ")}`,
+    `${file} is not a valid docker container spec: fix the service's template, or, if the file was rendered ` +
+      `for another target kind, run sysconfig render:\n  ${issues.join("\n  ")}`,
     { issues },
   );
 }

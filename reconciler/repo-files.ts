@@ -1,0 +1,47 @@
+// Reads the config repo's files through the containment rule (repo-paths.ts), and turns any filesystem
+// error on repo content (a directory where a file belongs, a file where a directory belongs, no permission)
+// into an InvalidInputError that names the path and says what to fix — never a stack trace.
+import { readFile } from "node:fs/promises";
+import { InvalidInputError, reasonOf, RuntimeFailureError } from "./errors.js";
+import { resolveInRepo, type RepoPathLabel } from "./repo-paths.js";
+
+export function fsCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+}
+
+/** Errors that mean the repo's content is in the way (exit 3), as opposed to a failing disk (exit 1). */
+const CONTENT_PROBLEMS: Record<string, string> = {
+  EISDIR: "it is a directory where sysconfig expects a file: remove or rename it",
+  ENOTDIR: "a part of the path is a file where sysconfig expects a directory: remove or rename that file",
+  EEXIST: "a file is in the way of a directory sysconfig needs: remove or rename it",
+  EACCES: "permission denied: make it readable and writable by the user running sysconfig",
+  EPERM: "operation not permitted: make it writable by the user running sysconfig",
+  EROFS: "the file system is read-only: run sysconfig in a writable checkout",
+  ENAMETOOLONG: "the path is too long",
+  ELOOP: "it goes through a loop of symbolic links: replace them with real files",
+};
+
+/** `<path> <operation> failed: <what to fix>`, exit 3 for content problems, exit 1 for the rest. */
+export function repoFsError(relative: string, operation: string, error: unknown): Error {
+  const code = fsCode(error);
+  const problem = code === undefined ? undefined : CONTENT_PROBLEMS[code];
+  if (problem !== undefined) {
+    return new InvalidInputError(`${relative} ${operation} failed: ${problem} (${code}).`, { cause: error });
+  }
+  return new RuntimeFailureError(`${relative} ${operation} failed: ${reasonOf(error)}`, { cause: error });
+}
+
+/** A repo file's text, or undefined when it does not exist; refuses paths leading out of the repo. */
+export async function readRepoText(
+  repoDir: string,
+  relative: string,
+  label: RepoPathLabel = {},
+): Promise<string | undefined> {
+  const real = await resolveInRepo(repoDir, relative, label);
+  try {
+    return await readFile(real, "utf8");
+  } catch (error) {
+    if (fsCode(error) === "ENOENT") return undefined;
+    throw repoFsError(relative, "read", error);
+  }
+}
