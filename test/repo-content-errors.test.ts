@@ -135,14 +135,14 @@ describe("rendered/ in the way", () => {
 });
 
 describe("the size of sysconfig.yaml", () => {
-  it("refuses a config past 4 MiB with the limit (exit 3), without parsing it", async () => {
+  it("refuses a config past 1 MiB with the limit (exit 3), without parsing it", async () => {
     const dir = checkout();
     const file = path.join(dir, "sysconfig.yaml");
-    const padding = `# ${"x".repeat(1022)}\n`.repeat(4 * 1024 + 1);
+    const padding = `# ${"x".repeat(1022)}\n`.repeat(1024 + 1);
     await writeFile(file, `${await readFile(file, "utf8")}${padding}`);
     const started = Date.now();
     const result = await runCli(["validate", "--repo", dir]);
-    expectCleanRefusal(result, "larger than sysconfig reads (4194304 bytes, 4 MiB");
+    expectCleanRefusal(result, "larger than sysconfig reads (1048576 bytes, 1 MiB");
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 

@@ -13,10 +13,10 @@ import { parseYamlText } from "./yaml-text.js";
 export const CONFIG_FILE = "sysconfig.yaml";
 
 /**
- * sysconfig.yaml's size limit: 1,000 services take about 150 KB, and parsing and rendering grow with the
- * size (a 4 MiB config takes seconds on a small CI runner), so anything larger is a mistake, not a system.
+ * sysconfig.yaml's size limit: 1,000 services take about 150 KB, and parsing, rendering and checking grow
+ * with the size (about 10 s per MiB on a small CI runner), so anything larger is a mistake, not a system.
  */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export type LoadResult =
   { config: SysconfigConfig; issues?: undefined } | { config?: undefined; issues: string[] };
@@ -34,7 +34,7 @@ export function parseConfig(text: string, file: string = CONFIG_FILE): LoadResul
 
 function tooLarge(file: string, bytes: number): string {
   return (
-    `${file}: ${bytes} bytes is larger than sysconfig reads (${MAX_CONFIG_BYTES} bytes, 4 MiB; 1,000 services ` +
+    `${file}: ${bytes} bytes is larger than sysconfig reads (${MAX_CONFIG_BYTES} bytes, 1 MiB; 1,000 services ` +
     `take about 150 KB): split the system into several config repos, or remove what is not config`
   );
 }

@@ -8,14 +8,20 @@ export const RENDERED_DIR = "rendered";
 
 /** The sysconfig installation root (holds templates/ and sysconfig-example/), from source or dist/. */
 export function projectRoot(): string {
+  // Found once per process: rendering 15,000 services asked 30,000 times (a second of existsSync).
+  if (foundRoot !== undefined) return foundRoot;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(path.join(dir, "templates")) && existsSync(path.join(dir, "package.json"))) return dir;
+    if (existsSync(path.join(dir, "templates")) && existsSync(path.join(dir, "package.json"))) {
+      foundRoot = dir;
+      return dir;
+    }
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error("cannot find sysconfig's templates/ directory");
     dir = parent;
   }
 }
+let foundRoot: string | undefined;
 
 export interface TemplateRef {
   /** Absolute path of the template file (for the service's own template: before the containment check). */

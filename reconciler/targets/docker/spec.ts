@@ -50,8 +50,27 @@ const renderedSpecSchema = z.strictObject({
 /** One service's rendered container spec, as the template wrote it. */
 export type RenderedSpec = z.infer<typeof renderedSpecSchema>;
 
+/**
+ * Specs already parsed in this process, by file and content: plan checks the desired state before it
+ * takes the lock (reconciler/desired/check.ts), then the target turns the same files into objects, and
+ * YAML parsing is most of the cost of either (15,000 specs: seconds). Callers get their own copy.
+ */
+const parsedSpecs = new Map<string, RenderedSpec>();
+/** Past this many, the cache starts over (a long-running process sees many revisions). */
+const MAX_PARSED_SPECS = 50_000;
+
 /** Parses one rendered file; every problem names the file and the dotted path. */
 export function parseRenderedSpec(content: string, file: string): RenderedSpec {
+  const key = `${file}\0${content}`;
+  const known = parsedSpecs.get(key);
+  if (known !== undefined) return structuredClone(known);
+  const spec = parseSpecText(content, file);
+  if (parsedSpecs.size >= MAX_PARSED_SPECS) parsedSpecs.clear();
+  parsedSpecs.set(key, spec);
+  return structuredClone(spec);
+}
+
+function parseSpecText(content: string, file: string): RenderedSpec {
   const parsed = parseYamlText(content, file);
   if (parsed.issues) {
     throw new InvalidInputError(
