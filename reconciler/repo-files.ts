@@ -3,11 +3,9 @@
 // into an InvalidInputError that names the path and says what to fix — never a stack trace.
 import { readFile } from "node:fs/promises";
 import { InvalidInputError, reasonOf, RuntimeFailureError } from "./errors.js";
-import { resolveInRepo, type RepoPathLabel } from "./repo-paths.js";
+import { fsCode, resolveInRepo, type RepoPathLabel } from "./repo-paths.js";
 
-export function fsCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
-}
+export { fsCode };
 
 /** Errors that mean the repo's content is in the way (exit 3), as opposed to a failing disk (exit 1). */
 const CONTENT_PROBLEMS: Record<string, string> = {
@@ -24,11 +22,21 @@ const CONTENT_PROBLEMS: Record<string, string> = {
 /** `<path> <operation> failed: <what to fix>`, exit 3 for content problems, exit 1 for the rest. */
 export function repoFsError(relative: string, operation: string, error: unknown): Error {
   const code = fsCode(error);
-  const problem = code === undefined ? undefined : CONTENT_PROBLEMS[code];
-  if (problem !== undefined) {
-    return new InvalidInputError(`${relative} ${operation} failed: ${problem} (${code}).`, { cause: error });
-  }
+  if (code !== undefined && code in CONTENT_PROBLEMS) return inTheWay(relative, operation, code, error);
   return new RuntimeFailureError(`${relative} ${operation} failed: ${reasonOf(error)}`, { cause: error });
+}
+
+/** The content problem `code` (EISDIR, ENOTDIR, …) found at `relative`, found by a check or by a failed call. */
+export function inTheWay(
+  relative: string,
+  operation: string,
+  code: string,
+  cause?: unknown,
+): InvalidInputError {
+  return new InvalidInputError(
+    `${relative} ${operation} failed: ${CONTENT_PROBLEMS[code] ?? code} (${code}). Nothing was changed.`,
+    { cause },
+  );
 }
 
 /** A repo file's text, or undefined when it does not exist; refuses paths leading out of the repo. */

@@ -6,12 +6,13 @@
 // delete elsewhere, or print another file's contents in a CI log.
 import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError, reasonOf } from "./errors.js";
 
 /** How many symlinks one path may go through before it is refused (the kernel's own limit is 40). */
 const MAX_LINKS = 40;
 
-function errorCode(error: unknown): string | undefined {
+/** The `code` of a Node.js system error (ENOENT, EISDIR, …). */
+export function fsCode(error: unknown): string | undefined {
   return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
 }
 
@@ -32,8 +33,7 @@ async function realLocation(absolute: string, links = 0): Promise<string> {
     try {
       return path.join(await realpath(at), ...missing);
     } catch (error) {
-      const code = errorCode(error);
-      if (code === "ELOOP") throw error;
+      const code = fsCode(error);
       if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
     }
     const info = await lstat(at).catch(() => undefined);
@@ -93,7 +93,9 @@ export async function resolveInRepo(
   try {
     real = await realLocation(lexical);
   } catch (error) {
-    throw refuse("it goes through a loop of symbolic links", error);
+    throw fsCode(error) === "ELOOP"
+      ? refuse("it goes through a loop of symbolic links", error)
+      : refuse(`it cannot be resolved (${reasonOf(error)})`, error);
   }
   if (!isWithin(root, real))
     throw refuse(`it is a symlink, or goes through one, leading outside the repo (to ${real})`);

@@ -5,7 +5,7 @@ import { dependencyLevels } from "../apply/order.js";
 import type { SysconfigConfig } from "../config/schema.js";
 import { InvalidInputError } from "../errors.js";
 import type { RenderedFile } from "../render/render.js";
-import { desiredObjectsFor } from "../targets/desired-objects.js";
+import { checkTargetCanTake } from "../targets/check-rendered.js";
 
 /** Throws InvalidInputError when the services' dependsOn entries form a cycle. */
 export function checkDependencies(config: SysconfigConfig): void {
@@ -23,7 +23,7 @@ export async function checkRenderedFiles(
 ): Promise<void> {
   const target = config.environments[environment]?.target;
   if (target === undefined) throw new InvalidInputError(`unknown environment '${environment}'`);
-  await desiredObjectsFor(target.kind, {
+  await checkTargetCanTake(target.kind, {
     system: config.name,
     environment,
     revision: "unknown",

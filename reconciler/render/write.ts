@@ -3,7 +3,7 @@
 // atomically (temp + rename; a failed write removes its temp file) and stale files are removed.
 import { lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fsCode, repoFsError } from "../repo-files.js";
+import { fsCode, inTheWay, repoFsError } from "../repo-files.js";
 import { resolveInRepo } from "../repo-paths.js";
 import type { StaleFile } from "./compare.js";
 
@@ -13,16 +13,13 @@ async function checkWritable(real: string, relative: string): Promise<void> {
     if (fsCode(error) === "ENOENT") return undefined;
     throw repoFsError(relative, "write", error);
   });
-  if (info?.isDirectory())
-    throw repoFsError(relative, "write", Object.assign(new Error(), { code: "EISDIR" }));
+  if (info?.isDirectory()) throw inTheWay(relative, "write", "EISDIR");
   if (info === undefined) {
     // Every existing parent must be a directory (resolveInRepo already resolved any symlink among them).
     for (let dir = path.dirname(real); dir !== path.dirname(dir); dir = path.dirname(dir)) {
       const parent = await lstat(dir).catch(() => undefined);
       if (parent === undefined) continue;
-      if (!parent.isDirectory()) {
-        throw repoFsError(relative, "write", Object.assign(new Error(), { code: "ENOTDIR" }));
-      }
+      if (!parent.isDirectory()) throw inTheWay(relative, "write", "ENOTDIR");
       break;
     }
   }
