@@ -1,7 +1,7 @@
 // Reads the config repo's files through the containment rule (repo-paths.ts), and turns any filesystem
 // error on repo content (a directory where a file belongs, a file where a directory belongs, no permission)
 // into an InvalidInputError that names the path and says what to fix — never a stack trace.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { InvalidInputError, reasonOf, RuntimeFailureError } from "./errors.js";
 import { fsCode, resolveInRepo, type RepoPathLabel } from "./repo-paths.js";
 
@@ -47,9 +47,23 @@ export async function readRepoText(
 ): Promise<string | undefined> {
   const real = await resolveInRepo(repoDir, relative, label);
   try {
+    await checkRegularFile(real, relative);
     return await readFile(real, "utf8");
   } catch (error) {
     if (fsCode(error) === "ENOENT") return undefined;
+    if (error instanceof InvalidInputError) throw error;
     throw repoFsError(relative, "read", error);
+  }
+}
+
+/** Refuses a directory, FIFO, socket or device where a file belongs (reading a FIFO would block for ever). */
+export async function checkRegularFile(real: string, relative: string): Promise<void> {
+  const info = await stat(real);
+  if (info.isDirectory()) throw inTheWay(relative, "read", "EISDIR");
+  if (!info.isFile()) {
+    throw new InvalidInputError(
+      `${relative} read failed: it is not a regular file (a FIFO, socket or device). Replace it with the ` +
+        `file sysconfig expects. Nothing was changed.`,
+    );
   }
 }

@@ -2,6 +2,7 @@
 // where a rendered file belongs, a file where rendered/ belongs, a sysconfig.yaml too large to be a config.
 // Each is exit 3 naming the path and what to fix, with nothing written (no temp files left behind).
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, type CliResult } from "./helpers/cli.js";
@@ -65,7 +66,7 @@ describe("a YAML alias bomb is invalid input, never a stack trace", () => {
     expect(refsOf(remote)).toBe(before);
   });
 
-  it("in a rendered docker spec (a service's own template): validate and plan exit 3 naming the file", async () => {
+  it("in a rendered docker spec (a service's own template): validate and render exit 3 naming the file, writing nothing", async () => {
     const dir = checkout();
     await writeFile(
       path.join(dir, "templates/bomb.docker.hbs"),
@@ -121,6 +122,24 @@ describe("rendered/ in the way", () => {
       expectCleanRefusal(await runCli([...args, "--repo", dir]), "rendered is a file", "git rm rendered");
     }
     expect(await readFile(path.join(dir, "rendered"), "utf8")).toBe("not a directory\n");
+  });
+
+  it("refuses a FIFO where a rendered file or sysconfig.yaml belongs (exit 3) instead of blocking on it", async () => {
+    const dir = checkout();
+    await rm(path.join(dir, "rendered/hello.yaml"));
+    execFileSync("mkfifo", [path.join(dir, "rendered/hello.yaml")]);
+    for (const args of [["render"], ["render", "--check"], ["validate"]]) {
+      expectCleanRefusal(
+        await runCli([...args, "--repo", dir]),
+        "rendered/hello.yaml read failed: it is not a regular file",
+      );
+    }
+    await rm(path.join(dir, "sysconfig.yaml"));
+    execFileSync("mkfifo", [path.join(dir, "sysconfig.yaml")]);
+    expectCleanRefusal(
+      await runCli(["validate", "--repo", dir]),
+      "sysconfig.yaml read failed: it is not a regular file",
+    );
   });
 
   it("refuses a sysconfig.yaml that is a directory (exit 3)", async () => {

@@ -7,7 +7,7 @@ import { createTwoFilesPatch } from "diff";
 import { mapBounded } from "../apply/pool.js";
 import { InvalidInputError } from "../errors.js";
 import { maskSecrets } from "../plan/mask.js";
-import { fsCode, repoFsError } from "../repo-files.js";
+import { checkRegularFile, fsCode, repoFsError } from "../repo-files.js";
 import { resolveInRepo } from "../repo-paths.js";
 import type { RenderedFile } from "./render.js";
 import { RENDERED_DIR } from "./templates.js";
@@ -65,8 +65,10 @@ async function readListed(listing: RenderedListing, relative: string): Promise<s
   const file = listing.files.get(relative);
   if (file === undefined) return undefined;
   try {
+    await checkRegularFile(file, relative);
     return await readFile(file, "utf8");
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw repoFsError(relative, "read", error);
   }
 }
