@@ -133,10 +133,19 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
     .addOption(repoOption())
     .option("--environment <branch>", "environment to render for (default: current branch)")
     .option("--check", "change nothing; exit 3 with a diff if rendered/ is stale")
+    .option(
+      "--any-branch",
+      "render --environment even on another environment's branch (replacing its rendered/)",
+    )
     .addHelpText("after", "\nExamples:\n  $ sysconfig render\n  $ sysconfig render --check   # in CI")
-    .action(async (o: { repo?: string; environment?: string; check?: boolean }) =>
+    .action(async (o: { repo?: string; environment?: string; check?: boolean; anyBranch?: boolean }) =>
       (await import("./commands/render.js")).runRender(
-        { repo: await localRepo(o.repo, "render"), environment: o.environment, check: o.check },
+        {
+          repo: await localRepo(o.repo, "render"),
+          environment: o.environment,
+          check: o.check,
+          anyBranch: o.anyBranch,
+        },
         io(),
       ),
     );

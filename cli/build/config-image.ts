@@ -4,6 +4,7 @@ import type Docker from "dockerode";
 import { loadConfig } from "../../reconciler/config/load.js";
 import type { SysconfigConfig } from "../../reconciler/config/schema.js";
 import type { BuildInfo } from "../../reconciler/desired/build-info.js";
+import { checkDesired } from "../../reconciler/desired/check.js";
 import { InvalidInputError, RuntimeFailureError } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
@@ -107,7 +108,9 @@ async function assertRenderedCurrent(
   config: SysconfigConfig,
   environment: string,
 ): Promise<void> {
-  const stale = await findStale(repo, await renderAll(repo, config, environment));
+  const files = await renderAll(repo, config, environment);
+  await checkDesired(config, environment, files);
+  const stale = await findStale(repo, files);
   if (stale.length > 0) {
     throw new InvalidInputError(
       `rendered/ is stale for ${environment}: ${stale.map((s) => s.path).join(", ")}. ` +

@@ -1,17 +1,15 @@
 // Works out what a bump changes in a config-repo checkout, reading only: the new sysconfig.yaml,
 // the service's template (with --template) and its re-rendered file(s). Applying is apply.ts.
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { CONFIG_FILE, parseConfig } from "../../reconciler/config/load.js";
 import type { SysconfigConfig, TargetKind } from "../../reconciler/config/schema.js";
+import { checkDesired } from "../../reconciler/desired/check.js";
 import { InvalidInputError, reasonOf, SafetyRefusalError } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
 import { renderService } from "../../reconciler/render/render.js";
 import { RENDERED_DIR } from "../../reconciler/render/templates.js";
-import { refuseSymlinks } from "./repo-path.js";
+import { readRepoText } from "../../reconciler/repo-files.js";
 import { buildNumberOf } from "./validate.js";
 import { setServiceTag, setServiceTemplate } from "./yaml-edit.js";
-import { decodeUtf8 } from "../../reconciler/text/utf8.js";
 
 export interface BumpRequest {
   service: string;
@@ -42,9 +40,8 @@ export function ownTemplatePath(service: string, kind: TargetKind): string {
 }
 
 export async function planBump(dir: string, request: BumpRequest): Promise<BumpPlan> {
-  await refuseSymlinks(dir, CONFIG_FILE);
-  const configPath = path.join(dir, CONFIG_FILE);
-  const text = await readText(configPath, CONFIG_FILE);
+  // Every path read or written here must stay inside the config repo (reconciler/repo-paths.ts).
+  const text = await readText(dir, CONFIG_FILE);
   const config = parsed(text, `${CONFIG_FILE} on ${request.branch}`);
   const { service, tag, branch } = request;
   // Own keys only: a service or branch named `constructor` or `__proto__` must not find Object.prototype's.
@@ -71,8 +68,7 @@ export async function planBump(dir: string, request: BumpRequest): Promise<BumpP
   const changes: FileChange[] = [];
   if (request.template) {
     const templatePath = ownTemplatePath(service, kind);
-    await refuseSymlinks(dir, templatePath);
-    const before = await readOptional(path.join(dir, templatePath), templatePath);
+    const before = await readRepoText(dir, templatePath);
     if (before !== request.template.content) {
       changes.push({ path: templatePath, before, after: request.template.content });
     }
@@ -85,7 +81,6 @@ export async function planBump(dir: string, request: BumpRequest): Promise<BumpP
 
   const newConfig = parsed(newText, `${CONFIG_FILE} after the bump`);
   const rendered = await renderChanges(dir, newConfig, branch, service, request.template);
-  for (const change of rendered) await refuseSymlinks(dir, change.path);
   changes.push(...rendered);
   return { oldTag: current.tag, kind, changes };
 }
@@ -110,7 +105,13 @@ async function renderChanges(
 ): Promise<FileChange[]> {
   let file;
   try {
-    file = await renderService(dir, withTemplateInPlace(config, service, branch, template), branch, service);
+    // With --template the new template is not written yet: its text is handed to the render.
+    const templateTexts = new Map<string, string>();
+    const kind = config.environments[branch]?.target.kind;
+    if (template && kind) templateTexts.set(ownTemplatePath(service, kind), template.content);
+    file = await renderService(dir, config, branch, service, new Map(), { templateTexts });
+    // What plan would refuse (a spec the target cannot take, a dependsOn cycle) is never committed.
+    await checkDesired(config, branch, [file]);
   } catch (error) {
     throw new InvalidInputError(
       `service '${service}' render failed on ${branch}: ${reasonOf(error)}` +
@@ -127,20 +128,6 @@ async function renderChanges(
   return stale.map((s) => ({ path: s.path, before: s.actual, after: s.expected }));
 }
 
-/** With --template the new template is not on disk yet: point the render at the file in the service's repo. */
-function withTemplateInPlace(
-  config: SysconfigConfig,
-  service: string,
-  branch: string,
-  template: BumpRequest["template"],
-): SysconfigConfig {
-  const kind = config.environments[branch]?.target.kind;
-  const current = config.services[service];
-  if (!template || !kind || !current) return config;
-  const templates = { ...current.templates, [kind]: template.source };
-  return { ...config, services: { ...config.services, [service]: { ...current, templates } } };
-}
-
 function parsed(text: string, label: string): SysconfigConfig {
   const result = parseConfig(text, label);
   if (result.issues) {
@@ -151,24 +138,12 @@ function parsed(text: string, label: string): SysconfigConfig {
   return result.config;
 }
 
-async function readText(file: string, label: string): Promise<string> {
-  try {
-    return decodeUtf8(await readFile(file), label);
-  } catch (error) {
-    if (error instanceof InvalidInputError) throw error;
+async function readText(dir: string, file: string): Promise<string> {
+  const text = await readRepoText(dir, file);
+  if (text === undefined) {
     throw new InvalidInputError(
-      `${label} read failed: ${reasonOf(error)}. --repo must be a sysconfig config repo (sysconfig init makes one).`,
-      { cause: error },
+      `${file} read failed: it does not exist. --repo must be a sysconfig config repo (sysconfig init makes one).`,
     );
   }
-}
-
-async function readOptional(file: string, label: string): Promise<string | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch {
-    return undefined;
-  }
-  return decodeUtf8(bytes, label);
+  return text;
 }

@@ -1,9 +1,10 @@
 // Reads --template: the service's own template from the service's repo, which CI checks out from code that
 // may come from a pull request. A symlink there must not smuggle a file from elsewhere on the CI machine
 // (a key, /etc/…) into the config repo, and the text must hold nothing that could rewrite the terminal.
-import { lstat, readFile, realpath, stat } from "node:fs/promises";
+import { lstat, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
+import { resolveInRepo } from "../../reconciler/repo-paths.js";
 import { shown } from "./validate.js";
 import { decodeUtf8 } from "../../reconciler/text/utf8.js";
 
@@ -29,20 +30,18 @@ export async function readTemplate(file: string, cwd: string): Promise<{ source:
     );
   let content: string;
   try {
-    const info = await stat(source);
+    // The one containment rule (reconciler/repo-paths.ts), here for the service's repo: a template is
+    // copied into the config repo and pushed, so only files inside the service's own repo are taken.
+    const root = await repoRoot(path.dirname(source));
+    const real = await resolveInRepo(root, path.relative(root, source), {
+      shown: `--template ${source}`,
+      repo: `${root} (the service's repository)`,
+      fix: "A template is copied into the config repo and pushed: pass a template file that lives in the service's repo.",
+    });
+    const info = await stat(real);
     if (!info.isFile()) throw fail("not a regular file");
     if (info.size > MAX_TEMPLATE_BYTES)
       throw fail(`${info.size} bytes is too large for a template (1 MiB at most)`);
-    const real = await realpath(source);
-    if (real !== source) {
-      const root = await realpath(await repoRoot(path.dirname(source)));
-      if (path.relative(root, real).startsWith("..") || path.isAbsolute(path.relative(root, real))) {
-        throw fail(
-          `it is a symlink to ${real}, outside ${root} (its repository); a template is copied into the config ` +
-            `repo and pushed, so only files inside the service's own repo are taken`,
-        );
-      }
-    }
     content = decodeUtf8(await readFile(real), `--template ${shown(file)}`);
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;

@@ -1,22 +1,62 @@
 // sysconfig render [--check]: re-render every service of the current environment.
 import { loadConfig } from "../../reconciler/config/load.js";
+import type { SysconfigConfig } from "../../reconciler/config/schema.js";
+import { checkDesired } from "../../reconciler/desired/check.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
 import { findStale, staleDiff } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { writeRendered } from "../../reconciler/render/write.js";
 import type { CliIo } from "../io.js";
+import { operatorGit } from "../git/operator-git.js";
 import { resolveEnvironment } from "../repo.js";
 
 export interface RenderOptions {
   repo: string;
   environment?: string;
   check?: boolean;
+  /** Render --environment X even though the checkout is on another environment's branch. */
+  anyBranch?: boolean;
+}
+
+/** The branch checked out in `dir`, or undefined (not a git checkout, detached HEAD). */
+async function checkedOutBranch(dir: string): Promise<string | undefined> {
+  try {
+    // symbolic-ref also answers in a repo without commits; GIT_DIR (set in hooks) would point elsewhere.
+    const env = { ...process.env, GIT_DIR: undefined, GIT_WORK_TREE: undefined };
+    const out = await operatorGit(dir, env).raw(["symbolic-ref", "--quiet", "--short", "HEAD"]);
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each environment's branch holds that environment's rendered/: rendering another environment into it
+ * (render --environment staging on develop) would replace develop's containers with staging's units.
+ */
+async function refuseOtherEnvironmentsBranch(
+  options: RenderOptions,
+  config: SysconfigConfig,
+  environment: string,
+): Promise<void> {
+  if (options.environment === undefined || options.anyBranch) return;
+  const branch = await checkedOutBranch(options.repo);
+  if (branch === undefined || branch === environment || !Object.hasOwn(config.environments, branch)) return;
+  throw new InvalidInputError(
+    `--environment ${environment} render failed: ${options.repo} is checked out on ${branch}, the branch of ` +
+      `environment ${branch}, whose rendered/ holds ${branch}'s files; rendering ${environment} there would ` +
+      `replace them. Check out ${environment} (git switch ${environment}) and render there, or pass ` +
+      `--any-branch if you really mean to render ${environment} on this branch. Nothing was changed.`,
+  );
 }
 
 export async function runRender(options: RenderOptions, io: CliIo): Promise<void> {
   const config = await loadConfig(options.repo);
   const environment = await resolveEnvironment(options.repo, config, options.environment);
+  await refuseOtherEnvironmentsBranch(options, config, environment);
   const files = await renderAll(options.repo, config, environment);
+  // What plan would refuse (a dependsOn cycle, a spec the target cannot take) is never written.
+  await checkDesired(config, environment, files);
   const stale = await findStale(options.repo, files);
   if (options.check) {
     if (stale.length === 0) {

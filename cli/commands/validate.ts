@@ -1,8 +1,9 @@
 // sysconfig validate: the config, every template for every environment's target kind, and rendered/.
 import { loadConfig } from "../../reconciler/config/load.js";
+import { checkDependencies, checkRenderedFiles } from "../../reconciler/desired/check.js";
 import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
 import { findStale } from "../../reconciler/render/compare.js";
-import { renderAll } from "../../reconciler/render/render.js";
+import { renderAll, type RenderedFile } from "../../reconciler/render/render.js";
 import type { CliIo } from "../io.js";
 import { resolveEnvironment } from "../repo.js";
 import { readBuildInfo } from "../../reconciler/desired/build-info.js";
@@ -15,9 +16,18 @@ export interface ValidateOptions {
 export async function runValidate(options: ValidateOptions, io: CliIo): Promise<void> {
   const config = await loadConfig(options.repo);
   const problems: string[] = [];
+  try {
+    checkDependencies(config);
+  } catch (error) {
+    problems.push(reasonOf(error));
+  }
+  // Every environment's render, checked as its target would take it (what plan refuses, validate refuses).
+  const renders = new Map<string, RenderedFile[]>();
   for (const environment of Object.keys(config.environments)) {
     try {
-      await renderAll(options.repo, config, environment);
+      const files = await renderAll(options.repo, config, environment);
+      await checkRenderedFiles(config, environment, files);
+      renders.set(environment, files);
     } catch (error) {
       problems.push(`environment ${environment}: ${reasonOf(error)}`);
     }
@@ -28,8 +38,9 @@ export async function runValidate(options: ValidateOptions, io: CliIo): Promise<
     config,
     options.environment ?? baked?.environment,
   );
-  if (problems.length === 0) {
-    const stale = await findStale(options.repo, await renderAll(options.repo, config, environment));
+  const files = renders.get(environment);
+  if (problems.length === 0 && files !== undefined) {
+    const stale = await findStale(options.repo, files);
     if (stale.length > 0) {
       problems.push(
         `rendered/ is stale for ${environment}: ${stale.map((s) => s.path).join(", ")} (run 'sysconfig render')`,

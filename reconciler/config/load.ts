@@ -1,31 +1,45 @@
 // Reads and validates sysconfig.yaml. Returns every problem as "file: dotted.path: message";
 // never prints, never exits.
-import { readFile } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
-import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { InvalidInputError, reasonOf } from "../errors.js";
+import { InvalidInputError } from "../errors.js";
 import { isSecretName, maskSecrets, maskValue } from "../plan/mask.js";
+import { readRepoText, repoFsError } from "../repo-files.js";
 import { escapeControls, shown } from "../text/escape.js";
+import { resolveInRepo } from "../repo-paths.js";
 import { configSchema, type SysconfigConfig } from "./schema.js";
-import { decodeUtf8 } from "../text/utf8.js";
+import { parseYamlText } from "./yaml-text.js";
 
 export const CONFIG_FILE = "sysconfig.yaml";
+
+/**
+ * sysconfig.yaml's size limit: 1,000 services take about 150 KB, and parsing, rendering and checking grow
+ * with the size (about 10 s per MiB on a small CI runner), so anything larger is a mistake, not a system.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export type LoadResult =
   { config: SysconfigConfig; issues?: undefined } | { config?: undefined; issues: string[] };
 
 /** Validates YAML text; `file` only labels the issues. */
 export function parseConfig(text: string, file: string = CONFIG_FILE): LoadResult {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return { issues: doc.errors.map((e) => `${file}: ${e.message.split("\n")[0] ?? e.message}`) };
-  }
-  const reserved = reservedKeyIssues(file, doc.toJS());
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) return { issues: [tooLarge(file, bytes)] };
+  const parsed = parseYamlText(text, file);
+  if (parsed.issues) return { issues: parsed.issues };
+  const reserved = reservedKeyIssues(file, parsed.value);
   if (reserved.length > 0) return { issues: reserved };
-  const result = configSchema.safeParse(doc.toJS());
+  const result = configSchema.safeParse(parsed.value);
   if (result.success) return { config: result.data };
-  return { issues: result.error.issues.map((issue) => formatIssue(file, issue, doc.toJS())) };
+  return { issues: result.error.issues.map((issue) => formatIssue(file, issue, parsed.value)) };
+}
+
+function tooLarge(file: string, bytes: number): string {
+  return (
+    `${file}: ${bytes} bytes is larger than sysconfig reads (${MAX_CONFIG_BYTES} bytes, 1 MiB; 1,000 services ` +
+    `take about 150 KB): split the system into several config repos, or remove what is not config`
+  );
 }
 
 function formatIssue(file: string, issue: z.core.$ZodIssue, root: unknown): string {
@@ -114,16 +128,26 @@ function truncate(text: string): string {
 /** Loads `<dir>/sysconfig.yaml` or throws InvalidInputError listing every problem. */
 export async function loadConfig(dir: string): Promise<SysconfigConfig> {
   const file = path.join(dir, CONFIG_FILE);
-  let bytes: Buffer;
+  // Checked before reading: a symlink out of the repo is refused, a huge file is not read at all.
+  const real = await resolveInRepo(dir, CONFIG_FILE);
+  const info = await stat(real).catch(() => undefined);
+  if (info?.isFile() && info.size > MAX_CONFIG_BYTES) {
+    const issue = tooLarge(file, info.size);
+    throw new InvalidInputError(`${file} is invalid:\n  ${issue}`, { issues: [issue] });
+  }
+  let text: string | undefined;
   try {
-    bytes = await readFile(file);
+    text = await readRepoText(dir, CONFIG_FILE);
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    throw repoFsError(file, "read", error);
+  }
+  if (text === undefined) {
     throw new InvalidInputError(
-      `${file}: cannot read the config (${reasonOf(error)}). Run sysconfig in a config repo, or pass --repo.`,
-      { cause: error },
+      `${file}: cannot read the config (it does not exist). Run sysconfig in a config repo, or pass --repo.`,
     );
   }
-  const result = parseConfig(decodeUtf8(bytes, file), file);
+  const result = parseConfig(text, file);
   if (result.issues) {
     throw new InvalidInputError(`${file} is invalid:\n  ${result.issues.join("\n  ")}`, {
       issues: result.issues,

@@ -1,9 +1,9 @@
 // build.json: what `sysconfig build` bakes next to the config so the reconciler knows which
 // commit, branch and environment it carries.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { InvalidInputError, reasonOf } from "../errors.js";
+import { readRepoText } from "../repo-files.js";
 
 export const BUILD_INFO_FILE = ".sysconfig-build.json";
 /** Where the config image bakes the config repo. */
@@ -21,12 +21,10 @@ export type BuildInfo = z.infer<typeof buildInfoSchema>;
 
 /** The baked build info, or undefined when `dir` is a plain checkout. */
 export async function readBuildInfo(dir: string): Promise<BuildInfo | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path.join(dir, BUILD_INFO_FILE), "utf8");
-  } catch {
-    return undefined;
-  }
+  // Like every file of the repo's content, it must stay inside the repo (a committed symlink to a file
+  // elsewhere would otherwise be read, and JSON's error quotes what it read).
+  const text = await readRepoText(dir, BUILD_INFO_FILE);
+  if (text === undefined) return undefined;
   try {
     return buildInfoSchema.parse(JSON.parse(text));
   } catch (error) {

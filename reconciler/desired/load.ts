@@ -14,6 +14,7 @@ import { RENDERED_DIR } from "../render/templates.js";
 import { escapeControls } from "../text/escape.js";
 import type { Reporter } from "../report/reporter.js";
 import { readBuildInfo } from "./build-info.js";
+import { checkDesired } from "./check.js";
 
 export interface LoadDesiredOptions {
   /** --environment; default the baked environment, else the checkout's branch. */
@@ -152,6 +153,7 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
     }
     // Nothing is stale, so every committed file is byte for byte the fresh render: no second read.
     files = fresh;
+    await checkDesired(config, environment, files);
   } else {
     // rendered/ holds files for another target kind: render for the requested one, in memory.
     options.reporter?.warn(
@@ -162,6 +164,7 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
       environments: { ...config.environments, [environment]: { target } },
     };
     files = await renderAll(dir, overridden, environment);
+    await checkDesired(overridden, environment, files);
   }
 
   return {

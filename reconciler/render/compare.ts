@@ -1,10 +1,14 @@
 // Compares what is committed under rendered/ with a fresh render: the basis of render --check,
-// validate and build's staleness refusal.
-import { readdir, readFile } from "node:fs/promises";
+// validate and build's staleness refusal. rendered/ and everything in it must stay inside the repo
+// (repo-paths.ts): a symlink leading out is refused before any of it is read.
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { mapBounded } from "../apply/pool.js";
+import { InvalidInputError } from "../errors.js";
 import { maskSecrets } from "../plan/mask.js";
+import { checkRegularFile, fsCode, repoFsError } from "../repo-files.js";
+import { resolveInRepo } from "../repo-paths.js";
 import type { RenderedFile } from "./render.js";
 import { RENDERED_DIR } from "./templates.js";
 import { decodeUtf8 } from "../text/utf8.js";
@@ -20,43 +24,78 @@ export interface StaleFile {
 
 const READ_PARALLELISM = 32;
 
-async function listRendered(repoDir: string): Promise<string[]> {
+interface RenderedListing {
+  /** Files in rendered/ (repo-relative path → where to read it, symlinks already resolved inside the repo). */
+  files: Map<string, string>;
+  /** Directories (or symlinks to directories) in rendered/, by repo-relative path. */
+  directories: Set<string>;
+}
+
+/** What is directly in rendered/, after checking the directory and every symlink in it stay inside the repo. */
+async function listRendered(repoDir: string): Promise<RenderedListing> {
+  const real = await resolveInRepo(repoDir, RENDERED_DIR);
+  const listing: RenderedListing = { files: new Map(), directories: new Set() };
+  let entries;
   try {
-    const entries = await readdir(path.join(repoDir, RENDERED_DIR), { withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => `${RENDERED_DIR}/${e.name}`);
-  } catch {
-    return [];
+    entries = await readdir(real, { withFileTypes: true });
+  } catch (error) {
+    if (fsCode(error) === "ENOENT") return listing;
+    if (fsCode(error) === "ENOTDIR") {
+      throw new InvalidInputError(
+        `${RENDERED_DIR} is a file, but sysconfig keeps the rendered services in a directory of that name. ` +
+          `Remove it (git rm ${RENDERED_DIR}), run 'sysconfig render' and commit the result. Nothing was changed.`,
+        { cause: error },
+      );
+    }
+    throw repoFsError(RENDERED_DIR, "read", error);
+  }
+  for (const entry of entries) {
+    const relative = `${RENDERED_DIR}/${entry.name}`;
+    if (entry.isSymbolicLink()) {
+      // Where it leads decides what it is; leading out of the repo is refused right here.
+      const target = await resolveInRepo(repoDir, relative);
+      const info = await stat(target).catch(() => undefined);
+      if (info?.isDirectory()) listing.directories.add(relative);
+      else if (info !== undefined) listing.files.set(relative, target);
+    } else if (entry.isDirectory()) listing.directories.add(relative);
+    else listing.files.set(relative, path.join(real, entry.name));
+  }
+  return listing;
+}
+
+async function readListed(listing: RenderedListing, relative: string): Promise<string | undefined> {
+  const file = listing.files.get(relative);
+  if (file === undefined) return undefined;
+  try {
+    await checkRegularFile(file, relative);
+    return decodeUtf8(await readFile(file), relative);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    throw repoFsError(relative, "read", error);
   }
 }
 
-async function readIfExists(file: string, label: string): Promise<string | undefined> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch {
-    return undefined;
-  }
-  return decodeUtf8(bytes, label, "sysconfig render writes it: remove it and run 'sysconfig render' again");
+function directoryInTheWay(relative: string): InvalidInputError {
+  return new InvalidInputError(
+    `${relative} is a directory, but sysconfig renders a file there. Remove it (git rm -r ${relative}), run ` +
+      `'sysconfig render' and commit the result. Nothing was changed.`,
+  );
 }
 
 export async function findStale(repoDir: string, files: readonly RenderedFile[]): Promise<StaleFile[]> {
   const stale: StaleFile[] = [];
   const expectedPaths = new Set(files.map((f) => f.path));
+  const listing = await listRendered(repoDir);
+  for (const file of files) if (listing.directories.has(file.path)) throw directoryInTheWay(file.path);
   // Reads overlap (one at a time, 1,000 small files took ~0.6 s): order is restored by the sort below.
-  const actuals = await mapBounded(files, READ_PARALLELISM, (file) =>
-    readIfExists(path.join(repoDir, file.path), file.path),
-  );
+  const actuals = await mapBounded(files, READ_PARALLELISM, (file) => readListed(listing, file.path));
   files.forEach((file, i) => {
     const actual = actuals[i];
     if (actual !== file.content) stale.push({ path: file.path, expected: file.content, actual });
   });
-  for (const existing of await listRendered(repoDir)) {
+  for (const existing of listing.files.keys()) {
     if (!expectedPaths.has(existing)) {
-      stale.push({
-        path: existing,
-        expected: undefined,
-        actual: await readIfExists(path.join(repoDir, existing), existing),
-      });
+      stale.push({ path: existing, expected: undefined, actual: await readListed(listing, existing) });
     }
   }
   return stale.sort((a, b) => a.path.localeCompare(b.path));

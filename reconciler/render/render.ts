@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SysconfigConfig } from "../config/schema.js";
 import { InvalidInputError, reasonOf } from "../errors.js";
+import { readRepoText } from "../repo-files.js";
+import { resolveInRepo } from "../repo-paths.js";
 import { buildContext } from "./context.js";
 import { createHandlebars } from "./helpers.js";
 import { renderedPathFor, templateFor, type TemplateRef } from "./templates.js";
@@ -66,9 +68,13 @@ function templateError(label: string, error: unknown): InvalidInputError {
   return new InvalidInputError(`${label}: template error: ${message.replace(/\n+/g, " ")}`, { cause: error });
 }
 
-async function readTemplate(ref: TemplateRef): Promise<string> {
+/** A template's text; a service's own must stay inside the config repo (repo-paths.ts). */
+async function readTemplate(repoDir: string, ref: TemplateRef): Promise<string> {
+  let text: string | undefined;
   try {
-    return decodeUtf8(await readFile(ref.file), ref.label);
+    text = ref.own
+      ? await readRepoText(repoDir, ref.own.path, { from: ref.own.from })
+      : decodeUtf8(await readFile(ref.file), ref.label);
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(
@@ -76,6 +82,21 @@ async function readTemplate(ref: TemplateRef): Promise<string> {
       { cause: error },
     );
   }
+  if (text === undefined) {
+    throw new InvalidInputError(
+      `${ref.own?.from ?? ref.label}: template ${ref.label} does not exist in the config repo. ` +
+        `Add it (e.g. under templates/) or fix the path in sysconfig.yaml.`,
+    );
+  }
+  return text;
+}
+
+export interface RenderOptions {
+  /**
+   * Template texts by the service's own template path, used instead of reading the file (bump --template:
+   * the new template is not written yet). The path must still be one inside the config repo.
+   */
+  templateTexts?: ReadonlyMap<string, string>;
 }
 
 export async function renderService(
@@ -84,6 +105,7 @@ export async function renderService(
   environment: string,
   serviceName: string,
   sources: Map<string, Promise<string>> = new Map(),
+  options: RenderOptions = {},
 ): Promise<RenderedFile> {
   const env = config.environments[environment];
   const service = config.services[serviceName];
@@ -92,7 +114,11 @@ export async function renderService(
   const ref = templateFor(repoDir, env.target.kind, serviceName, service);
   let source = sources.get(ref.file);
   if (source === undefined) {
-    source = readTemplate(ref);
+    const given = ref.own === undefined ? undefined : options.templateTexts?.get(ref.own.path);
+    source =
+      given === undefined || ref.own === undefined
+        ? readTemplate(repoDir, ref)
+        : resolveInRepo(repoDir, ref.own.path, { from: ref.own.from }).then(() => given);
     sources.set(ref.file, source);
   }
   const content = renderTemplate(await source, ref.label, buildContext(config, environment, serviceName));
@@ -104,13 +130,15 @@ export async function renderAll(
   repoDir: string,
   config: SysconfigConfig,
   environment: string,
+  options: RenderOptions = {},
 ): Promise<RenderedFile[]> {
   const names = Object.keys(config.services).sort();
   // Each template file is read once per render, however many services share it (1,000 services
   // from one built-in template: one read, one compile).
   const sources = new Map<string, Promise<string>>();
   const files: RenderedFile[] = [];
-  for (const name of names) files.push(await renderService(repoDir, config, environment, name, sources));
+  for (const name of names)
+    files.push(await renderService(repoDir, config, environment, name, sources, options));
   return files;
 }
 

@@ -9,14 +9,19 @@ import {
   type ContainerSpec,
 } from "./container-spec.js";
 import { subjectOf } from "./labels.js";
-import { parseRenderedSpec } from "./spec.js";
+import { parseRenderedSpec, type RenderedSpec } from "./spec.js";
 
 /** A docker DesiredObject's `spec` is the resolved ContainerSpec. */
 export type DesiredContainer = DesiredObject & { spec: ContainerSpec };
 
-export function dockerDesiredObjects(state: DesiredState): DesiredContainer[] {
-  const objects: DesiredContainer[] = [];
-  for (const file of state.files) {
+/**
+ * Each rendered file's container specs; throws InvalidInputError for a file docker cannot take. The checking
+ * half of dockerDesiredObjects, which validate, render, bump and build run without building plan texts.
+ */
+export function dockerContainerSpecs(
+  state: DesiredState,
+): { rendered: RenderedSpec; specs: ContainerSpec[] }[] {
+  return state.files.map((file) => {
     if (!file.path.endsWith(".yaml")) {
       throw new InvalidInputError(
         `${file.path} is not a docker container spec: this branch's rendered files were made for another ` +
@@ -29,7 +34,14 @@ export function dockerDesiredObjects(state: DesiredState): DesiredContainer[] {
         `${file.path}: names service '${rendered.service}' but belongs to '${file.service}'; re-render it.`,
       );
     }
-    for (const spec of containerSpecsOf(state.system, rendered, file.path)) {
+    return { rendered, specs: containerSpecsOf(state.system, rendered, file.path) };
+  });
+}
+
+export function dockerDesiredObjects(state: DesiredState): DesiredContainer[] {
+  const objects: DesiredContainer[] = [];
+  for (const { rendered, specs } of dockerContainerSpecs(state)) {
+    for (const spec of specs) {
       const object: DesiredContainer = {
         subject: subjectOf(spec.name),
         name: spec.name,
