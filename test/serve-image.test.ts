@@ -179,7 +179,7 @@ it("runs in the config image on the Docker host: converges, fixes drift on sched
   // Converges: the service answers, /status shows the baked revision's successful run.
   await until("the first successful run", async () => {
     const { body } = await getJson("/status");
-    return (body.lastSuccess as unknown) === null ? undefined : body;
+    return body.lastSuccess === null ? undefined : body;
   });
   expect(await httpGet(webPort)).toBe("served by serve\n");
   expect((await getJson("/healthz")).status).toBe(200);

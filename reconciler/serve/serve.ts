@@ -91,11 +91,8 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
     } catch (error) {
       seen.error = error;
     }
-    const record = recordRun(
-      start,
-      new Date(),
-      { ...seen, interrupted: shutdown.signal.aborted },
-      (text) => deps.redact(text),
+    const record = recordRun(start, new Date(), { ...seen, interrupted: shutdown.signal.aborted }, (text) =>
+      deps.redact(text),
     );
     current = undefined;
     finished += 1;
