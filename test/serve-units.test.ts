@@ -113,6 +113,13 @@ describe("HealthState", () => {
     health.record(record({ result: "success" }));
     expect(health).toMatchObject({ healthy: true, consecutiveFailures: 0 });
   });
+
+  it("is unhealthy at once when the baked config is invalid: no retry can fix it", () => {
+    const health = new HealthState(3);
+    health.record(record({ result: "invalid", error: "sysconfig.yaml: services.web.tag: expected a tag" }));
+    expect(health.healthy).toBe(false);
+    expect(health.summary).toContain("the config is invalid (run #7)");
+  });
 });
 
 describe("notificationFor", () => {
