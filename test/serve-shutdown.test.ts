@@ -69,6 +69,27 @@ it("SIGTERM during a roll stops at a safe point within the grace period, release
   expect(noop).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 5 });
 });
 
+it("past the grace period it says so and exits 1, and still releases the lock once the hung request returns", async () => {
+  const repo = path.join(dir, "hung");
+  await writeFleetRepo(repo, { name: "hung", endpoint: fleet.endpoint, services: { web: { instances: 2 } } });
+  fleet.transitionMs = 1500;
+  serve = await startServe(["--repo", repo, "--environment", "staging", "--grace-period", "1"]);
+  await serve.waitFor((e) => e.event === "log" && String(e.message).includes("create fleet:web@1.service …"));
+  fleet.slowNext(1, 4000); // the next request (a health poll) hangs for 4 s
+  await new Promise((r) => setTimeout(r, 100));
+  const signalled = Date.now();
+  serve.child.kill("SIGTERM");
+  const stopped = await serve.waitFor((e) => e.event === "serve.stopped", 10_000);
+  expect(stopped).toMatchObject({ level: "error", graceful: false });
+  expect(Date.now() - signalled).toBeLessThan(2500);
+  const exit = await serve.exited;
+  expect(exit.code).toBe(1);
+  expect(serve.stderr()).toContain("did not reach a safe point within --grace-period 1 s");
+  // The process stayed until the run reached its safe point, so the lock was still released.
+  expect(fleet.units.has(lockUnitName("hung"))).toBe(false);
+  expect(fleet.units.has("web@2.service")).toBe(false);
+});
+
 it("refuses a bad schedule, listen address, secret file or --unhealthy-after with exit 3 before starting", async () => {
   const repo = path.join(dir, "bad");
   await writeFleetRepo(repo, { name: "bad", endpoint: fleet.endpoint, services: { web: {} } });

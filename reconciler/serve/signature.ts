@@ -1,5 +1,5 @@
 // The webhook's authentication: HMAC-SHA256 of the raw body in X-Hub-Signature-256 ("sha256=<hex>"),
-// the format GitHub, Gitea, Forgejo and GitLab-compatible senders use, compared in constant time.
+// the format GitHub, Gitea, Forgejo and Gogs send, compared in constant time.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const SIGNATURE_HEADER = "x-hub-signature-256";
