@@ -15,6 +15,7 @@ import { tempDir } from "./helpers/tmp.js";
 
 const WEBHOOK_SECRET = "webhook-shared-secret-4711";
 const DB_PASSWORD = "hunter2-but-longer-0815";
+const NEW_DB_PASSWORD = "rotated-password-4242";
 const HOOK_TOKEN = "XXXXtokenXXXXsecretXXXX";
 
 let fleet: FakeFleetServer;
@@ -124,9 +125,26 @@ it("posts a summary when a run changes something or fails, nothing for a no-op, 
   expect(failed).toContain("plan: 1 to create, 0 to update, 0 to delete, 2 unchanged");
   expect(failed).toContain("failed: fleet:web@2.service (unhealthy)");
 
+  // /status shows the last plan with its diffs: a changed secret as two different masks, never its value.
+  fleet.healUnit("web@2.service");
+  await writeFleetRepo(repo, {
+    name: "notify",
+    endpoint: fleet.endpoint,
+    services: { web: { instances: 2, env: { DB_PASSWORD: NEW_DB_PASSWORD, MODE: "live" } } },
+  });
+  git(["commit", "-qam", "rotate the password"], repo);
+  await trigger();
+  await serve.waitFor((e) => e.event === "run.finished" && e.run === 4);
+  const status = await (await fetch(`${serve.base}/status`)).text();
+  const masks = [...status.matchAll(/[-+]ExecStart=[^\n]*?-e DB_PASSWORD=(<secret hmac:[0-9a-f]{8}>)/g)].map(
+    (m) => m[1],
+  );
+  expect(masks.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(masks).size).toBe(2); // old and new secret: different masks
   const everything =
-    received.map((r) => r.body).join("\n") + serve.events.map((e) => JSON.stringify(e)).join("\n");
-  for (const secret of [DB_PASSWORD, WEBHOOK_SECRET, HOOK_TOKEN]) expect(everything).not.toContain(secret);
+    status + received.map((r) => r.body).join("\n") + serve.events.map((e) => JSON.stringify(e)).join("\n");
+  for (const secret of [DB_PASSWORD, NEW_DB_PASSWORD, WEBHOOK_SECRET, HOOK_TOKEN])
+    expect(everything).not.toContain(secret);
   // The log names the chat's host only.
   expect(serve.named("notify.sent")[0]?.host).toBe(new URL(url).host);
 });
