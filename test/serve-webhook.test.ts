@@ -177,7 +177,7 @@ describe("webhook signature", () => {
 
 describe("one run at a time", () => {
   it("coalesces a burst of 100 webhook calls during a slow run into exactly one more run", async () => {
-    fleet.transitionMs = 700; // each instance takes ~1.4 s to launch, rolled one at a time
+    fleet.transitionMs = 1500; // each instance takes ~3 s to launch, rolled one at a time: ~9 s in all
     const s = await start("burst", [], { web: { instances: 3 } });
     await s.waitFor((e) => e.event === "log" && String(e.message).includes("create fleet:web@1.service …"));
     const body = JSON.stringify({ ref: "refs/heads/staging" });
