@@ -73,10 +73,16 @@ afterEach(async () => {
 });
 
 describe("webhook signature", () => {
-  it("accepts a body signed with the shared secret and runs a reconcile", async () => {
+  it("accepts a body signed with the shared secret and runs a reconcile of the configured state, whatever the body says", async () => {
     const s = await start("sig-ok");
     await s.waitFor((e) => e.event === "run.finished" && e.run === 1);
-    const body = JSON.stringify({ ref: "refs/heads/staging", after: "0".repeat(40) });
+    // A signed body that tries to steer the run: it is authenticated, then ignored.
+    const body = JSON.stringify({
+      ref: "refs/heads/master",
+      environment: "master",
+      services: { web: { tag: "999-evil", instances: 9 } },
+      endpoint: "http://attacker.invalid",
+    });
     const res = await post(body, { "x-hub-signature-256": sign(body) });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ ok: true, triggered: true, run: "started" });
@@ -84,6 +90,17 @@ describe("webhook signature", () => {
     expect(second.result).toBe("success");
     expect(s.named("run.started")[1]?.reasons).toEqual(["webhook"]);
     expect(lockTakes("sig-ok")).toBe(2);
+    expect(s.named("run.planned")[1]).toMatchObject({
+      environment: "staging",
+      create: 0,
+      update: 0,
+      delete: 0,
+    });
+    expect([...fleet.units.keys()].filter((n) => n.startsWith("web@")).sort()).toEqual([
+      "web@.service",
+      "web@1.service",
+      "web@2.service",
+    ]);
   });
 
   it("refuses missing, malformed, wrong-secret, tampered and replayed-with-changed-body calls with 401 and triggers nothing", async () => {
