@@ -2,6 +2,7 @@
 // health verdict and the chat message (what it says, and that it never carries a secret).
 import { describe, expect, it } from "@jest/globals";
 import { createHmac } from "node:crypto";
+import { createEventLog } from "../reconciler/serve/event-log.js";
 import { HealthState } from "../reconciler/serve/health.js";
 import { notificationFor } from "../reconciler/serve/notification.js";
 import type { RunRecord } from "../reconciler/serve/run-record.js";
@@ -195,5 +196,57 @@ describe("notificationFor", () => {
     expect(message?.text).toBe(
       ":x: acme: run #7 failed in 2.0 s\nerror: fleet list units failed: connect ECONNREFUSED 10.0.0.1:49153.",
     );
+  });
+});
+
+describe("createEventLog", () => {
+  const at = new Date(2026, 0, 2, 3, 4, 5);
+  const capture = (json: boolean, verbose = false) => {
+    const lines: string[] = [];
+    const log = createEventLog({
+      write: (line) => lines.push(line),
+      json,
+      verbose,
+      redact: (text) => text.replace(/https:\/\/[^@\s"]+@/g, "https://***@"),
+      now: () => at,
+    });
+    return { log, lines };
+  };
+
+  it("writes one JSON object per line when stdout is not a terminal; no field can overwrite time, level or event", () => {
+    const { log, lines } = capture(true);
+    log.emit("info", "run.finished", { run: 3, result: "success", event: "forged", level: "debug" });
+    log.reporter.warn("+ create fleet:web@1.service: failed: https://user:pw@git.example.com refused");
+    log.reporter.debug("hidden without --verbose");
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.endsWith("\n") && !l.slice(0, -1).includes("\n"))).toBe(true);
+    expect(JSON.parse(lines[0] ?? "")).toEqual({
+      time: at.toISOString(),
+      level: "info",
+      event: "run.finished",
+      run: 3,
+      result: "success",
+    });
+    expect(JSON.parse(lines[1] ?? "")).toMatchObject({ level: "warn", event: "log" });
+    expect(lines[1]).toContain("https://***@git.example.com");
+    expect(lines[1]).not.toContain("pw@");
+  });
+
+  it("writes short readable lines on a terminal", () => {
+    const { log, lines } = capture(false, true);
+    log.emit("info", "webhook.refused", {
+      from: "127.0.0.1",
+      reason: "signature missing",
+      delivery: undefined,
+    });
+    log.emit("warn", "notify.failed", { run: 2, reason: "no answer within 5000 ms" });
+    log.reporter.info("+ create fleet:web@1.service …");
+    log.reporter.debug("detail");
+    expect(lines).toEqual([
+      '03:04:05 webhook.refused from=127.0.0.1 reason="signature missing"\n',
+      '03:04:05 warning: notify.failed run=2 reason="no answer within 5000 ms"\n',
+      "03:04:05 + create fleet:web@1.service …\n",
+      "03:04:05 detail\n",
+    ]);
   });
 });
