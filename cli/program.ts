@@ -334,6 +334,114 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       );
   }
 
+  program
+    .command("serve")
+    .description(
+      "long-running reconciler: runs on a schedule and on a signed webhook; health, status, metrics",
+    )
+    .addOption(repoOption())
+    .option("--environment <branch>", "environment (default: the baked one, or the current branch)")
+    .addOption(
+      new Option("--target <kind>", "override the target kind").choices(["fleet", "docker", "kubernetes"]),
+    )
+    .option("--endpoint <url>", "override the target endpoint (unix://…, http://…, tcp://…)")
+    .option(
+      "--schedule <cron>",
+      "when to correct drift: a node-cron expression, 6 fields = seconds first",
+      "*/5 * * * *",
+    )
+    .option(
+      "--listen <host:port>",
+      "address of /hooks/reconcile, /healthz, /status, /metrics",
+      "127.0.0.1:9420",
+    )
+    .option(
+      "--webhook-secret-file <file>",
+      "HMAC secret for X-Hub-Signature-256 (or SYSCONFIG_WEBHOOK_SECRET); without it the webhook is off",
+    )
+    .option("--notify-url-file <file>", "Slack-compatible incoming-webhook URL (or SYSCONFIG_NOTIFY_URL)")
+    .addOption(
+      new Option("--unhealthy-after <n>", "/healthz answers 503 after n failed runs in a row")
+        .argParser(
+          wholeNumber({
+            min: 1,
+            max: 1000,
+            unit: "runs",
+            zeroHint: "pass 1 to turn unhealthy on the first failure",
+          }),
+        )
+        .default(3),
+    )
+    .addOption(
+      new Option("--grace-period <seconds>", "on SIGTERM, how long the running apply may take to stop")
+        .argParser(seconds("a running apply needs time to stop at a safe point"))
+        .default(25),
+    )
+    .addOption(
+      new Option("--max-delete <n>", "refuse to delete more than n objects").argParser(
+        wholeNumber({ min: 0, max: 1_000_000, unit: "objects" }),
+      ),
+    )
+    .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
+    .addOption(
+      new Option("--timeout <seconds>", "how long to wait for health")
+        .argParser(seconds("pass --no-wait to not wait for health"))
+        .default(300),
+    )
+    .option("--no-wait", "do not wait for changed objects to become healthy")
+    .option("--wait-lock", "wait for another reconciler's lock instead of failing the run")
+    .addOption(
+      new Option("--lock-timeout <seconds>", "with --wait-lock: give up after this long")
+        .argParser(seconds("omit --wait-lock to skip a run while the lock is held"))
+        .default(DEFAULT_LOCK_TIMEOUT_SECONDS),
+    )
+    .addOption(
+      new Option("--parallelism <n>", "most changes applied at once within a dependency level")
+        .argParser(
+          wholeNumber({
+            min: 1,
+            max: 256,
+            unit: "changes",
+            zeroHint: "pass 1 to apply one change at a time",
+          }),
+        )
+        .default(8),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sysconfig serve --listen 0.0.0.0:9420 --webhook-secret-file /run/secrets/webhook\n" +
+        '  $ sysconfig serve --schedule "*/30 * * * * *" --repo . --target docker\n\n' +
+        "Runs once at start, then on --schedule and on POST /hooks/reconcile (signed like GitHub's webhooks);\n" +
+        "never two runs at once. GET /healthz, /status (JSON), /metrics (Prometheus). One JSON line per event on\n" +
+        "stdout when it is not a terminal. SIGTERM: no new run, the running one stops at a safe point.",
+    )
+    .action(async (o: Record<string, unknown>) =>
+      (await import("./commands/serve.js")).runServe(
+        {
+          repo: await localRepo(o.repo as string | undefined, "serve"),
+          environment: o.environment as string | undefined,
+          target: o.target as "fleet" | "docker" | "kubernetes" | undefined,
+          endpoint: o.endpoint as string | undefined,
+          schedule: o.schedule as string,
+          listen: o.listen as string,
+          webhookSecretFile: o.webhookSecretFile as string | undefined,
+          notifyUrlFile: o.notifyUrlFile as string | undefined,
+          unhealthyAfter: o.unhealthyAfter as number,
+          gracePeriod: o.gracePeriod as number,
+          maxDelete: o.maxDelete as number | undefined,
+          allowMassDelete: o.allowMassDelete === true,
+          timeout: o.timeout as number,
+          wait: o.wait !== false,
+          waitLock: o.waitLock === true,
+          lockTimeout: o.lockTimeout as number | undefined,
+          parallelism: o.parallelism as number | undefined,
+          verbose: program.opts().verbose === true,
+          version: version(),
+        },
+        io(),
+      ),
+    );
+
   nameEnvironment(program);
   return program;
 }

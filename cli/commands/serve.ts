@@ -1,0 +1,105 @@
+// sysconfig serve: the long-running reconciler (DESIGN §7). Turns flags and secret files into a
+// ServeConfig, starts reconciler/serve, and stops it gracefully on SIGTERM or SIGINT.
+import os from "node:os";
+import type { TargetKind } from "../../reconciler/config/schema.js";
+import { InvalidInputError, RuntimeFailureError } from "../../reconciler/errors.js";
+import { createEventLog } from "../../reconciler/serve/event-log.js";
+import { notifyUrl, parseListen, readSecretFile } from "../../reconciler/serve/inputs.js";
+import { validateSchedule } from "../../reconciler/serve/schedule.js";
+import { startServe } from "../../reconciler/serve/serve.js";
+import { createTarget } from "../../reconciler/targets/create.js";
+import { redactSecrets } from "../git/redact.js";
+import type { CliIo } from "../io.js";
+
+export interface ServeOptions {
+  repo: string;
+  environment?: string;
+  target?: TargetKind;
+  endpoint?: string;
+  schedule: string;
+  listen: string;
+  webhookSecretFile?: string;
+  notifyUrlFile?: string;
+  unhealthyAfter: number;
+  gracePeriod: number;
+  maxDelete?: number;
+  allowMassDelete?: boolean;
+  timeout: number;
+  wait: boolean;
+  waitLock?: boolean;
+  lockTimeout?: number;
+  parallelism?: number;
+  verbose: boolean;
+  version: string;
+}
+
+export async function runServe(options: ServeOptions, io: CliIo): Promise<void> {
+  // Every input is checked before anything starts: a typo is exit 3, not a server that never runs.
+  validateSchedule(options.schedule);
+  const listen = parseListen(options.listen);
+  if (options.unhealthyAfter < 1) {
+    throw new InvalidInputError(
+      `--unhealthy-after ${options.unhealthyAfter} failed: must be at least 1 (the number of failed runs in a row ` +
+        `after which /healthz answers 503). Nothing was started.`,
+    );
+  }
+  const webhookSecret =
+    options.webhookSecretFile !== undefined
+      ? readSecretFile(options.webhookSecretFile, "--webhook-secret-file")
+      : io.env.SYSCONFIG_WEBHOOK_SECRET
+        ? Buffer.from(io.env.SYSCONFIG_WEBHOOK_SECRET, "utf8")
+        : undefined;
+  const notify = notifyUrl(options.notifyUrlFile, io.env);
+  const secrets = [webhookSecret?.toString("utf8"), notify?.href].filter((s): s is string => s !== undefined);
+  const redact = (text: string) => redactSecrets(text, secrets);
+  const log = createEventLog({
+    write: (line) => io.out(line),
+    json: !io.isTTY,
+    verbose: options.verbose,
+    redact,
+  });
+
+  const handle = await startServe(
+    {
+      request: {
+        repo: options.repo,
+        environment: options.environment,
+        targetKind: options.target,
+        endpoint: options.endpoint,
+        guard: { maxDelete: options.maxDelete, allowMassDelete: options.allowMassDelete === true },
+        wait: options.wait,
+        timeoutSeconds: options.timeout,
+        waitLock: options.waitLock === true,
+        lockTimeoutSeconds: options.lockTimeout,
+        parallelism: options.parallelism,
+        lockOwner: `${os.hostname()} pid ${process.pid} (serve)`,
+      },
+      schedule: options.schedule,
+      listen,
+      ...(webhookSecret ? { webhookSecret } : {}),
+      ...(notify ? { notifyUrl: notify } : {}),
+      unhealthyAfter: options.unhealthyAfter,
+      gracePeriodSeconds: options.gracePeriod,
+      version: options.version,
+    },
+    { createTarget, env: io.env, log, redact },
+  );
+
+  const stopped = await new Promise<{ graceful: boolean; signal: string }>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      // A second signal gets Node's default: the process ends at once.
+      void handle.stop(signal).then(({ graceful }) => resolve({ graceful, signal }));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+  if (!stopped.graceful) {
+    throw new RuntimeFailureError(
+      `serve stop on ${stopped.signal} failed: the running reconcile did not reach a safe point within ` +
+        `--grace-period ${options.gracePeriod} s; the target's lock may still be held. The next run ` +
+        `converges once the lock is released (see docs/serve.md).`,
+    );
+  }
+}

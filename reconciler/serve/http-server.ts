@@ -1,0 +1,102 @@
+// serve's HTTP surface: a fixed table of routes, 404 for any other path, 405 (with Allow) for a wrong
+// method. Handlers live in their own files; this file only listens, routes and answers.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { RuntimeFailureError, reasonOf } from "../errors.js";
+
+export interface Reply {
+  status: number;
+  /** JSON-encoded unless `contentType` says otherwise (then a string). */
+  body: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: http.IncomingMessage) => Promise<Reply> | Reply;
+
+export interface Route {
+  method: "GET" | "POST";
+  handle: Handler;
+  /** Called with 405 replies, e.g. to count refused webhook calls. */
+  onWrongMethod?: () => void;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface HttpServer {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly address: ListenAddress;
+  /** Stops accepting connections, ends idle keep-alive ones, and resolves when all are closed. */
+  close(): Promise<void>;
+}
+
+export function json(status: number, body: unknown, headers?: Record<string, string>): Reply {
+  return headers === undefined ? { status, body } : { status, body, headers };
+}
+
+export async function startHttpServer(
+  listen: ListenAddress,
+  routes: Record<string, Route>,
+  onError: (error: unknown) => void,
+): Promise<HttpServer> {
+  const server = http.createServer((req, res) => {
+    void answer(req, routes)
+      .catch((error: unknown): Reply => {
+        onError(error);
+        return json(500, { error: "internal error; see serve's log" });
+      })
+      .then((reply) => send(res, reply));
+  });
+  // A client that dribbles its headers or body cannot hold a connection for long.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error) =>
+      reject(
+        new RuntimeFailureError(
+          `serve listen on ${listen.host}:${listen.port} failed: ${reasonOf(error)}. Pick a free address with --listen HOST:PORT.`,
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: { host: bound.address, port: bound.port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+async function answer(req: http.IncomingMessage, routes: Record<string, Route>): Promise<Reply> {
+  const path = new URL(req.url ?? "/", "http://serve").pathname;
+  const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+  if (route === undefined) {
+    req.resume();
+    return json(404, { error: `no such path ${path}; serve answers ${Object.keys(routes).join(", ")}` });
+  }
+  if (req.method !== route.method) {
+    req.resume();
+    route.onWrongMethod?.();
+    return json(405, { error: `${path} takes ${route.method} only` }, { allow: route.method });
+  }
+  return route.handle(req);
+}
+
+function send(res: http.ServerResponse, reply: Reply): void {
+  const text =
+    reply.contentType === undefined ? `${JSON.stringify(reply.body, null, 2)}\n` : String(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": reply.contentType ?? "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    ...reply.headers,
+  });
+  res.end(text);
+}
