@@ -1,0 +1,197 @@
+// The real Kubernetes control plane started by scripts/kubernetes.sh works the way the Kubernetes target
+// and its tests rely on: TLS with the test CA, tokens, RBAC, writes of apps/v1 objects, the
+// controller-manager's ReplicaSets and service-account tokens, status subresources, server-side apply.
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { ApiException, AppsV1Api, CoreV1Api, type V1Deployment } from "@kubernetes/client-node";
+import {
+  KUBE,
+  adminKubeConfig,
+  kube,
+  kubeConfigFor,
+  kubeRequest,
+  markPodsReady,
+  serviceAccountToken,
+  testNamespace,
+  until,
+  writeWorkloadStatus,
+} from "./helpers/kube.js";
+
+function deployment(name: string, replicas: number): V1Deployment {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name, image: "127.0.0.1:5000/acme/web:1", ports: [{ containerPort: 8080 }] }],
+        },
+      },
+    },
+  };
+}
+
+describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
+  let ns: Awaited<ReturnType<typeof testNamespace>>;
+  beforeAll(async () => {
+    ns = await testNamespace("services");
+  });
+  afterAll(async () => {
+    await ns.cleanup();
+  });
+
+  it("serves v1.20.2 over TLS signed by the test CA, ready, with the admin token", async () => {
+    expect((await kubeRequest("GET", "/readyz")).body).toBe("ok");
+    const version = await kube<{ gitVersion: string }>("GET", "/version");
+    expect(version.gitVersion).toBe("v1.20.2");
+    const kc = adminKubeConfig();
+    expect(kc.getCurrentCluster()?.server).toBe(KUBE.server);
+    const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+    expect(namespaces.items.map((n) => n.metadata?.name)).toEqual(
+      expect.arrayContaining(["default", "kube-system"]),
+    );
+  });
+
+  it("refuses a request without a valid token (401)", async () => {
+    expect((await kubeRequest("GET", "/api/v1/namespaces", { token: "not-a-token" })).status).toBe(401);
+  });
+
+  it("enforces RBAC: a service account may list ConfigMaps only once a RoleBinding grants it", async () => {
+    const sa = await serviceAccountToken(ns.name, "reader");
+    expect(sa.caCrt).toBe(readFileSync(KUBE.caFile, "utf8"));
+    const core = kubeConfigFor({ token: sa.token, namespace: ns.name }).makeApiClient(CoreV1Api);
+    const denied = await core.listNamespacedConfigMap({ namespace: ns.name }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ApiException);
+    expect((denied as ApiException<unknown>).code).toBe(403);
+
+    await kube("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/roles`, {
+      body: {
+        metadata: { name: "read-configmaps" },
+        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list"] }],
+      },
+    });
+    await kube("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.name}/rolebindings`, {
+      body: {
+        metadata: { name: "reader" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "read-configmaps" },
+        subjects: [{ kind: "ServiceAccount", name: "reader", namespace: ns.name }],
+      },
+    });
+    const allowed = await until("RBAC to allow the service account", () =>
+      core.listNamespacedConfigMap({ namespace: ns.name }).catch(() => undefined),
+    );
+    expect(allowed.items.map((c) => c.metadata?.name)).toContain("kube-root-ca.crt");
+    // Still nothing beyond the Role: neither another resource nor another verb.
+    const secrets = await core.listNamespacedSecret({ namespace: ns.name }).catch((e: unknown) => e);
+    expect((secrets as ApiException<unknown>).code).toBe(403);
+    const write = await core
+      .createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: "x" } } })
+      .catch((e: unknown) => e);
+    expect((write as ApiException<unknown>).code).toBe(403);
+  });
+
+  it("stores a Deployment (no reflect2 panic) and the controller-manager creates its ReplicaSet and Pending pods", async () => {
+    const apps = adminKubeConfig().makeApiClient(AppsV1Api);
+    const created = await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment("web", 2) });
+    expect(created.metadata?.uid).toBeTruthy();
+    // Updating it too: the old vendored reflect2 broke on exactly this kind of write.
+    const read = await apps.readNamespacedDeployment({ name: "web", namespace: ns.name });
+    read.spec!.template.metadata!.annotations = { bumped: "1" };
+    await apps.replaceNamespacedDeployment({ name: "web", namespace: ns.name, body: read });
+
+    const replicaSets = await until("the Deployment's ReplicaSets", async () => {
+      const list = await apps.listNamespacedReplicaSet({ namespace: ns.name, labelSelector: "app=web" });
+      return list.items.length > 0 ? list.items : undefined;
+    });
+    expect(replicaSets[0]?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "Deployment", name: "web" });
+    const core = adminKubeConfig().makeApiClient(CoreV1Api);
+    const pods = await until("the ReplicaSet's pods", async () => {
+      const list = await core.listNamespacedPod({ namespace: ns.name, labelSelector: "app=web" });
+      return list.items.length >= 2 ? list.items : undefined;
+    });
+    expect(pods.every((p) => p.status?.phase === "Pending" && !p.spec?.nodeName)).toBe(true);
+  });
+
+  it("completes a Deployment's rollout once its pods are reported ready through the pods' status", async () => {
+    const apps = adminKubeConfig().makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment("api", 2) });
+    const done = await until(
+      "the Deployment to report 2 available replicas",
+      async () => {
+        await markPodsReady(ns.name, "app=api");
+        const d = await apps.readNamespacedDeployment({ name: "api", namespace: ns.name });
+        return d.status?.availableReplicas === 2 && d.status.updatedReplicas === 2 ? d : undefined;
+      },
+      60_000,
+    );
+    expect(done.status?.observedGeneration).toBe(done.metadata?.generation);
+  });
+
+  it("takes a workload's status through the status subresource", async () => {
+    await kube("POST", `/apis/apps/v1/namespaces/${ns.name}/statefulsets`, {
+      body: {
+        metadata: { name: "db" },
+        spec: {
+          replicas: 1,
+          serviceName: "db",
+          selector: { matchLabels: { app: "db" } },
+          template: {
+            metadata: { labels: { app: "db" } },
+            spec: { containers: [{ name: "db", image: "db:1" }] },
+          },
+        },
+      },
+    });
+    const written = await writeWorkloadStatus("StatefulSet", ns.name, "db", {
+      observedGeneration: 1,
+      replicas: 1,
+      readyReplicas: 1,
+      currentReplicas: 1,
+      updatedReplicas: 1,
+    });
+    expect(written.status).toMatchObject({ readyReplicas: 1, updatedReplicas: 1 });
+  });
+
+  it("applies server-side with a field manager and reports a conflict with another manager", async () => {
+    const path = `/api/v1/namespaces/${ns.name}/configmaps/settings`;
+    const apply = (manager: string, value: string, force = false) =>
+      kubeRequest("PATCH", `${path}?fieldManager=${manager}${force ? "&force=true" : ""}`, {
+        contentType: "application/apply-patch+yaml",
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings" }, data: { mode: value } },
+      });
+    expect((await apply("sysconfig", "a")).status).toBe(201);
+    const conflict = await apply("someone-else", "b");
+    expect(conflict.status).toBe(409);
+    expect(JSON.stringify(conflict.body)).toMatch(/conflict with "sysconfig"/);
+    expect((await apply("someone-else", "b", true)).status).toBe(200);
+  });
+
+  it("allocates Service IPs from 10.96.0.0/16", async () => {
+    const svc = await kube<{ spec: { clusterIP: string } }>(
+      "POST",
+      `/api/v1/namespaces/${ns.name}/services`,
+      {
+        body: {
+          metadata: { name: "web" },
+          spec: { selector: { app: "web" }, ports: [{ port: 80, protocol: "TCP" }] },
+        },
+      },
+    );
+    expect(svc.spec.clusterIP).toMatch(/^10\.96\./);
+  });
+
+  it("is idempotent: a second start of the services reuses the running control plane", () => {
+    const log = execFileSync("bash", ["-c", "bash scripts/services.sh kubernetes 2>&1"], {
+      encoding: "utf8",
+    });
+    expect(log).toMatch(/etcd 127\.0\.0\.1:23790: already answering \(reused\)/);
+    expect(log).toMatch(/kube-apiserver https:\/\/127\.0\.0\.1:6443: already ready \(reused\)/);
+    expect(log).toMatch(/kubeconfig +\/.*admin\.kubeconfig/);
+    expect(log).not.toMatch(/docker engine/);
+  });
+});
