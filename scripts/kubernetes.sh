@@ -229,7 +229,8 @@ cm_ready() { [ "$(curl -sk --max-time 3 "https://127.0.0.1:$CM_PORT/healthz")" =
 start_daemon() { # start_daemon NAME COMMAND...: detached from the caller's session, pid file, log
   local name=$1
   shift
-  setsid nohup "$@" >"$STATE/log/$name.log" 2>&1 </dev/null &
+  # fd 9 holds this script's lock: the daemon must not keep it.
+  setsid nohup "$@" >"$STATE/log/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/run/$name.pid"
 }
 
@@ -266,7 +267,7 @@ start() {
       --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port $API_PORT --insecure-port 0 \
       --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
       --client-ca-file "$PKI/ca.crt" --token-auth-file "$K8S/tokens.csv" \
-      --authorization-mode RBAC --anonymous-auth=false \
+      --authorization-mode RBAC \
       --service-account-issuer "$ISSUER" --service-account-key-file "$PKI/sa.pub" \
       --service-account-signing-key-file "$PKI/sa.key" \
       --service-cluster-ip-range "$SERVICE_RANGE" --endpoint-reconciler-type none \

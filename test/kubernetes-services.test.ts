@@ -11,7 +11,7 @@ import {
   kube,
   kubeConfigFor,
   kubeRequest,
-  markPodsReady,
+  completeRollout,
   serviceAccountToken,
   testNamespace,
   until,
@@ -82,10 +82,13 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
         subjects: [{ kind: "ServiceAccount", name: "reader", namespace: ns.name }],
       },
     });
+    await kube("POST", `/api/v1/namespaces/${ns.name}/configmaps`, {
+      body: { metadata: { name: "visible" } },
+    });
     const allowed = await until("RBAC to allow the service account", () =>
       core.listNamespacedConfigMap({ namespace: ns.name }).catch(() => undefined),
     );
-    expect(allowed.items.map((c) => c.metadata?.name)).toContain("kube-root-ca.crt");
+    expect(allowed.items.map((c) => c.metadata?.name)).toContain("visible");
     // Still nothing beyond the Role: neither another resource nor another verb.
     const secrets = await core.listNamespacedSecret({ namespace: ns.name }).catch((e: unknown) => e);
     expect((secrets as ApiException<unknown>).code).toBe(403);
@@ -100,9 +103,11 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
     const created = await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment("web", 2) });
     expect(created.metadata?.uid).toBeTruthy();
     // Updating it too: the old vendored reflect2 broke on exactly this kind of write.
-    const read = await apps.readNamespacedDeployment({ name: "web", namespace: ns.name });
-    read.spec!.template.metadata!.annotations = { bumped: "1" };
-    await apps.replaceNamespacedDeployment({ name: "web", namespace: ns.name, body: read });
+    const bumped = await kube<V1Deployment>("PATCH", `/apis/apps/v1/namespaces/${ns.name}/deployments/web`, {
+      contentType: "application/merge-patch+json",
+      body: { spec: { template: { metadata: { annotations: { bumped: "1" } } } } },
+    });
+    expect(bumped.metadata?.generation).toBe(2);
 
     const replicaSets = await until("the Deployment's ReplicaSets", async () => {
       const list = await apps.listNamespacedReplicaSet({ namespace: ns.name, labelSelector: "app=web" });
@@ -117,19 +122,69 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
     expect(pods.every((p) => p.status?.phase === "Pending" && !p.spec?.nodeName)).toBe(true);
   });
 
-  it("completes a Deployment's rollout once its pods are reported ready through the pods' status", async () => {
-    const apps = adminKubeConfig().makeApiClient(AppsV1Api);
-    await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment("api", 2) });
-    const done = await until(
-      "the Deployment to report 2 available replicas",
-      async () => {
-        await markPodsReady(ns.name, "app=api");
-        const d = await apps.readNamespacedDeployment({ name: "api", namespace: ns.name });
-        return d.status?.availableReplicas === 2 && d.status.updatedReplicas === 2 ? d : undefined;
+  it("rolls a Deployment out to a new template once the new pods are reported ready, removing the old ones", async () => {
+    await kube("POST", `/apis/apps/v1/namespaces/${ns.name}/deployments`, { body: deployment("shop", 2) });
+    await completeRollout("Deployment", ns.name, "shop");
+    await kube("PATCH", `/apis/apps/v1/namespaces/${ns.name}/deployments/shop`, {
+      contentType: "application/merge-patch+json",
+      body: {
+        spec: { template: { spec: { containers: [{ name: "shop", image: "127.0.0.1:5000/acme/web:2" }] } } },
       },
-      60_000,
+    });
+    const rolled = await completeRollout("Deployment", ns.name, "shop");
+    expect(rolled.metadata.generation).toBe(2);
+    const pods = await kube<{ items: { spec: { containers: { image: string }[] } }[] }>(
+      "GET",
+      `/api/v1/namespaces/${ns.name}/pods?labelSelector=app%3Dshop`,
     );
-    expect(done.status?.observedGeneration).toBe(done.metadata?.generation);
+    // Unscheduled pods of the old ReplicaSet are deleted at once (no kubelet to wait for).
+    expect(pods.items.map((p) => p.spec.containers[0]?.image)).toEqual([
+      "127.0.0.1:5000/acme/web:2",
+      "127.0.0.1:5000/acme/web:2",
+    ]);
+  });
+
+  it("rolls a StatefulSet out pod by pod as each is reported ready", async () => {
+    await kube("POST", `/apis/apps/v1/namespaces/${ns.name}/statefulsets`, {
+      body: {
+        metadata: { name: "queue" },
+        spec: {
+          replicas: 3,
+          serviceName: "queue",
+          selector: { matchLabels: { app: "queue" } },
+          template: {
+            metadata: { labels: { app: "queue" } },
+            spec: { containers: [{ name: "queue", image: "queue:1" }] },
+          },
+        },
+      },
+    });
+    const rolled = await completeRollout("StatefulSet", ns.name, "queue");
+    expect(rolled.status).toMatchObject({ readyReplicas: 3, replicas: 3 });
+  });
+
+  it("keeps a Deployment unavailable while its pods are Pending, and the controller overwrites a hand-written status", async () => {
+    await kube("POST", `/apis/apps/v1/namespaces/${ns.name}/deployments`, { body: deployment("stuck", 1) });
+    await until("the Deployment controller to report the rollout", async () => {
+      const d = await kube<{ status?: { updatedReplicas?: number } }>(
+        "GET",
+        `/apis/apps/v1/namespaces/${ns.name}/deployments/stuck`,
+      );
+      return d.status?.updatedReplicas === 1 ? d : undefined;
+    });
+    const written = await writeWorkloadStatus("Deployment", ns.name, "stuck", {
+      readyReplicas: 1,
+      availableReplicas: 1,
+    });
+    expect(written.status).toMatchObject({ availableReplicas: 1 });
+    const recomputed = await until("the Deployment controller to recompute the status", async () => {
+      const d = await kube<{ status?: { availableReplicas?: number; unavailableReplicas?: number } }>(
+        "GET",
+        `/apis/apps/v1/namespaces/${ns.name}/deployments/stuck`,
+      );
+      return d.status?.availableReplicas === undefined ? d : undefined;
+    });
+    expect(recomputed.status?.unavailableReplicas).toBe(1);
   });
 
   it("takes a workload's status through the status subresource", async () => {
@@ -167,7 +222,14 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
     expect((await apply("sysconfig", "a")).status).toBe(201);
     const conflict = await apply("someone-else", "b");
     expect(conflict.status).toBe(409);
-    expect(JSON.stringify(conflict.body)).toMatch(/conflict with "sysconfig"/);
+    expect(conflict.body).toMatchObject({
+      reason: "Conflict",
+      details: {
+        causes: [
+          { reason: "FieldManagerConflict", message: 'conflict with "sysconfig"', field: ".data.mode" },
+        ],
+      },
+    });
     expect((await apply("someone-else", "b", true)).status).toBe(200);
   });
 

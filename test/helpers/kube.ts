@@ -204,7 +204,11 @@ const RESOURCE: Record<WorkloadKind, string> = {
   DaemonSet: "daemonsets",
 };
 
-/** Merge-patches a workload's status through the status subresource, as its controller would. */
+/**
+ * Merge-patches a workload's status through the status subresource. Its controller recomputes the status
+ * from ReplicaSets and pods on its next sync (within seconds) and overwrites what was written: to make a
+ * rollout really progress, report its pods ready (markPodsReady, completeRollout) instead.
+ */
 export function writeWorkloadStatus(
   kind: WorkloadKind,
   namespace: string,
@@ -256,4 +260,52 @@ export async function markPodsReady(namespace: string, labelSelector: string): P
     marked += 1;
   }
   return marked;
+}
+
+interface Workload {
+  metadata: { generation?: number };
+  spec: { replicas?: number; selector: { matchLabels?: Record<string, string> } };
+  status?: Record<string, number | string | undefined>;
+}
+
+/** What `kubectl rollout status` waits for, per kind. */
+function rolledOut(kind: WorkloadKind, w: Workload): boolean {
+  const s = w.status ?? {};
+  if (Number(s.observedGeneration ?? 0) < (w.metadata.generation ?? 0)) return false;
+  const want = w.spec.replicas ?? 1;
+  switch (kind) {
+    case "Deployment":
+      return s.updatedReplicas === want && s.replicas === want && s.availableReplicas === want;
+    case "StatefulSet":
+      return s.readyReplicas === want && s.updatedReplicas === want && s.currentRevision === s.updateRevision;
+    case "DaemonSet":
+      return (
+        s.updatedNumberScheduled === s.desiredNumberScheduled &&
+        s.numberAvailable === s.desiredNumberScheduled
+      );
+  }
+}
+
+/**
+ * Plays the kubelet until a workload has rolled out: reports its pods ready as its controller creates
+ * them (a StatefulSet creates them one at a time), until the status says the rollout is complete.
+ */
+export async function completeRollout(
+  kind: WorkloadKind,
+  namespace: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<Workload> {
+  const path = `/apis/apps/v1/namespaces/${namespace}/${RESOURCE[kind]}/${name}`;
+  return until(
+    `${kind} ${namespace}/${name} to roll out`,
+    async () => {
+      const workload = await kube<Workload>("GET", path);
+      if (rolledOut(kind, workload)) return workload;
+      const labels = Object.entries(workload.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+      await markPodsReady(namespace, labels.join(","));
+      return undefined;
+    },
+    timeoutMs,
+  );
 }
