@@ -163,6 +163,23 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
     expect(rolled.status).toMatchObject({ readyReplicas: 3, replicas: 3 });
   });
 
+  it("counts a DaemonSet as rolled out at once: there are no nodes to run it on", async () => {
+    await kube("POST", `/apis/apps/v1/namespaces/${ns.name}/daemonsets`, {
+      body: {
+        metadata: { name: "agent" },
+        spec: {
+          selector: { matchLabels: { app: "agent" } },
+          template: {
+            metadata: { labels: { app: "agent" } },
+            spec: { containers: [{ name: "a", image: "a:1" }] },
+          },
+        },
+      },
+    });
+    const rolled = await completeRollout("DaemonSet", ns.name, "agent");
+    expect(rolled.status).toMatchObject({ desiredNumberScheduled: 0, observedGeneration: 1 });
+  });
+
   it("keeps a Deployment unavailable while its pods are Pending, and the controller overwrites a hand-written status", async () => {
     await kube("POST", `/apis/apps/v1/namespaces/${ns.name}/deployments`, { body: deployment("stuck", 1) });
     await until("the Deployment controller to report the rollout", async () => {

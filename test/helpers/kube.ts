@@ -270,18 +270,23 @@ interface Workload {
 
 /** What `kubectl rollout status` waits for, per kind. */
 function rolledOut(kind: WorkloadKind, w: Workload): boolean {
-  const s = w.status ?? {};
-  if (Number(s.observedGeneration ?? 0) < (w.metadata.generation ?? 0)) return false;
+  // Counts that are 0 are left out of the status entirely.
+  const n = (field: string) => Number(w.status?.[field] ?? 0);
+  if (n("observedGeneration") < (w.metadata.generation ?? 0)) return false;
   const want = w.spec.replicas ?? 1;
   switch (kind) {
     case "Deployment":
-      return s.updatedReplicas === want && s.replicas === want && s.availableReplicas === want;
+      return n("updatedReplicas") === want && n("replicas") === want && n("availableReplicas") === want;
     case "StatefulSet":
-      return s.readyReplicas === want && s.updatedReplicas === want && s.currentRevision === s.updateRevision;
+      return (
+        n("readyReplicas") === want &&
+        n("updatedReplicas") === want &&
+        w.status?.currentRevision === w.status?.updateRevision
+      );
     case "DaemonSet":
       return (
-        s.updatedNumberScheduled === s.desiredNumberScheduled &&
-        s.numberAvailable === s.desiredNumberScheduled
+        n("updatedNumberScheduled") === n("desiredNumberScheduled") &&
+        n("numberAvailable") === n("desiredNumberScheduled")
       );
   }
 }
