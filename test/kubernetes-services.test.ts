@@ -2,8 +2,9 @@
 // and its tests rely on: TLS with the test CA, tokens, RBAC, writes of apps/v1 objects, the
 // controller-manager's ReplicaSets and service-account tokens, status subresources, server-side apply.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import path from "node:path";
 import { ApiException, AppsV1Api, CoreV1Api, type V1Deployment } from "@kubernetes/client-node";
 import {
   KUBE,
@@ -17,6 +18,7 @@ import {
   until,
   writeWorkloadStatus,
 } from "./helpers/kube.js";
+import { tempDir } from "./helpers/tmp.js";
 
 function deployment(name: string, replicas: number): V1Deployment {
   return {
@@ -48,7 +50,7 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
   it("serves v1.20.2 over TLS signed by the test CA, ready, with the admin token", async () => {
     expect((await kubeRequest("GET", "/readyz")).body).toBe("ok");
     const version = await kube<{ gitVersion: string }>("GET", "/version");
-    expect(version.gitVersion).toBe("v1.20.2");
+    expect(version.gitVersion).toBe(KUBE.version);
     const kc = adminKubeConfig();
     expect(kc.getCurrentCluster()?.server).toBe(KUBE.server);
     const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
@@ -272,5 +274,25 @@ describe("kubernetes control plane (scripts/kubernetes.sh)", () => {
     expect(log).toMatch(/kube-apiserver https:\/\/127\.0\.0\.1:6443: already ready \(reused\)/);
     expect(log).toMatch(/kubeconfig +\/.*admin\.kubeconfig/);
     expect(log).not.toMatch(/docker engine/);
+  });
+
+  it("fails loudly, naming the port, when 6443 is held by something that is not its own apiserver", async () => {
+    // A second state directory (its own CA and tokens) sharing the built binaries: the running apiserver
+    // on 6443 is then foreign to it.
+    const { dir, cleanup } = await tempDir();
+    try {
+      mkdirSync(path.join(dir, "kubernetes", KUBE.version), { recursive: true });
+      symlinkSync(KUBE.binDir, path.join(dir, "kubernetes", KUBE.version, "bin"));
+      const run = spawnSync("bash", ["scripts/kubernetes.sh", "start"], {
+        env: { ...process.env, SYSCONFIG_SERVICES_DIR: dir },
+        encoding: "utf8",
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(
+        /kubernetes: FAILED: 127\.0\.0\.1:6443 is taken by something that is not this control plane's kube-apiserver; free it/,
+      );
+    } finally {
+      await cleanup();
+    }
   });
 });

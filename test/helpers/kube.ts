@@ -10,6 +10,8 @@ const STATE = process.env.SYSCONFIG_SERVICES_DIR ?? "/var/lib/sysconfig-services
 
 export const KUBE = {
   server: "https://127.0.0.1:6443",
+  version: "v1.20.2",
+  binDir: `${STATE}/kubernetes/v1.20.2/bin`,
   kubeconfig: `${STATE}/kubernetes/admin.kubeconfig`,
   caFile: `${STATE}/kubernetes/pki/ca.crt`,
   adminTokenFile: `${STATE}/kubernetes/admin.token`,
