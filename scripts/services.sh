@@ -4,6 +4,10 @@
 #   - registries on 127.0.0.1:5000 (no auth) and 127.0.0.1:5001 (htpasswd auth)
 #   - two sshd instances on loopback: "bastion" 127.0.0.1:2222 and "fleet host" 127.0.0.1:2223
 #   - local base images: sysconfig-base/busybox:latest and sysconfig-base/node:24
+#   - on request, a Kubernetes control plane on https://127.0.0.1:6443 (scripts/kubernetes.sh; its
+#     first start builds it from Debian's source package, about 4 min)
+# Usage: services.sh [COMPONENT...] with components `base` (the default: everything above but
+# Kubernetes), `kubernetes`, `all`; or `services.sh stop`.
 # Idempotent: a second run only checks. `bash scripts/services.sh stop` stops what it started.
 # Exits non-zero with the reason when something cannot start: the tests then fail, they never skip.
 set -euo pipefail
@@ -32,12 +36,41 @@ stop_all() {
 }
 
 if [ "${1:-}" = "stop" ]; then
+  bash "$ROOT/scripts/kubernetes.sh" stop
   stop_all
   exit 0
 fi
 
+WANT_BASE=no
+WANT_KUBERNETES=no
+[ $# -gt 0 ] || set -- base
+for component in "$@"; do
+  case "$component" in
+    base) WANT_BASE=yes ;;
+    kubernetes) WANT_KUBERNETES=yes ;;
+    all) WANT_BASE=yes WANT_KUBERNETES=yes ;;
+    *) die "unknown component '$component': use base (the default), kubernetes, all, or stop" ;;
+  esac
+done
+
 [ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages and starts dockerd and sshd); run: sudo npm run services"
 mkdir -p "$STATE"/run "$STATE"/log
+
+start_kubernetes() {
+  bash "$ROOT/scripts/kubernetes.sh" start || die "the Kubernetes control plane did not start (reason above)"
+  cat >&2 <<EOF
+services: kubernetes ready.
+  kube-apiserver  https://127.0.0.1:6443 (v1.20.2; CA $STATE/kubernetes/pki/ca.crt, admin token $STATE/kubernetes/admin.token)
+  kubeconfig      $STATE/kubernetes/admin.kubeconfig (admin, context sysconfig-test)
+  etcd            127.0.0.1:23790 (data in $STATE/kubernetes/etcd); no scheduler or kubelet: pods stay Pending
+  stop with       bash scripts/services.sh stop
+EOF
+}
+
+if [ "$WANT_BASE" = no ]; then
+  start_kubernetes
+  exit 0
+fi
 
 # --- Debian packages -------------------------------------------------------------------------
 need=()
@@ -234,3 +267,4 @@ services: ready.
   base images     sysconfig-base/busybox:latest, sysconfig-base/node:24
   stop with       bash scripts/services.sh stop
 EOF
+[ "$WANT_KUBERNETES" = no ] || start_kubernetes
