@@ -12,8 +12,8 @@ const SERVER_METADATA = [
   "creationTimestamp",
   "selfLink",
 ];
-/** Annotations that change without anyone changing the object. */
-const NOISY_ANNOTATIONS = [ANNOTATION.revision, "deployment.kubernetes.io/revision"];
+/** Annotations that change without anyone changing the object, and sysconfig's own bookkeeping. */
+const NOISY_ANNOTATIONS = [ANNOTATION.revision, ANNOTATION.hash, "deployment.kubernetes.io/revision"];
 
 /**
  * The fields of `desired` whose live value differs, as readable lines ("spec.replicas is 5, sysconfig
@@ -26,6 +26,8 @@ export function fieldDrift(desired: KubeObject, live: KubeObject): string[] {
   const walk = (want: unknown, have: unknown, path: string): void => {
     if (out.length >= 10) return;
     if (path === `metadata.annotations.${ANNOTATION.revision}`) return;
+    // The server drops empty lists and maps: `ports: []` and no ports are the same object.
+    if (isEmpty(want) && (have === undefined || isEmpty(have))) return;
     if (Array.isArray(want)) {
       if (!Array.isArray(have) || have.length !== want.length) {
         out.push(
@@ -53,6 +55,11 @@ export function fieldDrift(desired: KubeObject, live: KubeObject): string[] {
   };
   walk(desired, live, "");
   return out;
+}
+
+function isEmpty(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  return value !== null && typeof value === "object" && Object.keys(value).length === 0;
 }
 
 /** `8080` and `"8080"` (int-or-string fields) are one value. */

@@ -1,0 +1,259 @@
+// The real Kubernetes control plane started by scripts/kubernetes.sh (v1.20.2 on https://127.0.0.1:6443,
+// no scheduler or kubelet): its files, admin and service-account credentials, test namespaces, and
+// the workload status a kubelet would report, written from the test.
+import https from "node:https";
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { KubeConfig } from "@kubernetes/client-node";
+
+const STATE = process.env.SYSCONFIG_SERVICES_DIR ?? "/var/lib/sysconfig-services";
+
+export const KUBE = {
+  server: "https://127.0.0.1:6443",
+  kubeconfig: `${STATE}/kubernetes/admin.kubeconfig`,
+  caFile: `${STATE}/kubernetes/pki/ca.crt`,
+  adminTokenFile: `${STATE}/kubernetes/admin.token`,
+  serverCertFile: `${STATE}/kubernetes/pki/apiserver.crt`,
+  serverKeyFile: `${STATE}/kubernetes/pki/apiserver.key`,
+} as const;
+
+export function adminToken(): string {
+  return readFileSync(KUBE.adminTokenFile, "utf8").trim();
+}
+
+/** The admin kubeconfig the services script writes (system:masters). */
+export function adminKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(KUBE.kubeconfig);
+  return kc;
+}
+
+export interface Credentials {
+  token: string;
+  /** Defaults to the apiserver; a fault proxy's URL to go through it. */
+  server?: string;
+  namespace?: string;
+}
+
+/** A kubeconfig document (YAML is a superset of JSON) for a token, trusting the test CA. */
+export function kubeconfigText({ token, server = KUBE.server, namespace = "default" }: Credentials): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "sysconfig-test",
+        cluster: { server, "certificate-authority-data": readFileSync(KUBE.caFile).toString("base64") },
+      },
+    ],
+    users: [{ name: "test-user", user: { token } }],
+    contexts: [
+      { name: "sysconfig-test", context: { cluster: "sysconfig-test", user: "test-user", namespace } },
+    ],
+    "current-context": "sysconfig-test",
+  });
+}
+
+export function kubeConfigFor(credentials: Credentials): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfigText(credentials));
+  return kc;
+}
+
+export interface KubeResponse<T> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+/** One raw API request (admin unless a token is given); the status is returned, never thrown. */
+export function kubeRequest<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: { body?: unknown; contentType?: string; token?: string; server?: string } = {},
+): Promise<KubeResponse<T>> {
+  const url = new URL(path, options.server ?? KUBE.server);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        method,
+        ca: readFileSync(KUBE.caFile),
+        headers: {
+          authorization: `Bearer ${options.token ?? adminToken()}`,
+          accept: "application/json",
+          ...(payload === undefined ? {} : { "content-type": options.contentType ?? "application/json" }),
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // Not JSON (e.g. /readyz): keep the text.
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${method} ${url.href}: no answer within 30 s`)));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** Like kubeRequest, but a status outside 2xx is an error naming the request and the server's message. */
+export async function kube<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  options: Parameters<typeof kubeRequest>[2] = {},
+): Promise<T> {
+  const res = await kubeRequest<T>(method, path, options);
+  if (res.status < 200 || res.status > 299) {
+    throw new Error(`${method} ${path}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  return res.body;
+}
+
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A fresh namespace; cleanup deletes it with everything in it (the namespace controller does the rest). */
+export async function testNamespace(
+  prefix = "test",
+): Promise<{ name: string; cleanup: () => Promise<void> }> {
+  const name = `${prefix}-${randomBytes(4).toString("hex")}`;
+  await kube("POST", "/api/v1/namespaces", {
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+  });
+  return {
+    name,
+    cleanup: async () => {
+      await kubeRequest("DELETE", `/api/v1/namespaces/${name}`);
+    },
+  };
+}
+
+export interface ServiceAccountCredentials {
+  token: string;
+  /** The test CA, as a pod finds it in /var/run/secrets/kubernetes.io/serviceaccount/ca.crt. */
+  caCrt: string;
+  namespace: string;
+}
+
+/**
+ * A ServiceAccount (created if absent) and its token, as a pod would have them mounted. Kubernetes 1.20's
+ * controller-manager puts the token into a Secret of type kubernetes.io/service-account-token.
+ */
+export async function serviceAccountToken(
+  namespace: string,
+  name: string,
+): Promise<ServiceAccountCredentials> {
+  const created = await kubeRequest("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, {
+    body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+  });
+  if (created.status !== 201 && created.status !== 409) {
+    throw new Error(`creating service account ${namespace}/${name}: HTTP ${created.status}`);
+  }
+  const secret = await until(`the token Secret of service account ${namespace}/${name}`, async () => {
+    const list = await kube<{
+      items: {
+        type: string;
+        metadata: { annotations?: Record<string, string> };
+        data?: Record<string, string>;
+      }[];
+    }>(
+      "GET",
+      `/api/v1/namespaces/${namespace}/secrets?fieldSelector=type%3Dkubernetes.io%2Fservice-account-token`,
+    );
+    return list.items.find(
+      (s) => s.metadata.annotations?.["kubernetes.io/service-account.name"] === name && s.data?.token,
+    );
+  });
+  const data = secret.data ?? {};
+  return {
+    token: Buffer.from(data.token ?? "", "base64").toString("utf8"),
+    caCrt: Buffer.from(data["ca.crt"] ?? "", "base64").toString("utf8"),
+    namespace,
+  };
+}
+
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+
+const RESOURCE: Record<WorkloadKind, string> = {
+  Deployment: "deployments",
+  StatefulSet: "statefulsets",
+  DaemonSet: "daemonsets",
+};
+
+/** Merge-patches a workload's status through the status subresource, as its controller would. */
+export function writeWorkloadStatus(
+  kind: WorkloadKind,
+  namespace: string,
+  name: string,
+  status: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  return kube("PATCH", `/apis/apps/v1/namespaces/${namespace}/${RESOURCE[kind]}/${name}/status`, {
+    body: { status },
+    contentType: "application/merge-patch+json",
+  });
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string };
+    status?: { phase?: string; conditions?: { type: string; status: string }[] };
+  }[];
+}
+
+/**
+ * Reports the pods matching a label selector as Running and Ready, as a kubelet would. The ReplicaSet,
+ * StatefulSet and DaemonSet controllers then count them, so the workload's rollout really completes.
+ * Returns how many pods it marked (pods already ready are left alone).
+ */
+export async function markPodsReady(namespace: string, labelSelector: string): Promise<number> {
+  const pods = await kube<PodList>(
+    "GET",
+    `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`,
+  );
+  let marked = 0;
+  for (const pod of pods.items) {
+    const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (ready && pod.status?.phase === "Running") continue;
+    const now = new Date().toISOString();
+    await kube("PATCH", `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/status`, {
+      contentType: "application/merge-patch+json",
+      body: {
+        status: {
+          phase: "Running",
+          startTime: now,
+          conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
+            type,
+            status: "True",
+            lastTransitionTime: now,
+          })),
+        },
+      },
+    });
+    marked += 1;
+  }
+  return marked;
+}
