@@ -27,6 +27,14 @@ const outputOption = () =>
 const repoDefault = `default: the current directory; ${BAKED_CONFIG_DIR} in the config image`;
 
 /** Every flag can also be set as SYSCONFIG_<FLAG> (CI systems pass settings that way); shown in --help. */
+/** The kubernetes target reads --context and --force-conflicts from their SYSCONFIG_* variables. */
+function withKubernetesFlags<T extends { env: NodeJS.ProcessEnv }>(base: T, o: Record<string, unknown>): T {
+  const env = { ...base.env };
+  if (typeof o.context === "string") env.SYSCONFIG_CONTEXT = o.context;
+  if (o.forceConflicts === true) env.SYSCONFIG_FORCE_CONFLICTS = "1";
+  return { ...base, env };
+}
+
 function nameEnvironment(command: Command): void {
   for (const option of command.options) {
     if (
@@ -238,7 +246,12 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       .addOption(
         new Option("--max-delete <n>", "refuse to delete more than n objects").argParser(positiveInt),
       )
-      .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system");
+      .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
+      .option("--context <name>", "kubernetes: the kubeconfig context to use (default its current-context)")
+      .option(
+        "--force-conflicts",
+        "kubernetes: take over fields another field manager owns instead of failing on the conflict",
+      );
     if (!planOnly) {
       command
         .option("--dry-run", "plan only, like sysconfig plan")
@@ -290,7 +303,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             lockTimeout: o.lockTimeout as number | undefined,
             parallelism: o.parallelism as number | undefined,
           },
-          io(),
+          withKubernetesFlags(io(), o),
         ),
       );
   }

@@ -136,7 +136,7 @@ describe("kubernetes target on a real apiserver", () => {
     expect(run.outcome?.results?.map((r) => r.subject)).toEqual([
       `kubernetes:apps/v1/Deployment/${ns.name}/web`,
     ]);
-    expect((await deployment("web")).spec.template.spec.containers[0].image).toBe(
+    expect((await deployment("web")).spec.template.spec.containers[0]?.image).toBe(
       "127.0.0.1:5000/acme/web:2-develop",
     );
   });
