@@ -4,3 +4,4 @@ node dist/bench/bump.js
 node dist/bench/reconcile-fleet.js
 node dist/bench/reconcile-docker.js
 node dist/bench/build.js
+node dist/bench/reconcile-kubernetes.js
