@@ -19,7 +19,7 @@ export interface LeaseTuning {
   retryMs: number;
 }
 
-export const DEFAULT_LEASE_TUNING: LeaseTuning = { leaseSeconds: 60, renewMs: 15_000, retryMs: 2_000 };
+export const DEFAULT_LEASE_TUNING: LeaseTuning = { leaseSeconds: 30, renewMs: 10_000, retryMs: 2_000 };
 
 interface Lease {
   metadata: {
