@@ -4,4 +4,5 @@ node dist/bench/bump.js
 node dist/bench/reconcile-fleet.js
 node dist/bench/reconcile-docker.js
 node dist/bench/build.js
+bash scripts/services.sh kubernetes # the control plane (built once by scripts/kubernetes.sh)
 node dist/bench/reconcile-kubernetes.js
