@@ -5,6 +5,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { InvalidInputError } from "../../errors.js";
 import type { DesiredObject, DesiredState } from "../../model.js";
 import { maskYamlSecrets } from "../../plan/mask.js";
+import { orderWithinService } from "./kubernetes-order.js";
 import { kindInfo, kindKey, supportedKinds, type KindInfo } from "./kubernetes-kinds.js";
 
 /** A Kubernetes object as plain JSON data. */
@@ -131,12 +132,7 @@ export function kubernetesDesiredObjects(state: DesiredState): DesiredObject[] {
         dependsOn,
         spec,
       };
-      // A service's objects go one after another in kind order (a ConfigMap before the Deployment
-      // that mounts it); the engine applies objects sharing a roll group in rollIndex order.
-      if (manifests.length > 1) {
-        entry.rollGroup = `${file.service}/objects`;
-        entry.rollIndex = info.rank * 1000 + index;
-      }
+      orderWithinService(entry, info, index, manifests.length);
       objects.push(entry);
     });
   }
