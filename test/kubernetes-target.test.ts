@@ -1,9 +1,11 @@
 // The kubernetes target against the real kube-apiserver 1.20.2 started by the services script: no fake.
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { summarize } from "../reconciler/diff/summary.js";
 import { RuntimeFailureError, SafetyRefusalError } from "../reconciler/errors.js";
+import { SERVICE_ACCOUNT_DIR } from "../reconciler/targets/kubernetes/kubernetes-connection.js";
 import { planJson } from "../reconciler/plan/json.js";
 import { formatPlanText } from "../reconciler/plan/text.js";
 import {
@@ -315,5 +317,28 @@ describe("kubernetes target on a real apiserver", () => {
       /insecure-skip-tls-verify, which sysconfig refuses/,
     );
     expect((run as { error: { exitCode: number } }).error.exitCode).toBe(3);
+  });
+  it("refuses an unknown --context, naming the contexts the kubeconfig has (exit 3)", async () => {
+    await write({ web: {} });
+    const run = await kubeReconcile(repo, { planOnly: true }, { env: { SYSCONFIG_CONTEXT: "prod" } }).catch(
+      (e: unknown) => ({ error: e }),
+    );
+    const error = (run as { error: Error & { exitCode: number } }).error;
+    expect(error.message).toMatch(/context 'prod' is not in .*kubeconfig; it has sysconfig-test/);
+    expect(error.exitCode).toBe(3);
+  });
+
+  it("refuses to run in a pod without a mounted service account token (exit 3)", async () => {
+    // This machine is no pod: nothing is mounted at the service account path.
+    expect(existsSync(SERVICE_ACCOUNT_DIR)).toBe(false);
+    await writeKubeRepo(repo, { namespace: ns.name, services: { web: {} } });
+    const run = await kubeReconcile(
+      repo,
+      { planOnly: true },
+      { env: { KUBERNETES_SERVICE_HOST: "127.0.0.1" } },
+    ).catch((e: unknown) => ({ error: e }));
+    const error = (run as { error: Error & { exitCode: number } }).error;
+    expect(error.message).toMatch(/KUBERNETES_SERVICE_HOST is set but .*token does not exist/);
+    expect(error.exitCode).toBe(3);
   });
 });

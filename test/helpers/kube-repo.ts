@@ -29,14 +29,16 @@ export interface KubeService {
 
 export async function writeKubeRepo(
   dir: string,
-  opts: { system?: string; namespace: string; kubeconfig: string; services: Record<string, KubeService> },
+  opts: { system?: string; namespace: string; kubeconfig?: string; services: Record<string, KubeService> },
 ): Promise<void> {
   await mkdir(path.join(dir, "templates"), { recursive: true });
   const lines = [
     `name: ${opts.system ?? "acme"}`,
     "image: 127.0.0.1:5000/acme/sysconfig",
     "environments:",
-    `  master: { target: { kind: kubernetes, namespace: ${opts.namespace}, kubeconfig: ${JSON.stringify(opts.kubeconfig)} } }`,
+    `  master: { target: { kind: kubernetes, namespace: ${opts.namespace}${
+      opts.kubeconfig === undefined ? "" : `, kubeconfig: ${JSON.stringify(opts.kubeconfig)}`
+    } } }`,
     Object.keys(opts.services).length === 0 ? "services: {}" : "services:",
   ];
   for (const [name, svc] of Object.entries(opts.services)) {

@@ -22,6 +22,7 @@ import {
   LABEL,
   canonicalJson,
   isOwned,
+  lazyText,
   objectText,
   subjectOf,
   type KubeObject,
@@ -95,9 +96,10 @@ export async function kubernetesReadActual(
       subject,
       name: namespace === undefined ? live.metadata.name : `${namespace}/${live.metadata.name}`,
       owned,
-      text: objectText(diffForm(live)),
+      text: "",
       spec,
     };
+    lazyText(object, () => objectText(diffForm(live)));
     if (owned) {
       const service = live.metadata.labels?.[LABEL.service];
       if (service !== undefined) object.service = service;

@@ -8,6 +8,9 @@ import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError, reasonOf } from "../../errors.js";
 
+/** Where Kubernetes mounts a pod's service account token, CA and namespace. */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
 export interface ConnectionRequest {
   /** --endpoint: an https:// API server URL replacing the kubeconfig's server. */
   endpoint?: string | undefined;
@@ -39,7 +42,7 @@ export async function resolveConnection(request: ConnectionRequest): Promise<Con
   if (inCluster) {
     const host = request.env.KUBERNETES_SERVICE_HOST ?? "";
     const port = request.env.KUBERNETES_SERVICE_PORT ?? "443";
-    const root = request.env.SYSCONFIG_SERVICEACCOUNT_DIR ?? "/var/run/secrets/kubernetes.io/serviceaccount";
+    const root = SERVICE_ACCOUNT_DIR;
     for (const file of ["token", "ca.crt"]) {
       if (!fs.existsSync(path.join(root, file))) {
         throw new InvalidInputError(

@@ -108,6 +108,22 @@ export function objectText(object: unknown): string {
   return maskYamlSecrets(stringify(sortKeys(object), { lineWidth: 0 }));
 }
 
+/**
+ * Makes `text` computed on first read: plans show it only for updates, and rendering YAML for a
+ * thousand unchanged objects would be most of a no-op's time. Assigning it still works.
+ */
+export function lazyText(object: { text: string }, make: () => string): void {
+  let cached: string | undefined;
+  Object.defineProperty(object, "text", {
+    get: () => (cached ??= make()),
+    set: (value: string) => {
+      cached = value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 export function kubernetesDesiredObjects(state: DesiredState): DesiredObject[] {
   const scope: OwnerScope = { system: state.system, environment: state.environment };
   const namespace = state.target.kind === "kubernetes" ? state.target.namespace : "default";
@@ -127,11 +143,12 @@ export function kubernetesDesiredObjects(state: DesiredState): DesiredObject[] {
         subject: subjectOf(info.apiVersion, info.kind, spec.namespace, spec.name),
         name: spec.namespace === undefined ? spec.name : `${spec.namespace}/${spec.name}`,
         service: file.service,
-        text: objectText(withoutRevision(desired.manifest)),
+        text: "",
         hash: desired.hash,
         dependsOn,
         spec,
       };
+      lazyText(entry, () => objectText(withoutRevision(desired.manifest)));
       orderWithinService(entry, info, index, manifests.length);
       objects.push(entry);
     });
