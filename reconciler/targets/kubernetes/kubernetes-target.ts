@@ -21,7 +21,7 @@ import {
   type KubernetesLock,
   type LeaseTuning,
 } from "./kubernetes-lock.js";
-import { kubernetesDesiredObjects, type OwnerScope } from "./kubernetes-objects.js";
+import { kubernetesDesiredObjects, LABEL, type OwnerScope } from "./kubernetes-objects.js";
 import { classifyHealth, healthCollections } from "./kubernetes-wait.js";
 import type { DesiredObject } from "../../model.js";
 import { mapBounded } from "../../apply/pool.js";
@@ -82,10 +82,15 @@ export async function createKubernetesTarget(
     changes: readonly Change[],
     context?: ApplyContext,
   ): Promise<Map<string, HealthCheck>> => {
-    void context;
+    // Only this system's objects: a shared namespace may hold many others.
+    const selector = context === undefined ? undefined : `${LABEL.system}=${context.system}`;
     const keys = healthCollections(changes);
     const lists = new Map(
-      await mapBounded(keys, t.parallelism, async (key) => [key, await listCollection(client, key)] as const),
+      await mapBounded(
+        keys,
+        t.parallelism,
+        async (key) => [key, await listCollection(client, key, selector)] as const,
+      ),
     );
     return classifyHealth(changes, lists, applied);
   };
