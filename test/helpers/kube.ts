@@ -10,6 +10,8 @@ const STATE = process.env.SYSCONFIG_SERVICES_DIR ?? "/var/lib/sysconfig-services
 
 export const KUBE = {
   server: "https://127.0.0.1:6443",
+  version: "v1.20.2",
+  binDir: `${STATE}/kubernetes/v1.20.2/bin`,
   kubeconfig: `${STATE}/kubernetes/admin.kubeconfig`,
   caFile: `${STATE}/kubernetes/pki/ca.crt`,
   adminTokenFile: `${STATE}/kubernetes/admin.token`,
@@ -204,7 +206,11 @@ const RESOURCE: Record<WorkloadKind, string> = {
   DaemonSet: "daemonsets",
 };
 
-/** Merge-patches a workload's status through the status subresource, as its controller would. */
+/**
+ * Merge-patches a workload's status through the status subresource. Its controller recomputes the status
+ * from ReplicaSets and pods on its next sync (within seconds) and overwrites what was written: to make a
+ * rollout really progress, report its pods ready (markPodsReady, completeRollout) instead.
+ */
 export function writeWorkloadStatus(
   kind: WorkloadKind,
   namespace: string,
@@ -256,4 +262,57 @@ export async function markPodsReady(namespace: string, labelSelector: string): P
     marked += 1;
   }
   return marked;
+}
+
+interface Workload {
+  metadata: { generation?: number };
+  spec: { replicas?: number; selector: { matchLabels?: Record<string, string> } };
+  status?: Record<string, number | string | undefined>;
+}
+
+/** What `kubectl rollout status` waits for, per kind. */
+function rolledOut(kind: WorkloadKind, w: Workload): boolean {
+  // Counts that are 0 are left out of the status entirely.
+  const n = (field: string) => Number(w.status?.[field] ?? 0);
+  if (n("observedGeneration") < (w.metadata.generation ?? 0)) return false;
+  const want = w.spec.replicas ?? 1;
+  switch (kind) {
+    case "Deployment":
+      return n("updatedReplicas") === want && n("replicas") === want && n("availableReplicas") === want;
+    case "StatefulSet":
+      return (
+        n("readyReplicas") === want &&
+        n("updatedReplicas") === want &&
+        w.status?.currentRevision === w.status?.updateRevision
+      );
+    case "DaemonSet":
+      return (
+        n("updatedNumberScheduled") === n("desiredNumberScheduled") &&
+        n("numberAvailable") === n("desiredNumberScheduled")
+      );
+  }
+}
+
+/**
+ * Plays the kubelet until a workload has rolled out: reports its pods ready as its controller creates
+ * them (a StatefulSet creates them one at a time), until the status says the rollout is complete.
+ */
+export async function completeRollout(
+  kind: WorkloadKind,
+  namespace: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<Workload> {
+  const path = `/apis/apps/v1/namespaces/${namespace}/${RESOURCE[kind]}/${name}`;
+  return until(
+    `${kind} ${namespace}/${name} to roll out`,
+    async () => {
+      const workload = await kube<Workload>("GET", path);
+      if (rolledOut(kind, workload)) return workload;
+      const labels = Object.entries(workload.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+      await markPodsReady(namespace, labels.join(","));
+      return undefined;
+    },
+    timeoutMs,
+  );
 }
