@@ -5,3 +5,5 @@ node dist/bench/reconcile-fleet.js
 node dist/bench/reconcile-docker.js
 node dist/bench/build.js
 node dist/bench/serve.js
+bash scripts/services.sh kubernetes # the control plane (built once by scripts/kubernetes.sh)
+node dist/bench/reconcile-kubernetes.js

@@ -27,6 +27,14 @@ const outputOption = () =>
 const repoDefault = `default: the current directory; ${BAKED_CONFIG_DIR} in the config image`;
 
 /** Every flag can also be set as SYSCONFIG_<FLAG> (CI systems pass settings that way); shown in --help. */
+/** The kubernetes target reads --context and --force-conflicts from their SYSCONFIG_* variables. */
+function withKubernetesFlags<T extends { env: NodeJS.ProcessEnv }>(base: T, o: Record<string, unknown>): T {
+  const env = { ...base.env };
+  if (typeof o.context === "string") env.SYSCONFIG_CONTEXT = o.context;
+  if (o.forceConflicts === true) env.SYSCONFIG_FORCE_CONFLICTS = "1";
+  return { ...base, env };
+}
+
 function nameEnvironment(command: Command): void {
   for (const option of command.options) {
     if (
@@ -269,6 +277,11 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           "give up on one request to the target without an answer after this long (default: 30 for the " +
             "fleet API and the Docker engine, 20 for each SSH hop's handshake, 15 for an SSH channel)",
         ).argParser(seconds("a target cannot answer in no time; omit the flag for the defaults")),
+      )
+      .option("--context <name>", "kubernetes: the kubeconfig context to use (default its current-context)")
+      .option(
+        "--force-conflicts",
+        "kubernetes: take over fields another field manager owns instead of failing on the conflict",
       );
     if (!planOnly) {
       command
@@ -329,7 +342,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             parallelism: o.parallelism as number | undefined,
             requestTimeout: o.requestTimeout as number | undefined,
           },
-          io(),
+          withKubernetesFlags(io(), o),
         ),
       );
   }

@@ -88,11 +88,12 @@ describe("SYSCONFIG_<FLAG> values that are not valid exit 3 and name the variabl
     }
     const emptyFlag = await plan(["--max-delete", ""]);
     expect(emptyFlag.code).toBe(3);
-    // An empty variable is unset, and a valid one goes on to the command (here: no kubernetes target).
+    // An empty variable is unset, and a valid one goes on to the command (here: no kubeconfig to read).
+    const noCluster = { KUBECONFIG: "/nonexistent/kubeconfig", KUBERNETES_SERVICE_HOST: "" };
     for (const env of [{ SYSCONFIG_MAX_DELETE: "" }, { SYSCONFIG_MAX_DELETE: "7" }]) {
-      const result = await plan([], env);
+      const result = await plan([], { ...env, ...noCluster });
       expect(result.code).toBe(3);
-      expect(result.stderr).toMatch(/kubernetes target is not available/);
+      expect(result.stderr).toMatch(/kubeconfig \/nonexistent\/kubeconfig cannot be read/);
     }
   });
 

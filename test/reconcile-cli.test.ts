@@ -31,18 +31,13 @@ describe("sysconfig plan / reconcile: invalid input exits 3", () => {
     expect(result.stdout).toBe("");
   });
 
-  it("rejects the kubernetes target, which this version does not have", async () => {
-    const result = await runCli([
-      "plan",
-      "--repo",
-      dir,
-      "--environment",
-      "develop",
-      "--target",
-      "kubernetes",
-    ]);
+  it("rejects --target kubernetes outside a pod without a readable kubeconfig, naming the file", async () => {
+    const result = await runCli(
+      ["plan", "--repo", dir, "--environment", "develop", "--target", "kubernetes"],
+      { env: { KUBECONFIG: "/nonexistent/kubeconfig", KUBERNETES_SERVICE_HOST: "" } },
+    );
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/kubernetes target is not available/);
+    expect(result.stderr).toMatch(/kubernetes kubeconfig \/nonexistent\/kubeconfig cannot be read: ENOENT/);
   });
 
   it("rejects a directory that is neither baked nor a git checkout without --environment", async () => {

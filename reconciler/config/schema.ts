@@ -53,7 +53,10 @@ const kubernetesTargetSchema = z.strictObject({
   /** API server URL; default in-cluster service account, else the kubeconfig's current context. */
   endpoint: safeString.optional(),
   namespace: z.string().regex(SERVICE_NAME, "a Kubernetes namespace name").default("default"),
+  /** kubeconfig context; default the file's current-context (--context overrides). */
   context: safeString.optional(),
+  /** kubeconfig file; default KUBECONFIG, then ~/.kube/config. Unused in a pod (service account). */
+  kubeconfig: safeString.optional(),
 });
 
 export const targetSchema = z.discriminatedUnion("kind", [

@@ -1,0 +1,352 @@
+// End to end on Kubernetes (issue 11 item 4) as a pod runs it: the config image built by `sysconfig
+// build` started with `docker run --network host --read-only`, the service account's real token, ca.crt
+// and namespace mounted at /var/run/secrets/kubernetes.io/serviceaccount and KUBERNETES_SERVICE_HOST/PORT
+// set, against the real apiserver. The service account has only what sysconfig-example/deploy/kubernetes
+// grants (RBAC enforced). The test plays the kubelet: it marks pods Running and Ready, and the real
+// ReplicaSet and Deployment controllers complete the rollouts.
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseAllDocuments, parseDocument } from "yaml";
+import { dockerClient } from "../cli/build/docker-engine.js";
+import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
+import { sysconfigVersion } from "../cli/build/reconciler-image-name.js";
+import { git, initConfigRepo, removeImages } from "./helpers/build-fixtures.js";
+import { ROOT, runCli } from "./helpers/cli.js";
+import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const docker = dockerClient(process.env);
+const id = randomBytes(4).toString("hex");
+const reconciler = `sysconfig-e2e-k8s-${id}/reconciler:${sysconfigVersion()}`;
+const configImage = `sysconfig-e2e-k8s-${id}/config`;
+const ns = `acme-e2e-${id}`;
+const DEPLOY = path.join(ROOT, "sysconfig-example/deploy/kubernetes");
+
+let dir: string;
+let repo: string;
+let saDir: string;
+let cleanup: () => Promise<void>;
+let kubelet: NodeJS.Timeout | undefined;
+
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+/** Edits sysconfig.yaml on master, re-renders, commits and builds the config image (:master). */
+async function change(edit: (doc: ReturnType<typeof parseDocument>) => void, message: string): Promise<void> {
+  const file = path.join(repo, "sysconfig.yaml");
+  const doc = parseDocument(await readFile(file, "utf8"));
+  edit(doc);
+  await writeFile(file, doc.toString());
+  const render = await runCli(["render", "--repo", repo]);
+  if (render.code !== 0) throw new Error(`render failed: ${render.stderr}`);
+  await git(repo, "add", "-A");
+  await git(repo, "commit", "-qm", message);
+  const build = await runCli([
+    "build",
+    "--repo",
+    repo,
+    "--image",
+    configImage,
+    "--base",
+    reconciler,
+    "--build-num",
+    "1",
+  ]);
+  if (build.code !== 0) throw new Error(`sysconfig build failed (${build.code}): ${build.stderr}`);
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The config image as the CronJob's pod runs it; `onStart` gets the container (to kill it). */
+async function runPod(
+  args: string[] = [],
+  onStart?: (kill: () => Promise<void>, logs: () => Promise<string>) => void,
+): Promise<Run> {
+  const container = await docker.createContainer({
+    Image: `${configImage}:master`,
+    Cmd: ["reconcile", "--timeout", "60", ...args],
+    Env: ["NO_COLOR=1", "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=6443"],
+    HostConfig: {
+      NetworkMode: "host",
+      ReadonlyRootfs: true,
+      Binds: [`${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`],
+    },
+  });
+  const demux = (logs: Buffer): { stdout: string; stderr: string } => {
+    let stdout = "";
+    let stderr = "";
+    for (let offset = 0; offset + 8 <= logs.length;) {
+      const size = logs.readUInt32BE(offset + 4);
+      const text = logs.subarray(offset + 8, offset + 8 + size).toString();
+      if (logs[offset] === 2) stderr += text;
+      else stdout += text;
+      offset += 8 + size;
+    }
+    return { stdout, stderr };
+  };
+  try {
+    await container.start();
+    onStart?.(
+      () => container.kill({ signal: "SIGKILL" }),
+      async () => {
+        const logs = await container
+          .logs({ stdout: true, stderr: true, follow: false })
+          .catch(() => undefined);
+        if (!logs) return "";
+        const { stdout, stderr } = demux(logs);
+        return stdout + stderr;
+      },
+    );
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    return {
+      code: StatusCode,
+      ...demux(await container.logs({ stdout: true, stderr: true, follow: false })),
+    };
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Plays the kubelet for the namespace: pods the controllers create are reported Running and Ready. */
+function startKubelet(): void {
+  stopKubelet();
+  kubelet = setInterval(
+    () => void markPodsReady(ns, "app.kubernetes.io/part-of=acme").catch(() => undefined),
+    300,
+  );
+}
+function stopKubelet(): void {
+  if (kubelet) clearInterval(kubelet);
+  kubelet = undefined;
+}
+
+interface Live {
+  metadata: { labels?: Record<string, string>; generation: number };
+  spec: { replicas?: number; template: { spec: { containers: { image: string }[] } } };
+}
+const getDeployment = (name: string) =>
+  kube<Live>("GET", `/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+const subject = (kind: string, name: string) =>
+  `kubernetes:${kind === "Service" ? "v1" : "apps/v1"}/${kind}/${ns}/${name}`;
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: Record<string, unknown>;
+}
+
+/** Applies one deploy file as the admin, moved into the test's namespace. */
+async function applyDeployFile(file: string, edit: (object: Manifest) => Manifest = (o) => o) {
+  const text = (await readFile(path.join(DEPLOY, file), "utf8")).replaceAll(
+    "namespace: acme",
+    `namespace: ${ns}`,
+  );
+  for (const doc of parseAllDocuments(text)) {
+    const object = edit(doc.toJS() as Manifest);
+    const kind = object.kind;
+    const base =
+      kind === "Namespace"
+        ? "/api/v1/namespaces"
+        : kind === "ServiceAccount"
+          ? `/api/v1/namespaces/${ns}/serviceaccounts`
+          : kind === "Role"
+            ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`
+            : kind === "RoleBinding"
+              ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`
+              : `/apis/${object.apiVersion}/namespaces/${ns}/cronjobs`;
+    const res = await kubeRequest("POST", base, { body: object });
+    if (res.status !== 201)
+      throw new Error(`applying ${file}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+}
+
+beforeAll(async () => {
+  const tmp = await tempDir("sysconfig-e2e-k8s-");
+  dir = tmp.dir;
+  cleanup = tmp.cleanup;
+  const image = await run(process.execPath, [path.join(ROOT, "dist/cli/image.js")], {
+    NODE_IMAGE: LOCAL_NODE_IMAGE,
+    SYSCONFIG_RECONCILER_IMAGE: reconciler,
+  });
+  if (image.code !== 0) throw new Error(`npm run image failed: ${image.out}`);
+  await applyDeployFile("namespace.yaml", (o) => ({ ...o, metadata: { ...o.metadata, name: ns } }));
+  for (const file of ["serviceaccount.yaml", "role.yaml", "rolebinding.yaml"]) await applyDeployFile(file);
+  // The pod's view: token, CA and namespace files readable by the image's non-root user.
+  const sa = await serviceAccountToken(ns, "sysconfig");
+  saDir = path.join(dir, "serviceaccount");
+  await mkdir(saDir);
+  await writeFile(path.join(saDir, "token"), sa.token);
+  await writeFile(path.join(saDir, "ca.crt"), sa.caCrt);
+  await writeFile(path.join(saDir, "namespace"), ns);
+  for (const f of ["token", "ca.crt", "namespace"]) await chmod(path.join(saDir, f), 0o644);
+  await chmod(saDir, 0o755);
+  repo = path.join(dir, "acme");
+  await initConfigRepo(repo);
+  await git(repo, "checkout", "-q", "master");
+  await change(
+    (doc) => doc.setIn(["environments", "master", "target", "namespace"], ns),
+    "namespace for the test",
+  );
+}, 300_000);
+
+afterAll(async () => {
+  stopKubelet();
+  await kubeRequest("DELETE", `/api/v1/namespaces/${ns}`);
+  const images = await docker.listImages({ filters: { reference: [configImage] } });
+  await removeImages(docker, [reconciler, ...images.flatMap((i) => i.RepoTags ?? [])]);
+  await cleanup();
+});
+
+describe("docker run of a kubernetes config image with the deploy files' service account", () => {
+  it("applies the master environment, waits for the rollouts, and a second run is a no-op", async () => {
+    startKubelet();
+    const first = await runPod();
+    expect(first.stderr).not.toMatch(/forbidden|HTTP 403/i);
+    expect(first.code).toBe(0);
+    for (const name of ["hello", "worker", "legacy-api"])
+      expect(first.stdout).toContain(`+ create ${subject("Deployment", name)}`);
+    expect(first.stdout).toContain(`+ create ${subject("Service", "hello")}`);
+    expect(first.stdout).toMatch(/Result: 4 healthy/);
+    const hello = await getDeployment("hello");
+    expect(hello.metadata.labels?.["sysconfig.io/system"]).toBe("acme");
+
+    const second = await runPod();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("No changes");
+  }, 180_000);
+
+  it("updates only what a bump changed, waiting for its rollout", async () => {
+    await change(
+      (doc) => doc.setIn(["services", "hello", "tag"], "2-master"),
+      "Updating hello tag to '2-master'",
+    );
+    const run = await runPod();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`~ update ${subject("Deployment", "hello")}`);
+    expect(run.stdout).toMatch(/Result: 1 healthy, 0 applied/);
+    expect(run.stdout).not.toContain(`~ update ${subject("Deployment", "worker")}`);
+    expect((await getDeployment("hello")).spec.template.spec.containers[0]?.image).toBe(
+      "127.0.0.1:5000/acme/hello:2-master",
+    );
+  }, 180_000);
+
+  it("corrects a field changed by hand", async () => {
+    await kube("PATCH", `/apis/apps/v1/namespaces/${ns}/deployments/worker?fieldManager=kubectl-edit`, {
+      body: { spec: { replicas: 7 } },
+      contentType: "application/merge-patch+json",
+    });
+    const run = await runPod();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("drift: spec.replicas is 7, sysconfig sets 3");
+    expect((await getDeployment("worker")).spec.replicas).toBe(3);
+  }, 180_000);
+
+  it("prunes a removed service and leaves an unlabelled object with a wanted name alone", async () => {
+    await kube("POST", `/api/v1/namespaces/${ns}/services`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "cache" },
+        spec: { ports: [{ port: 6379, protocol: "TCP" }] },
+      },
+    });
+    await change((doc) => {
+      doc.deleteIn(["services", "legacy-api"]);
+      doc.setIn(
+        ["services", "cache"],
+        doc.createNode({ image: "127.0.0.1:5000/acme/cache", tag: "1-master", ports: [{ container: 6379 }] }),
+      );
+    }, "remove legacy-api, add cache");
+    const run = await runPod();
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`! conflict ${subject("Service", "cache")}`);
+    expect(run.stdout).toContain("conflict");
+    const svc = await kube<{ metadata: { labels?: Record<string, string> } }>(
+      "GET",
+      `/api/v1/namespaces/${ns}/services/cache`,
+    );
+    expect(svc.metadata.labels).toBeUndefined();
+    // Prune waits for a converged sync: with the conflict gone, the removed service is deleted.
+    await kube("DELETE", `/api/v1/namespaces/${ns}/services/cache`);
+    const again = await runPod();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`- delete ${subject("Deployment", "legacy-api")}`);
+    expect((await kubeRequest("GET", `/apis/apps/v1/namespaces/${ns}/deployments/legacy-api`)).status).toBe(
+      404,
+    );
+  }, 240_000);
+
+  it("converges on the next run after a run is killed mid-apply", async () => {
+    stopKubelet(); // the hello rollout cannot finish: the run is killed while it waits
+    await change((doc) => {
+      doc.setIn(["services", "hello", "tag"], "3-master");
+      doc.setIn(["services", "worker", "tag"], "3-master");
+    }, "bump hello and worker");
+    const killed = await runPod([], (kill, logs) => {
+      void until(
+        "the hello update",
+        async () =>
+          (await logs()).includes(`~ update ${subject("Deployment", "hello")} …`) ? true : undefined,
+        60_000,
+      )
+        .then(() => new Promise((r) => setTimeout(r, 500)))
+        .then(kill);
+    });
+    expect(killed.code).toBe(137);
+    // worker depends on hello: not applied yet.
+    expect((await getDeployment("worker")).spec.template.spec.containers[0]?.image).toBe(
+      "127.0.0.1:5000/acme/worker:1-master",
+    );
+    startKubelet();
+    // The killed run's Lease expires (30 s) — the next run waits for it.
+    const next = await runPod(["--wait-lock", "--lock-timeout", "60"]);
+    expect(next.code).toBe(0);
+    expect((await getDeployment("worker")).spec.template.spec.containers[0]?.image).toBe(
+      "127.0.0.1:5000/acme/worker:3-master",
+    );
+    const after = await runPod();
+    expect(after.stdout).toContain("No changes");
+  }, 240_000);
+
+  it("refuses a mass delete and deletes nothing", async () => {
+    await change((doc) => {
+      doc.deleteIn(["services", "worker"]);
+      doc.deleteIn(["services", "cache"]);
+    }, "remove most services");
+    const run = await runPod();
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/--allow-mass-delete/);
+    expect((await getDeployment("worker")).metadata.generation).toBeGreaterThan(0);
+  }, 180_000);
+
+  it("the CronJob of the deploy files is accepted by the apiserver (as batch/v1beta1 on 1.20)", async () => {
+    await applyDeployFile("cronjob.yaml", (o) => ({ ...o, apiVersion: "batch/v1beta1" }));
+    const cron = await kube<{
+      spec: { jobTemplate: { spec: { template: { spec: { serviceAccountName: string } } } } };
+    }>("GET", `/apis/batch/v1beta1/namespaces/${ns}/cronjobs/sysconfig`);
+    expect(cron.spec.jobTemplate.spec.template.spec.serviceAccountName).toBe("sysconfig");
+  });
+});
