@@ -143,8 +143,13 @@ export async function loadConfig(dir: string): Promise<SysconfigConfig> {
     throw repoFsError(file, "read", error);
   }
   if (text === undefined) {
+    const cause: unknown = await stat(file).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     throw new InvalidInputError(
       `${file}: cannot read the config (it does not exist). Run sysconfig in a config repo, or pass --repo.`,
+      { cause },
     );
   }
   const result = parseConfig(text, file);
