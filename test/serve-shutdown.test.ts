@@ -15,7 +15,7 @@ let serve: ServeProcess | undefined;
 
 beforeEach(async () => {
   ({ dir, cleanup } = await tempDir("sysconfig-serve-stop-"));
-  fleet = await startFleetServer();
+  fleet = await startFleetServer({ machines: 4 }); // web@.service has Conflicts=web@*: one instance per machine
 });
 
 afterEach(async () => {
@@ -101,7 +101,7 @@ it("refuses a bad schedule, listen address, secret file or --unhealthy-after wit
     [["--listen", "9420"], '--listen "9420" failed: expected HOST:PORT'],
     [["--listen", "127.0.0.1:99999"], "expected HOST:PORT"],
     [["--webhook-secret-file", path.join(dir, "missing")], "--webhook-secret-file"],
-    [["--unhealthy-after", "0"], "--unhealthy-after 0 failed: must be at least 1"],
+    [["--unhealthy-after", "0"], "'--unhealthy-after <n>' argument '0' is invalid. expected a whole number of runs from 1 to 1000"],
   ];
   for (const [args, message] of cases) {
     const result = await runCli([...base, ...args]);
