@@ -265,14 +265,14 @@ async function main(units: number, sample: number): Promise<void> {
       "",
       row("sysconfig plan, nothing changed", plan, `; loading + render check ${s(plan.loadMs)}`),
       row(
-        "sysconfig reconcile, nothing changed (with lock)",
+        "sysconfig reconcile, nothing changed",
         noop,
         `; loading + render check ${s(noop.loadMs)}`,
       ),
       row("bare paged list requests (/units + /state)", lists),
       `  → no-op against fleet (after loading the config): plan ${(target(plan) / lists.ms).toFixed(2)}×, ` +
-        `reconcile ${(target(noop) / lists.ms).toFixed(2)}× the bare list requests (bar ≤ 1.2×; the reconcile ` +
-        `includes the lock: a GET, a PUT, a 0.5 s settle, a GET and a DELETE)`,
+        `reconcile ${(target(noop) / lists.ms).toFixed(2)}× the bare list requests (bar ≤ 1.2×; a reconcile ` +
+        `with nothing to change takes no lock)`,
       "",
       `(not timed: a reconcile back to 2-staging after the loop's sample: ${s(fixup.ms)}, ${fixup.note})`,
     ];

@@ -66,7 +66,7 @@ describe("reconcile pipeline", () => {
     const target = new MemoryTarget();
     const first = await runReconcile(request(), deps(target));
     expect(first.results?.map((r) => r.status)).toEqual(Array(5).fill("healthy"));
-    expect(target.log.slice(0, 2)).toEqual(["lock", "read"]);
+    expect(target.log.slice(0, 3)).toEqual(["read", "lock", "read"]);
     expect(target.log.slice(-2)).toEqual(["unlock", "close"]);
 
     const plan = await runReconcile(request({ planOnly: true }), deps(target));
@@ -82,7 +82,7 @@ describe("reconcile pipeline", () => {
     target.log.length = 0;
     const second = await runReconcile(request(), deps(target));
     expect(second.results).toEqual([]);
-    expect(target.log).toEqual(["lock", "read", "unlock", "close"]);
+    expect(target.log).toEqual(["read", "close"]); // nothing to change: no lock taken, nothing written
   });
 
   it("takes no lock and changes nothing when planning", async () => {
@@ -94,7 +94,7 @@ describe("reconcile pipeline", () => {
     expect(target.objects.size).toBe(0);
   });
 
-  it("refuses with exit 4 when another reconciler holds the lock, reading and changing nothing", async () => {
+  it("refuses with exit 4 when another reconciler holds the lock and something must change, changing nothing", async () => {
     await writeConfigRepo(dir, "acme", threeServices);
     const target = new MemoryTarget();
     target.lockHolder = "other-host pid 7";
@@ -102,8 +102,40 @@ describe("reconcile pipeline", () => {
     expect(error).toBeInstanceOf(SafetyRefusalError);
     expect((error as SafetyRefusalError).exitCode).toBe(4);
     expect((error as Error).message).toMatch(/held by other-host pid 7.*--wait-lock/);
-    expect(target.log).toEqual(["close"]);
+    expect(target.log).toEqual(["read", "close"]); // read once without the lock, then refused by it
     expect(target.objects.size).toBe(0);
+  });
+
+  it("with nothing to change succeeds without the lock, even while another reconciler holds it", async () => {
+    await writeConfigRepo(dir, "acme", threeServices);
+    const target = new MemoryTarget();
+    await runReconcile(request(), deps(target));
+    target.lockHolder = "other-host pid 7";
+    target.log.length = 0;
+    const outcome = await runReconcile(request(), deps(target));
+    expect(outcome.results).toEqual([]);
+    expect(target.log).toEqual(["read", "close"]);
+    expect(target.lockHolder).toBe("other-host pid 7");
+  });
+
+  it("plans again under the lock: a change made between the first read and the lock is seen", async () => {
+    await writeConfigRepo(dir, "acme", { hello: {} });
+    const other = new MemoryTarget();
+    await runReconcile(request(), deps(other)); // what another reconciler is about to do
+    const target = new MemoryTarget();
+    let reads = 0;
+    const readActual = target.readActual.bind(target);
+    target.readActual = async (system: string) => {
+      reads += 1;
+      const actual = await readActual(system);
+      // The other reconciler creates hello right after our first, unlocked read.
+      if (reads === 1) for (const [name, object] of other.objects) target.objects.set(name, object);
+      return actual;
+    };
+    const outcome = await runReconcile(request(), deps(target));
+    expect(reads).toBe(2);
+    expect(outcome.results).toEqual([]);
+    expect(target.log).toEqual(["read", "lock", "read", "unlock", "close"]);
   });
 
   it("waits for the lock with --wait-lock", async () => {
@@ -194,7 +226,7 @@ describe("reconcile pipeline", () => {
     expect(target.objects.size).toBe(5);
   });
 
-  it("fails with exit 1 and releases the lock when the target cannot be read", async () => {
+  it("fails with exit 1 when the target cannot be read, holding no lock", async () => {
     await writeConfigRepo(dir, "acme", { hello: {} });
     const target = new MemoryTarget();
     target.readFailure = new RuntimeFailureError("fleet:/fleet/v1/units list failed: connection refused", {
@@ -203,7 +235,7 @@ describe("reconcile pipeline", () => {
     const error = await runReconcile(request(), deps(target)).catch((e: unknown) => e);
     expect((error as RuntimeFailureError).exitCode).toBe(1);
     expect((error as Error).message).toMatch(/connection refused/);
-    expect(target.log).toEqual(["lock", "read", "unlock", "close"]);
+    expect(target.log).toEqual(["read", "close"]); // failed before anything needed the lock
   });
 
   it("corrects drift on an owned object", async () => {

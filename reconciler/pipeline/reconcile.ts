@@ -1,11 +1,16 @@
-// The reconcile pipeline, top to bottom (DESIGN §6): load desired → lock → read actual → diff → guard →
-// plan → apply → wait → report. Each step lives in its own module; this file only strings them together.
+// The reconcile pipeline, top to bottom (DESIGN §6): load desired → read actual → diff → (nothing to
+// change: done, no lock) → lock → read actual again → diff → guard → plan → apply → wait → report.
+// A run with nothing to change writes nothing, so it takes no lock: a no-op costs the target's reads
+// alone (on fleet the lock costs a PUT, a settle pause, a GET and a DELETE). Anything to change is
+// planned again under the lock, since the state may have moved between the first read and the lock.
+// Each step lives in its own module; this file only strings them together.
 import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
 import { dependencyLevels } from "../apply/order.js";
 import { isFailure, type ChangeResult } from "../apply/result.js";
 import type { TargetConfig, TargetKind } from "../config/schema.js";
 import { loadDesiredState } from "../desired/load.js";
 import { diffObjects } from "../diff/diff.js";
+import { hasPendingChanges, summarize } from "../diff/summary.js";
 import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
 import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../errors.js";
 import type { ChangeSet, DesiredState } from "../model.js";
@@ -85,6 +90,13 @@ export async function runReconcile(
   });
   try {
     if (request.planOnly) return await plan(desired, target, request, deps);
+    const unlocked = await readPlan(desired, target, request);
+    if (!unlocked.refusal && !hasPendingChanges(summarize(unlocked.changeSet.changes))) {
+      deps.onPlan?.(unlocked);
+      const outcome: ReconcileOutcome = { ...unlocked, results: [] };
+      deps.onResult?.(outcome);
+      return outcome;
+    }
     const wait: LockWait = request.waitLock
       ? {
           timeoutMs: (request.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS) * 1000,
@@ -128,6 +140,18 @@ async function plan(
   request: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<PlannedRun> {
+  const planned = await readPlan(desired, target, request);
+  deps.onPlan?.(planned);
+  if (planned.refusal) throw planned.refusal;
+  return planned;
+}
+
+/** Reads actual state and diffs it against the desired state, with the prune guard's verdict. */
+async function readPlan(
+  desired: DesiredState,
+  target: Target,
+  request: ReconcileRequest,
+): Promise<PlannedRun> {
   const desiredObjects = target.desiredObjects(desired);
   const actual = await target.readActual(desired.system);
   const changeSet: ChangeSet = {
@@ -139,10 +163,7 @@ async function plan(
     ...(desired.uncommitted && desired.uncommitted.length > 0 ? { uncommitted: desired.uncommitted } : {}),
   };
   const refusal = checkPruneGuard(changeSet.changes, desiredObjects.length, request.guard);
-  const planned: PlannedRun = refusal ? { desired, changeSet, refusal } : { desired, changeSet };
-  deps.onPlan?.(planned);
-  if (refusal) throw refusal;
-  return planned;
+  return refusal ? { desired, changeSet, refusal } : { desired, changeSet };
 }
 
 /** The exit-1 error naming every change that did not converge, or undefined when all did. */
