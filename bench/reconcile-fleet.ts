@@ -264,11 +264,7 @@ async function main(units: number, sample: number): Promise<void> {
       `  → replace: sysconfig ${(loopAt(loopReplace) / replace.ms).toFixed(1)}× faster than the loop (bar ≥ 10×)`,
       "",
       row("sysconfig plan, nothing changed", plan, `; loading + render check ${s(plan.loadMs)}`),
-      row(
-        "sysconfig reconcile, nothing changed",
-        noop,
-        `; loading + render check ${s(noop.loadMs)}`,
-      ),
+      row("sysconfig reconcile, nothing changed", noop, `; loading + render check ${s(noop.loadMs)}`),
       row("bare paged list requests (/units + /state)", lists),
       `  → no-op against fleet (after loading the config): plan ${(target(plan) / lists.ms).toFixed(2)}×, ` +
         `reconcile ${(target(noop) / lists.ms).toFixed(2)}× the bare list requests (bar ≤ 1.2×; a reconcile ` +
