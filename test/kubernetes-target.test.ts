@@ -139,6 +139,8 @@ describe("kubernetes target on a real apiserver", () => {
     expect(run.outcome?.results?.map((r) => r.subject)).toEqual([
       `kubernetes:apps/v1/Deployment/${ns.name}/web`,
     ]);
+    // Read once without the lock and again under it: the second read reuses the first one's dry-run.
+    expect(run.target.lastDryRuns).toBe(0);
     expect((await deployment("web")).spec.template.spec.containers[0]?.image).toBe(
       "127.0.0.1:5000/acme/web:2-develop",
     );

@@ -13,7 +13,7 @@ import { diffObjects } from "../diff/diff.js";
 import { hasPendingChanges, summarize } from "../diff/summary.js";
 import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
 import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../errors.js";
-import type { ChangeSet, DesiredState } from "../model.js";
+import type { ChangeSet, DesiredObject, DesiredState } from "../model.js";
 import { maskSecrets } from "../plan/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, type LockWait } from "../targets/lock-wait.js";
@@ -89,8 +89,9 @@ export async function runReconcile(
     ...(request.requestTimeoutMs !== undefined ? { requestTimeoutMs: request.requestTimeoutMs } : {}),
   });
   try {
-    if (request.planOnly) return await plan(desired, target, request, deps);
-    const unlocked = await readPlan(desired, target, request);
+    const objects = target.desiredObjects(desired);
+    if (request.planOnly) return await plan(desired, objects, target, request, deps);
+    const unlocked = await readPlan(desired, objects, target, request);
     if (!unlocked.refusal && !hasPendingChanges(summarize(unlocked.changeSet.changes))) {
       deps.onPlan?.(unlocked);
       const outcome: ReconcileOutcome = { ...unlocked, results: [] };
@@ -105,7 +106,7 @@ export async function runReconcile(
       : false;
     const lock = await target.acquireLock(desired.system, request.lockOwner, wait);
     try {
-      const planned = await plan(desired, target, request, deps);
+      const planned = await plan(desired, objects, target, request, deps);
       const results = await applyChanges(target, planned.changeSet.changes, {
         system: desired.system,
         revision: desired.revision,
@@ -136,11 +137,12 @@ export async function runReconcile(
 /** Reads actual state, diffs, checks the prune guard and hands the plan to onPlan. */
 async function plan(
   desired: DesiredState,
+  desiredObjects: DesiredObject[],
   target: Target,
   request: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<PlannedRun> {
-  const planned = await readPlan(desired, target, request);
+  const planned = await readPlan(desired, desiredObjects, target, request);
   deps.onPlan?.(planned);
   if (planned.refusal) throw planned.refusal;
   return planned;
@@ -149,10 +151,10 @@ async function plan(
 /** Reads actual state and diffs it against the desired state, with the prune guard's verdict. */
 async function readPlan(
   desired: DesiredState,
+  desiredObjects: DesiredObject[],
   target: Target,
   request: ReconcileRequest,
 ): Promise<PlannedRun> {
-  const desiredObjects = target.desiredObjects(desired);
   const actual = await target.readActual(desired.system);
   const changeSet: ChangeSet = {
     system: desired.system,

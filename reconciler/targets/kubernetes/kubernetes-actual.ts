@@ -44,17 +44,33 @@ export interface KubernetesActualSpec {
   reclaim: boolean;
 }
 
+/**
+ * Dry-run results by live object version and desired hash. A dry-run is a function of the live object
+ * (its resourceVersion) and the manifest, so a second read of unchanged objects (the pipeline reads
+ * once without the lock and again under it) reuses the first one's results instead of asking again.
+ */
+export type DryRunCache = Map<string, DryRunOutcome>;
+
+/** What a dry-run found: extra drift notes, and the two texts of the diff unless nothing would change. */
+interface DryRunOutcome {
+  notes: string[];
+  diff?: { before: string; after: string };
+  /** The dry-run failed outright: notes say why, texts are left as they were. */
+  failed: boolean;
+}
+
 export interface ReadOptions {
   scope: OwnerScope;
   /** Collections recorded in the inventory (kinds and namespaces this system used before). */
   inventory: readonly CollectionKey[];
   parallelism: number;
   forceConflicts: boolean;
+  cache?: DryRunCache;
 }
 
 export interface ReadResult {
   actual: ActualObject[];
-  /** Objects that needed a server-side dry-run (the rest compared equal from the lists alone). */
+  /** Server-side dry-runs sent (the rest compared equal from the lists alone, or were cached). */
   dryRuns: number;
 }
 
@@ -114,8 +130,34 @@ export async function kubernetesReadActual(
     }
     actual.push(object);
   }
-  await mapBounded(toDryRun, options.parallelism, (item) => dryRun(client, item, options.forceConflicts));
-  return { actual, dryRuns: toDryRun.length };
+  let dryRuns = 0;
+  await mapBounded(toDryRun, options.parallelism, async (item) => {
+    const key = `${item.actual.subject}\n${item.live.metadata.resourceVersion ?? ""}\n${item.desired.hash}\n${options.forceConflicts}`;
+    let outcome = options.cache?.get(key);
+    if (!outcome) {
+      dryRuns += 1;
+      outcome = await dryRun(client, item, options.forceConflicts);
+      options.cache?.set(key, outcome);
+    }
+    useOutcome(item, outcome);
+  });
+  return { actual, dryRuns };
+}
+
+function useOutcome(item: { desired: DesiredObject; actual: ActualObject }, outcome: DryRunOutcome): void {
+  const notes = [...(item.actual.drift ?? []), ...outcome.notes];
+  if (outcome.failed) {
+    item.actual.drift = notes;
+    return;
+  }
+  if (!outcome.diff) {
+    // Only the cheap check disagreed (a value the server normalizes): nothing to do.
+    delete item.actual.drift;
+    return;
+  }
+  if (notes.length > 0) item.actual.drift = notes;
+  item.actual.text = outcome.diff.before;
+  item.desired.text = outcome.diff.after;
 }
 
 /**
@@ -126,7 +168,7 @@ async function dryRun(
   client: KubernetesClient,
   item: { desired: DesiredObject; actual: ActualObject; live: KubeObject },
   forceConflicts: boolean,
-): Promise<void> {
+): Promise<DryRunOutcome> {
   const spec = item.desired.spec as KubernetesDesiredSpec;
   const path = objectPath(spec.kind, spec.namespace, spec.name);
   const reclaim = (item.actual.spec as KubernetesActualSpec).reclaim;
@@ -137,24 +179,23 @@ async function dryRun(
       contentType: "application/apply-patch+yaml",
       countAs: "DRYRUN",
     });
+  const notes: string[] = [];
   let result: KubeObject;
   try {
     result = (await apply(forceConflicts)).body;
   } catch (error) {
     if (!(error instanceof KubernetesRequestError) || error.status !== 409) {
-      item.actual.drift = [...(item.actual.drift ?? []), `server-side dry-run failed: ${reasonOf(error)}`];
-      return;
+      return { notes: [`server-side dry-run failed: ${reasonOf(error)}`], failed: true };
     }
     const lines = conflictLines(error);
     const how = reclaim
       ? "sysconfig set these fields last and takes them back"
       : "apply fails unless --force-conflicts takes them over";
-    item.actual.drift = [...(item.actual.drift ?? []), `conflict: ${lines.join("; ")} (${how})`];
+    notes.push(`conflict: ${lines.join("; ")} (${how})`);
     try {
       result = (await apply(true)).body;
     } catch (again) {
-      item.actual.drift.push(`server-side dry-run failed: ${reasonOf(again)}`);
-      return;
+      return { notes: [...notes, `server-side dry-run failed: ${reasonOf(again)}`], failed: true };
     }
   }
   const before = diffForm(item.live);
@@ -162,10 +203,7 @@ async function dryRun(
   // The hash annotation is left out of diffs but not of this test: a manifest that changed only in
   // ways the server normalizes away is applied once, so its new hash is recorded and lists suffice again.
   if (canonicalJson(before) === canonicalJson(after) && item.actual.hash === item.desired.hash) {
-    // Only the cheap check disagreed (a value the server normalizes): nothing to do.
-    delete item.actual.drift;
-    return;
+    return { notes: [], failed: false };
   }
-  item.actual.text = objectText(before);
-  item.desired.text = objectText(after);
+  return { notes, diff: { before: objectText(before), after: objectText(after) }, failed: false };
 }

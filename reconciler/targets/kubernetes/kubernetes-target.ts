@@ -7,7 +7,7 @@ import { InternalError, InvalidInputError } from "../../errors.js";
 import type { Change } from "../../model.js";
 import type { ApplyContext, HealthCheck, Target, TargetOptions } from "../target.js";
 import { parseBooleanWord } from "./kubernetes-flags.js";
-import { kubernetesReadActual } from "./kubernetes-actual.js";
+import { kubernetesReadActual, type DryRunCache } from "./kubernetes-actual.js";
 import { kubernetesApply } from "./kubernetes-apply.js";
 import { KubernetesClient, type ClientTuning } from "./kubernetes-client.js";
 import { listCollection } from "./kubernetes-collections.js";
@@ -74,6 +74,7 @@ export async function createKubernetesTarget(
   let lock: KubernetesLock | undefined;
   const applied = new Map<string, number>();
   let lastDryRuns = 0;
+  const dryRunCache: DryRunCache = new Map();
   const scope = (system: string): OwnerScope => ({ system, environment });
 
   const checkHealth = async (
@@ -113,6 +114,7 @@ export async function createKubernetesTarget(
         inventory,
         parallelism: t.parallelism,
         forceConflicts,
+        cache: dryRunCache,
       });
       lastDryRuns = result.dryRuns;
       return result.actual;
