@@ -145,12 +145,36 @@ describe("kubernetes desired objects", () => {
       "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, labels: { n: 1 } }\n",
       /quote numbers/,
     ],
-    ["broken YAML", "apiVersion: v1\nkind: [\n", /not valid YAML/],
   ])("refuses %s with the file and document named (exit 3)", (_what, content, message) => {
     const run = () => kubernetesDesiredObjects(state([{ path: "rendered/x.yaml", service: "x", content }]));
     expect(run).toThrow(InvalidInputError);
     expect(run).toThrow(message);
     expect(run).toThrow(/rendered\/x.yaml \(document 1\)/);
+  });
+
+  it.each([
+    ["broken YAML", "apiVersion: v1\nkind: [\n", "rendered/x.yaml line 3 is not valid YAML: "],
+    [
+      "a duplicate key",
+      "apiVersion: v1\nkind: ConfigMap\nkind: Secret\n",
+      "line 3 is not valid YAML: duplicated mapping key",
+    ],
+  ])("refuses %s naming the file and line (exit 3)", (_what, content, message) => {
+    const run = () => kubernetesDesiredObjects(state([{ path: "rendered/x.yaml", service: "x", content }]));
+    expect(run).toThrow(InvalidInputError);
+    expect(run).toThrow(message);
+  });
+
+  it("refuses a YAML alias bomb before hashing it, naming the document (exit 3)", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const next = String.fromCharCode(97 + i);
+      levels.push(`${next}: &${next} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    const content = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: bomb }\ndata:\n  ${levels.join("\n  ")}\n`;
+    const run = () => kubernetesDesiredObjects(state([{ path: "rendered/x.yaml", service: "x", content }]));
+    expect(run).toThrow(/rendered\/x.yaml \(document 1\): its aliases expand to more than 200000 values/);
   });
 
   it("keeps branch names that are not label values apart with a digest", () => {
