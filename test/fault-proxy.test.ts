@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { ApiException, CoreV1Api } from "@kubernetes/client-node";
 import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
-import { adminToken, kubeConfigFor, kubeRequest, testNamespace } from "./helpers/kube.js";
+import { adminToken, kubeRequest, testNamespace } from "./helpers/kube.js";
+import { kubeConfigFor } from "./helpers/kube-client-node.js";
 
 describe("fault proxy in front of the real apiserver", () => {
   let proxy: FaultProxy;

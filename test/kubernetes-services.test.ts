@@ -8,9 +8,7 @@ import path from "node:path";
 import { ApiException, AppsV1Api, CoreV1Api, type V1Deployment } from "@kubernetes/client-node";
 import {
   KUBE,
-  adminKubeConfig,
   kube,
-  kubeConfigFor,
   kubeRequest,
   completeRollout,
   serviceAccountToken,
@@ -18,6 +16,7 @@ import {
   until,
   writeWorkloadStatus,
 } from "./helpers/kube.js";
+import { adminKubeConfig, kubeConfigFor } from "./helpers/kube-client-node.js";
 import { tempDir } from "./helpers/tmp.js";
 
 function deployment(name: string, replicas: number): V1Deployment {

@@ -4,7 +4,6 @@
 import https from "node:https";
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { KubeConfig } from "@kubernetes/client-node";
 
 const STATE = process.env.SYSCONFIG_SERVICES_DIR ?? "/var/lib/sysconfig-services";
 
@@ -21,13 +20,6 @@ export const KUBE = {
 
 export function adminToken(): string {
   return readFileSync(KUBE.adminTokenFile, "utf8").trim();
-}
-
-/** The admin kubeconfig the services script writes (system:masters). */
-export function adminKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(KUBE.kubeconfig);
-  return kc;
 }
 
 export interface Credentials {
@@ -54,12 +46,6 @@ export function kubeconfigText({ token, server = KUBE.server, namespace = "defau
     ],
     "current-context": "sysconfig-test",
   });
-}
-
-export function kubeConfigFor(credentials: Credentials): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigText(credentials));
-  return kc;
 }
 
 export interface KubeResponse<T> {
