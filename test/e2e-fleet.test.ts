@@ -1,7 +1,6 @@
 // End to end on fleet (issue 4 item 5): a config image built by `sysconfig build` runs with
 // `docker run` against the fake fleetd, over a mounted unix socket and over the SSH tunnel.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, copyFile, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -12,7 +11,7 @@ import { sysconfigVersion } from "../cli/build/reconciler-image-name.js";
 import { lockUnitName } from "../reconciler/targets/fleet/fleet-lock.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 import { bumpInPlace, git, initConfigRepo, removeImages } from "./helpers/build-fixtures.js";
-import { ROOT, runCli } from "./helpers/cli.js";
+import { buildReconcilerImage, runCli, runCommand } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const docker = dockerClient(process.env);
@@ -27,25 +26,6 @@ let dir: string;
 let repo: string;
 let socketPath: string;
 let cleanup: () => Promise<void>;
-
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out }));
-  });
-}
 
 /** `sysconfig build` of the repo at HEAD into the local config image (tag :staging). */
 async function build(): Promise<void> {
@@ -117,11 +97,7 @@ beforeAll(async () => {
   // suite quick; the roll that is killed midway runs on the real 2 s pass.
   server = await startFleetServer({ socketPath, realistic: E2E_TIMING });
   await chmod(socketPath, 0o666); // the reconciler runs as uid 10001, like fleet.socket's default 0666
-  const image = await run(process.execPath, [path.join(ROOT, "dist/cli/image.js")], {
-    NODE_IMAGE: LOCAL_NODE_IMAGE,
-    SYSCONFIG_RECONCILER_IMAGE: reconciler,
-  });
-  if (image.code !== 0) throw new Error(`npm run image failed: ${image.out}`);
+  await buildReconcilerImage(reconciler, LOCAL_NODE_IMAGE);
   repo = path.join(dir, "acme");
   await initConfigRepo(repo);
   await git(repo, "checkout", "-q", "staging");
@@ -242,7 +218,7 @@ describe("docker run of a fleet config image", () => {
   it("reconciles over the SSH tunnel (bastion → fleet host → streamlocal to the socket)", async () => {
     // The image runs as uid 10001: give it a readable copy of the test key and known_hosts.
     const sshDir = path.join(dir, "ssh");
-    await run("mkdir", ["-p", sshDir]);
+    await runCommand("mkdir", ["-p", sshDir]);
     for (const f of ["id_ed25519", "known_hosts"]) {
       await copyFile(path.join(SSH, f), path.join(sshDir, f));
       await chmod(path.join(sshDir, f), 0o644);

@@ -5,7 +5,6 @@
 // grants (RBAC enforced). The test plays the kubelet: it marks pods Running and Ready, and the real
 // ReplicaSet and Deployment controllers complete the rollouts.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,7 +13,7 @@ import { dockerClient } from "../cli/build/docker-engine.js";
 import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
 import { sysconfigVersion } from "../cli/build/reconciler-image-name.js";
 import { git, initConfigRepo, removeImages } from "./helpers/build-fixtures.js";
-import { ROOT, runCli } from "./helpers/cli.js";
+import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -30,25 +29,6 @@ let repo: string;
 let saDir: string;
 let cleanup: () => Promise<void>;
 let kubelet: NodeJS.Timeout | undefined;
-
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out }));
-  });
-}
 
 /** Edits sysconfig.yaml on master, re-renders, commits and builds the config image (:master). */
 async function change(edit: (doc: ReturnType<typeof parseDocument>) => void, message: string): Promise<void> {
@@ -187,11 +167,7 @@ beforeAll(async () => {
   const tmp = await tempDir("sysconfig-e2e-k8s-");
   dir = tmp.dir;
   cleanup = tmp.cleanup;
-  const image = await run(process.execPath, [path.join(ROOT, "dist/cli/image.js")], {
-    NODE_IMAGE: LOCAL_NODE_IMAGE,
-    SYSCONFIG_RECONCILER_IMAGE: reconciler,
-  });
-  if (image.code !== 0) throw new Error(`npm run image failed: ${image.out}`);
+  await buildReconcilerImage(reconciler, LOCAL_NODE_IMAGE);
   await applyDeployFile("namespace.yaml", (o) => ({ ...o, metadata: { ...o.metadata, name: ns } }));
   for (const file of ["serviceaccount.yaml", "role.yaml", "rolebinding.yaml"]) await applyDeployFile(file);
   // The pod's view: token, CA and namespace files readable by the image's non-root user.

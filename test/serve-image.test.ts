@@ -3,7 +3,6 @@
 // corrects drift on its schedule, reacts to a signed webhook, and stops on `docker stop` (SIGTERM)
 // within its grace period with the lock released.
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
-import { spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
@@ -11,7 +10,7 @@ import path from "node:path";
 import type Dockerode from "dockerode";
 import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
 import { removeImages } from "./helpers/build-fixtures.js";
-import { ROOT, runCli } from "./helpers/cli.js";
+import { buildReconcilerImage, runCli } from "./helpers/cli.js";
 import {
   buildWebImage,
   commitConfig,
@@ -39,25 +38,6 @@ let cleanup: () => Promise<void>;
 let container: Dockerode.Container | undefined;
 let servePort: number;
 let webPort: number;
-
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out }));
-  });
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -94,11 +74,7 @@ beforeAll(async () => {
   ({ dir, cleanup } = await tempDir("sysconfig-serve-image-"));
   servePort = await freePort();
   webPort = await freePort();
-  const image = await run(process.execPath, [path.join(ROOT, "dist/cli/image.js")], {
-    NODE_IMAGE: LOCAL_NODE_IMAGE,
-    SYSCONFIG_RECONCILER_IMAGE: reconciler,
-  });
-  if (image.code !== 0) throw new Error(`npm run image failed: ${image.out}`);
+  await buildReconcilerImage(reconciler, LOCAL_NODE_IMAGE);
   await buildWebImage(`${webImage}:1-main`, "served by serve\n");
   const repo = path.join(dir, "config");
   await mkdir(repo);

@@ -34,3 +34,32 @@ export function runCli(
     child.stdin.end(options.input ?? "");
   });
 }
+
+/** Any command from the project root, stdout and stderr interleaved. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+/** `npm run image`: the reconciler image under `tag`, on the local Node base image `nodeImage`. */
+export async function buildReconcilerImage(tag: string, nodeImage: string): Promise<void> {
+  const image = await runCommand(process.execPath, [path.join(ROOT, "dist/cli/image.js")], {
+    NODE_IMAGE: nodeImage,
+    SYSCONFIG_RECONCILER_IMAGE: tag,
+  });
+  if (image.code !== 0) throw new Error(`npm run image failed: ${image.out}`);
+}
