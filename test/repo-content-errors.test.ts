@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, type CliResult } from "./helpers/cli.js";
-import { bareClone, git, initExample, refsOf } from "./helpers/config-repos.js";
+import { bareClone, cloneOf, commitAll, initExample, refsOf } from "./helpers/config-repos.js";
 import { tempDir } from "./helpers/tmp.js";
 
 let root: string;
@@ -19,17 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-let clones = 0;
-function checkout(branch = "develop"): string {
-  const dir = path.join(root, `clone-${++clones}`);
-  git(["clone", "--quiet", "--branch", branch, "--", work, dir]);
-  return dir;
-}
-
-function commitAll(dir: string): void {
-  git(["add", "-A"], dir);
-  git(["commit", "--quiet", "-m", "probe", "--allow-empty"], dir);
-}
+const checkout = (branch?: string): string => cloneOf(work, root, branch);
 
 /** Ten aliases of ten aliases of …: 10^4 nodes from 40 lines, refused by yaml past 100 aliases. */
 const ALIAS_BOMB = [
@@ -52,7 +42,7 @@ describe("a YAML alias bomb is invalid input, never a stack trace", () => {
     const file = path.join(dir, "sysconfig.yaml");
     await writeFile(file, `${await readFile(file, "utf8")}${ALIAS_BOMB}\n`);
     commitAll(dir);
-    const remote = bareClone(dir, path.join(root, `bomb-${clones}.git`));
+    const remote = bareClone(dir, path.join(root, `bomb-${path.basename(dir)}.git`));
     const before = refsOf(remote);
     for (const args of [
       ["validate", "--repo", dir],

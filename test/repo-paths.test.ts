@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ROOT, runCli, type CliResult } from "./helpers/cli.js";
-import { git, initExample } from "./helpers/config-repos.js";
+import { cloneOf, commitAll, initExample } from "./helpers/config-repos.js";
 import { tempDir } from "./helpers/tmp.js";
 
 let root: string;
@@ -27,19 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-let clones = 0;
-/** A fresh checkout of the initialised repo on `branch`. */
-function checkout(branch = "develop"): string {
-  const dir = path.join(root, `clone-${++clones}`);
-  git(["clone", "--quiet", "--branch", branch, "--", work, dir]);
-  return dir;
-}
-
-/** Commits everything, so build (which refuses a dirty tree) reaches its checks. */
-function commitAll(dir: string): void {
-  git(["add", "-A"], dir);
-  git(["commit", "--quiet", "-m", "probe", "--allow-empty"], dir);
-}
+const checkout = (branch?: string): string => cloneOf(work, root, branch);
 
 async function setOwnTemplate(dir: string, service: string, kind: string, template: string): Promise<void> {
   const file = path.join(dir, "sysconfig.yaml");
@@ -178,7 +166,7 @@ describe("a service's templates stay inside the config repo", () => {
 describe("sysconfig.yaml stays inside the config repo", () => {
   it("refuses a sysconfig.yaml that is a symlink out of the repo, in every command", async () => {
     const dir = checkout();
-    const outside = path.join(root, `outside-${clones}.yaml`);
+    const outside = path.join(root, `outside-${path.basename(dir)}.yaml`);
     await writeFile(outside, await readFile(path.join(dir, "sysconfig.yaml"), "utf8"));
     await rm(path.join(dir, "sysconfig.yaml"));
     await symlink(outside, path.join(dir, "sysconfig.yaml"));

@@ -9,7 +9,7 @@ import { findStale } from "../reconciler/render/compare.js";
 import { renderAll } from "../reconciler/render/render.js";
 import { writeRendered } from "../reconciler/render/write.js";
 import { runCli } from "./helpers/cli.js";
-import { bareClone, fileAt, git, initExample, refsOf } from "./helpers/config-repos.js";
+import { bareClone, cloneOf, commitAll, fileAt, git, initExample, refsOf } from "./helpers/config-repos.js";
 import { tempDir } from "./helpers/tmp.js";
 
 let root: string;
@@ -22,17 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-let clones = 0;
-function checkout(branch = "develop"): string {
-  const dir = path.join(root, `clone-${++clones}`);
-  git(["clone", "--quiet", "--branch", branch, "--", work, dir]);
-  return dir;
-}
-
-function commitAll(dir: string): void {
-  git(["add", "-A"], dir);
-  git(["commit", "--quiet", "-m", "probe", "--allow-empty"], dir);
-}
+const checkout = (branch?: string): string => cloneOf(work, root, branch);
 
 async function editConfig(dir: string, edit: (text: string) => string): Promise<void> {
   const file = path.join(dir, "sysconfig.yaml");

@@ -23,6 +23,20 @@ export function git(args: readonly string[], cwd?: string): string {
   });
 }
 
+let clones = 0;
+/** A fresh clone of `work` on `branch`, in a new directory under `root`. */
+export function cloneOf(work: string, root: string, branch = "develop"): string {
+  const dir = path.join(root, `clone-${++clones}`);
+  git(["clone", "--quiet", "--branch", branch, "--", work, dir]);
+  return dir;
+}
+
+/** Commits everything, so build (which refuses a dirty tree) reaches its checks. */
+export function commitAll(dir: string): void {
+  git(["add", "-A"], dir);
+  git(["commit", "--quiet", "-m", "probe", "--allow-empty"], dir);
+}
+
 /** `sysconfig init` of the example into `<parent>/work`. */
 export async function initExample(parent: string): Promise<string> {
   const work = path.join(parent, "work");
