@@ -288,18 +288,27 @@ describe("docker target lifecycle", () => {
     await commitConfig(repo, yaml, "no extra");
   });
 
-  it("refuses with exit 4 while another live reconciler holds the lock, and says how to clear a stale one", async () => {
+  it("refuses with exit 4 while another live reconciler holds the lock and something must change, and says how to clear a stale one", async () => {
     const lock = await createLockMarker(system, {
       "io.sysconfig.lock.owner": "test",
       "io.sysconfig.lock.pid": String(process.pid),
     });
+    const yaml = configYaml(system, port, { web: "2-main", probe: "2-main" });
     try {
+      // Nothing to change: nothing is written, so the run needs no lock and succeeds.
+      const noop = await reconcile(repo);
+      expect(noop.code).toBe(0);
+      expect(noop.stderr).not.toContain("holds the lock");
+      await commitConfig(repo, yaml.replace(/tag: 2-main/g, "tag: 1-main"), "pending change");
+      const before = await idsByName(system);
       const result = await reconcile(repo);
       expect(result.code).toBe(4);
       expect(result.stderr).toContain("another reconciler holds the lock");
       expect(result.stderr).toContain(`docker rm sysconfig-lock-${system}`);
+      expect(await idsByName(system)).toEqual(before);
     } finally {
       await lock.remove({ force: true });
+      await commitConfig(repo, yaml, "no change");
     }
   });
 
