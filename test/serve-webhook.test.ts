@@ -39,6 +39,8 @@ async function get(p: string): Promise<{ status: number; text: string }> {
 /** Lock units taken on the fake fleetd: one per run that reached the target. */
 const lockTakes = (system: string) =>
   fleet.log.filter((l) => l === `PUT /fleet/v1/units/${encodeURIComponent(lockUnitName(system))}`).length;
+/** Walks of the unit list begun (first pages): every run reads the target at least once. */
+const unitListReads = () => fleet.log.filter((l) => l === "GET /fleet/v1/units").length;
 
 async function start(system: string, args: string[] = [], services = { web: { instances: 2 } }) {
   await writeFleetRepo(path.join(dir, system), { name: system, endpoint: fleet.endpoint, services });
@@ -76,6 +78,7 @@ describe("webhook signature", () => {
   it("accepts a body signed with the shared secret and runs a reconcile of the configured state, whatever the body says", async () => {
     const s = await start("sig-ok");
     await s.waitFor((e) => e.event === "run.finished" && e.run === 1);
+    const readsBefore = unitListReads();
     // A signed body that tries to steer the run: it is authenticated, then ignored.
     const body = JSON.stringify({
       ref: "refs/heads/master",
@@ -89,7 +92,8 @@ describe("webhook signature", () => {
     const second = await s.waitFor((e) => e.event === "run.finished" && e.run === 2);
     expect(second.result).toBe("success");
     expect(s.named("run.started")[1]?.reasons).toEqual(["webhook"]);
-    expect(lockTakes("sig-ok")).toBe(2);
+    expect(unitListReads()).toBeGreaterThan(readsBefore); // the webhook's run read the cluster
+    expect(lockTakes("sig-ok")).toBe(1); // and, with nothing to change, took no lock
     expect(s.named("run.planned")[1]).toMatchObject({
       environment: "staging",
       create: 0,
@@ -216,7 +220,9 @@ describe("one run at a time", () => {
     expect(s.named("run.started")[1]?.reasons).toEqual(["webhook"]);
     // The runs never overlapped: the second started after the first finished.
     expect(Date.parse(s.named("run.started")[1]?.time ?? "")).toBeGreaterThanOrEqual(Date.parse(first.time));
-    expect(lockTakes("burst")).toBe(2);
+    // The second run read the cluster again and found nothing left to change, so it took no lock.
+    expect(s.named("run.planned")[1]).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 4 });
+    expect(lockTakes("burst")).toBe(1);
     const metrics = (await get("/metrics")).text;
     expect(metric(metrics, 'sysconfig_runs_total{result="success"}')).toBe(2);
     expect(metric(metrics, 'sysconfig_webhook_requests_total{outcome="accepted"}')).toBe(100);
