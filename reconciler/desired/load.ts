@@ -3,7 +3,6 @@
 // comes from (baked build info, else git HEAD and branch).
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { simpleGit } from "simple-git";
 import { loadConfig } from "../config/load.js";
 import { targetSchema, type SysconfigConfig, type TargetConfig, type TargetKind } from "../config/schema.js";
 import { InvalidInputError } from "../errors.js";
@@ -47,6 +46,8 @@ async function originOf(dir: string, explicit: string | undefined): Promise<Orig
     return { environment: baked.environment, revision: baked.revision, baked: true };
   }
   if (!existsSync(dir)) throw new InvalidInputError(`${dir} does not exist. Pass --repo with a config repo.`);
+  // Loaded only here: a baked config image (the reconciler in production) never needs git.
+  const { simpleGit } = await import("simple-git");
   const git = simpleGit(dir);
   let isRepo = false;
   try {

@@ -155,7 +155,7 @@ async function readPlan(
   target: Target,
   request: ReconcileRequest,
 ): Promise<PlannedRun> {
-  const actual = await target.readActual(desired.system);
+  const actual = await target.readActual(desired.system, request.planOnly ? "plan" : "apply");
   const changeSet: ChangeSet = {
     system: desired.system,
     environment: desired.environment,

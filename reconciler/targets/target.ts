@@ -35,12 +35,19 @@ export interface ApplyContext {
   signal?: AbortSignal;
 }
 
+/** Why the actual state is read: to show a plan only, or to apply what differs. */
+export type ReadPurpose = "plan" | "apply";
+
 export interface Target {
   readonly kind: TargetKind;
   /** Turns the desired state into the objects this target manages. Pure: no I/O. */
   desiredObjects(state: DesiredState): DesiredObject[];
-  /** Everything on the target that sysconfig manages or might collide with, owned or not. */
-  readActual(system: string): Promise<ActualObject[]>;
+  /**
+   * Everything on the target that sysconfig manages or might collide with, owned or not. `purpose`
+   * "apply" (a reconcile) lets a target skip work whose only use is a preview (kubernetes: the
+   * server-side dry-run of an object whose manifest changed; the apply itself is the server's answer).
+   */
+  readActual(system: string, purpose?: ReadPurpose): Promise<ActualObject[]>;
   /** Applies one create, update or delete; throws a RuntimeFailureError naming the subject. */
   apply(change: Change, context: ApplyContext): Promise<void>;
   /**

@@ -14,7 +14,7 @@ import {
   parseCollectionKey,
   type CollectionKey,
 } from "./kubernetes-collections.js";
-import { diffForm, fieldDrift } from "./kubernetes-compare.js";
+import { diffForm, fieldDrift, projectOnto, withoutEmpty } from "./kubernetes-compare.js";
 import type { KindInfo } from "./kubernetes-kinds.js";
 import { objectPath } from "./kubernetes-kinds.js";
 import {
@@ -51,10 +51,11 @@ export interface KubernetesActualSpec {
  */
 export type DryRunCache = Map<string, DryRunOutcome>;
 
-/** What a dry-run found: extra drift notes, and the two texts of the diff unless nothing would change. */
+/** What a dry-run found: extra drift notes, and the two sides of the diff unless nothing would change. */
 interface DryRunOutcome {
   notes: string[];
-  diff?: { before: string; after: string };
+  /** Live and dry-run result in diff form; their YAML texts are made only if a plan shows them. */
+  diff?: { before: KubeObject; after: KubeObject };
   /** The dry-run failed outright: notes say why, texts are left as they were. */
   failed: boolean;
 }
@@ -66,6 +67,13 @@ export interface ReadOptions {
   parallelism: number;
   forceConflicts: boolean;
   cache?: DryRunCache;
+  /**
+   * Dry-run objects whose manifest changed too (plan: the exact diff). A reconcile passes false: the
+   * apply is the server's answer, and the diff shown is the live value of every field sysconfig sets
+   * against the new manifest. Objects whose manifest is unchanged but whose fields drifted are
+   * dry-run either way (only the server can tell whether applying would change anything).
+   */
+  dryRunChanged: boolean;
 }
 
 export interface ReadResult {
@@ -122,7 +130,11 @@ export async function kubernetesReadActual(
       if (hash !== undefined) object.hash = hash;
       if (want !== undefined) {
         const drift = fieldDrift((want.spec as KubernetesDesiredSpec).manifest, live);
-        if (hash !== want.hash || drift.length > 0) {
+        if (hash !== want.hash && !options.dryRunChanged) {
+          const manifest = (want.spec as KubernetesDesiredSpec).manifest;
+          lazyText(object, () => objectText(diffForm(projectOnto(live, manifest))));
+          lazyText(want, () => objectText(diffForm(withoutEmpty(manifest))));
+        } else if (hash !== want.hash || drift.length > 0) {
           if (hash === want.hash) object.drift = drift;
           toDryRun.push({ desired: want, actual: object, live });
         }
@@ -156,8 +168,9 @@ function useOutcome(item: { desired: DesiredObject; actual: ActualObject }, outc
     return;
   }
   if (notes.length > 0) item.actual.drift = notes;
-  item.actual.text = outcome.diff.before;
-  item.desired.text = outcome.diff.after;
+  const { before, after } = outcome.diff;
+  lazyText(item.actual, () => objectText(before));
+  lazyText(item.desired, () => objectText(after));
 }
 
 /**
@@ -205,5 +218,5 @@ async function dryRun(
   if (canonicalJson(before) === canonicalJson(after) && item.actual.hash === item.desired.hash) {
     return { notes: [], failed: false };
   }
-  return { notes, diff: { before: objectText(before), after: objectText(after) }, failed: false };
+  return { notes, diff: { before, after }, failed: false };
 }

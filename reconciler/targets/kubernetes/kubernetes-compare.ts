@@ -57,6 +57,41 @@ export function fieldDrift(desired: KubeObject, live: KubeObject): string[] {
   return out;
 }
 
+/**
+ * The part of `live` at the fields `desired` sets (lists element by element), so that a diff against
+ * `desired` shows what sysconfig changes and none of the server's defaults.
+ */
+export function projectOnto(live: KubeObject, desired: KubeObject): KubeObject {
+  const project = (have: unknown, want: unknown): unknown => {
+    if (Array.isArray(want) && Array.isArray(have)) {
+      return (have as unknown[]).map((item, i) => (i < want.length ? project(item, want[i]) : item));
+    }
+    if (isMap(want) && isMap(have)) {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(want)) if (key in have) out[key] = project(have[key], want[key]);
+      return out;
+    }
+    return have;
+  };
+  return project(live, desired) as KubeObject;
+}
+
+/** A copy without empty lists and maps: the server drops them, so they are no difference. */
+export function withoutEmpty<T>(value: T): T {
+  const prune = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(prune);
+    if (!isMap(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(v)) if (!isEmpty(item)) out[key] = prune(item);
+    return out;
+  };
+  return prune(value) as T;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
 function isEmpty(value: unknown): boolean {
   if (Array.isArray(value)) return value.length === 0;
   return value !== null && typeof value === "object" && Object.keys(value).length === 0;

@@ -107,7 +107,7 @@ export async function createKubernetesTarget(
       desired = kubernetesDesiredObjects(state);
       return desired;
     },
-    async readActual(system) {
+    async readActual(system, purpose = "plan") {
       const inventory = await readInventory(client, namespace, system, environment);
       const result = await kubernetesReadActual(client, desired, {
         scope: scope(system),
@@ -115,6 +115,7 @@ export async function createKubernetesTarget(
         parallelism: t.parallelism,
         forceConflicts,
         cache: dryRunCache,
+        dryRunChanged: purpose === "plan",
       });
       lastDryRuns = result.dryRuns;
       return result.actual;
