@@ -12,6 +12,7 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { RECONCILER_NODE_FLAGS } from "../cli/build/node-flags.js";
 import { runReconcile } from "../reconciler/pipeline/reconcile.js";
 import { silentReporter } from "../reconciler/report/reporter.js";
 import { loadDesiredState } from "../reconciler/desired/load.js";
@@ -146,9 +147,11 @@ async function settle(namespace: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000)); // the ReplicaSet controller finishes after the status write
 }
 
+/** A child run: sysconfig's runs with the reconciler image's V8 flags (as its launcher starts it). */
 function child(args: string[]): Promise<RunResult> {
+  const flags = args[0] === "--sysconfig" ? RECONCILER_NODE_FLAGS : [];
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [here, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    const proc = spawn(process.execPath, [...flags, here, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
     proc.once("exit", (code) =>

@@ -4,6 +4,7 @@
 import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import path from "node:path";
 import { InternalError } from "../../reconciler/errors.js";
+import { RECONCILER_NODE_FLAGS } from "./node-flags.js";
 import { deterministicTar, type TarEntry } from "./tar.js";
 
 /** Files a running reconciler never reads: type declarations, source maps, TypeScript, docs. */
@@ -35,7 +36,9 @@ fs.unlinkSync(__filename);
 `;
 
 /** \`sysconfig\` on PATH: node runs the CLI. No shell needed, so any Node image works as the base. */
-const LAUNCHER = `#!/usr/local/bin/node
+
+// One flag fits a Linux shebang line (the kernel passes the rest of the line as one argument).
+const LAUNCHER = `#!/usr/local/bin/node ${RECONCILER_NODE_FLAGS.join(" ")}
 import("/opt/sysconfig/dist/cli/main.js").catch((error) => {
   console.error(error);
   process.exitCode = 1;
