@@ -15,6 +15,7 @@ import { sysconfigVersion } from "../cli/build/reconciler-image-name.js";
 import { git, initConfigRepo, removeImages } from "./helpers/build-fixtures.js";
 import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
+import { freePort } from "./helpers/docker-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const docker = dockerClient(process.env);
@@ -212,6 +213,77 @@ describe("docker run of a kubernetes config image with the deploy files' service
     const second = await runPod();
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("No changes");
+  }, 180_000);
+
+  it("serve.yaml is accepted by the apiserver, and its Deployment's args run the config image as `serve` on the cluster", async () => {
+    const text = (await readFile(path.join(DEPLOY, "serve.yaml"), "utf8")).replaceAll(
+      "namespace: acme",
+      `namespace: ${ns}`,
+    );
+    const collections: Record<string, string> = {
+      Secret: `/api/v1/namespaces/${ns}/secrets`,
+      Deployment: `/apis/apps/v1/namespaces/${ns}/deployments`,
+      Service: `/api/v1/namespaces/${ns}/services`,
+    };
+    for (const doc of parseAllDocuments(text)) {
+      const object = doc.toJS() as Manifest;
+      if (object.kind === "ServiceAccount") continue; // the one serviceaccount.yaml made, identical
+      const res = await kubeRequest("POST", collections[object.kind] ?? "/unknown", { body: object });
+      expect({ kind: object.kind, status: res.status }).toEqual({ kind: object.kind, status: 201 });
+    }
+    const deployment = await kube<{
+      spec: { template: { spec: { serviceAccountName: string; containers: { args: string[] }[] } } };
+    }>("GET", `/apis/apps/v1/namespaces/${ns}/deployments/sysconfig-serve`);
+    expect(deployment.spec.template.spec.serviceAccountName).toBe("sysconfig");
+    // The pod's args, with the listen address on a free loopback port (the container shares the host's
+    // network) and the webhook secret mounted where the Deployment mounts its Secret.
+    const args = [...(deployment.spec.template.spec.containers[0]?.args ?? [])];
+    expect(args[0]).toBe("serve");
+    const port = await freePort();
+    args[args.indexOf("--listen") + 1] = `127.0.0.1:${port}`;
+    const secretDir = path.join(dir, "serve-secret");
+    await mkdir(secretDir, { recursive: true });
+    await writeFile(path.join(secretDir, "webhook-secret"), "e2e-webhook-secret", { mode: 0o644 });
+    await chmod(secretDir, 0o755);
+    const container = await docker.createContainer({
+      Image: `${configImage}:master`,
+      Cmd: args,
+      Env: ["NO_COLOR=1", "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=6443"],
+      HostConfig: {
+        NetworkMode: "host",
+        ReadonlyRootfs: true,
+        Tmpfs: { "/tmp": "" },
+        Binds: [
+          `${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`,
+          `${secretDir}:/etc/sysconfig-serve:ro`,
+        ],
+      },
+    });
+    try {
+      await container.start();
+      const status = await until(
+        "serve's first run on the cluster",
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/status`).catch(() => undefined);
+          if (!res?.ok) return undefined;
+          const body = (await res.json()) as {
+            webhook: { enabled: boolean };
+            lastRun: { result: string; plan?: { summary?: Record<string, number> } } | null;
+          };
+          return body.lastRun ? body : undefined;
+        },
+        90_000,
+      );
+      expect(status.webhook.enabled).toBe(true);
+      expect(status.lastRun?.result).toBe("success"); // RBAC allowed everything serve needed
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      await container.kill({ signal: "SIGTERM" });
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      expect(StatusCode).toBe(0);
+    } finally {
+      await container.remove({ force: true });
+    }
   }, 180_000);
 
   it("updates only what a bump changed, waiting for its rollout", async () => {
