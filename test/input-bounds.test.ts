@@ -3,7 +3,7 @@
 // strictly, IPv6 git URLs are URLs, and init refuses paths it cannot create without spinning.
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { existsSync, readdirSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli } from "./helpers/cli.js";
 import { initExample } from "./helpers/config-repos.js";
@@ -19,6 +19,43 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 const RANGE = "from 1 to 2147483 (Node's timer limit, about 24 days)";
+
+describe("durations in sysconfig.yaml are bounded", () => {
+  it.each([
+    [
+      "intervalSeconds: 100000000000",
+      "services.web.health.intervalSeconds: expected at most 86400 (a day), got 100000000000",
+    ],
+    [
+      "timeoutSeconds: 86401",
+      "services.web.health.timeoutSeconds: expected at most 86400 (a day), got 86401",
+    ],
+    [
+      "startPeriodSeconds: 1e12",
+      "services.web.health.startPeriodSeconds: expected at most 86400 (a day), got 1000000000000",
+    ],
+    ["retries: 1000", "services.web.health.retries: expected at most 100, got 1000"],
+  ])("refuses health %s with exit 3 naming the field and its limit", async (field, message) => {
+    const dir = path.join(root, `health-${field.split(":")[0] ?? "x"}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      path.join(dir, "sysconfig.yaml"),
+      [
+        "name: acme",
+        "image: 127.0.0.1:5000/acme/sysconfig",
+        "environments: { develop: { target: { kind: docker } } }",
+        "services:",
+        "  web:",
+        "    image: 127.0.0.1:5000/acme/web",
+        "    tag: 1-develop",
+        `    health: { http: { path: /, port: 8080 }, ${field} }`,
+      ].join("\n") + "\n",
+    );
+    const result = await runCli(["validate", "--repo", dir]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(message);
+  });
+});
 
 describe("whole-number flags and their variables are bounded", () => {
   it.each([

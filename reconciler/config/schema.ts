@@ -84,14 +84,19 @@ const volumeSchema = z.strictObject({
   readOnly: z.boolean().default(false),
 });
 
+const DAY_SECONDS = 86_400;
+const MAX_DAY = "at most 86400 (a day)";
+
 const healthSchema = z
   .strictObject({
     http: z.strictObject({ path: safeString.regex(/^\//, "a path starting with /"), port }).optional(),
     command: z.array(safeString).min(1).optional(),
-    intervalSeconds: z.number().int().min(1).default(10),
-    timeoutSeconds: z.number().int().min(1).default(5),
-    retries: z.number().int().min(1).default(3),
-    startPeriodSeconds: z.number().int().min(0).default(0),
+    // Bounded to what every target takes: Docker counts in int64 nanoseconds, Kubernetes probes in
+    // int32 seconds, systemd in microseconds; a day is more than any health check needs.
+    intervalSeconds: z.number().int().min(1).max(DAY_SECONDS, MAX_DAY).default(10),
+    timeoutSeconds: z.number().int().min(1).max(DAY_SECONDS, MAX_DAY).default(5),
+    retries: z.number().int().min(1).max(100, "at most 100").default(3),
+    startPeriodSeconds: z.number().int().min(0).max(DAY_SECONDS, MAX_DAY).default(0),
   })
   .refine((h) => (h.http === undefined) !== (h.command === undefined), {
     message: "exactly one of http or command",
