@@ -96,6 +96,69 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
 }
 
 /** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
+/** --request-timeout, for reconcile, plan and serve. */
+function requestTimeoutOption(): Option {
+  return new Option(
+    "--request-timeout <seconds>",
+    "give up on one request to the target without an answer after this long (default: 30 for the " +
+      "fleet API and the Docker engine, 20 for each SSH hop's handshake, 15 for an SSH channel)",
+  ).argParser(seconds("a target cannot answer in no time; omit the flag for the defaults"));
+}
+
+/**
+ * How to apply and wait, shared by reconcile and serve. A held lock makes reconcile exit 4 and makes
+ * serve's run fail (the next one tries again); the help says which.
+ */
+function applyOptions(command: Command, held: "exit" | "skip"): Command {
+  const exit = held === "exit";
+  return command
+    .addOption(
+      new Option("--timeout <seconds>", "how long to wait for health")
+        .argParser(seconds("pass --no-wait to not wait for health"))
+        .default(300),
+    )
+    .option(
+      "--no-wait",
+      exit
+        ? "do not wait for changed objects to become healthy (rolls still confirm each instance)"
+        : "do not wait for changed objects to become healthy",
+    )
+    .option(
+      "--wait-lock",
+      exit
+        ? "wait for another reconciler's lock instead of exiting 4"
+        : "wait for another reconciler's lock instead of failing the run",
+    )
+    .addOption(
+      new Option(
+        "--lock-timeout <seconds>",
+        exit
+          ? "with --wait-lock: give up (exit 4) after this long"
+          : "with --wait-lock: give up after this long",
+      )
+        .argParser(
+          seconds(
+            exit
+              ? "omit --wait-lock to exit 4 at once when the lock is held"
+              : "omit --wait-lock to skip a run while the lock is held",
+          ),
+        )
+        .default(DEFAULT_LOCK_TIMEOUT_SECONDS),
+    )
+    .addOption(
+      new Option("--parallelism <n>", "most changes applied at once within a dependency level")
+        .argParser(
+          wholeNumber({
+            min: 1,
+            max: 256,
+            unit: "changes",
+            zeroHint: "pass 1 to apply one change at a time",
+          }),
+        )
+        .default(8),
+    );
+}
+
 export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command("sysconfig")
     .description("GitOps for container services: bump tags, bake config images, reconcile clusters.")
@@ -271,48 +334,15 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
         ),
       )
       .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
-      .addOption(
-        new Option(
-          "--request-timeout <seconds>",
-          "give up on one request to the target without an answer after this long (default: 30 for the " +
-            "fleet API and the Docker engine, 20 for each SSH hop's handshake, 15 for an SSH channel)",
-        ).argParser(seconds("a target cannot answer in no time; omit the flag for the defaults")),
-      )
+      .addOption(requestTimeoutOption())
       .option("--context <name>", "kubernetes: the kubeconfig context to use (default its current-context)")
       .option(
         "--force-conflicts",
         "kubernetes: take over fields another field manager owns instead of failing on the conflict",
       );
     if (!planOnly) {
-      command
-        .option("--dry-run", "plan only, like sysconfig plan")
-        .addOption(
-          new Option("--timeout <seconds>", "how long to wait for health")
-            .argParser(seconds("pass --no-wait to not wait for health"))
-            .default(300),
-        )
-        .option(
-          "--no-wait",
-          "do not wait for changed objects to become healthy (rolls still confirm each instance)",
-        )
-        .option("--wait-lock", "wait for another reconciler's lock instead of exiting 4")
-        .addOption(
-          new Option("--lock-timeout <seconds>", "with --wait-lock: give up (exit 4) after this long")
-            .argParser(seconds("omit --wait-lock to exit 4 at once when the lock is held"))
-            .default(DEFAULT_LOCK_TIMEOUT_SECONDS),
-        )
-        .addOption(
-          new Option("--parallelism <n>", "most changes applied at once within a dependency level")
-            .argParser(
-              wholeNumber({
-                min: 1,
-                max: 256,
-                unit: "changes",
-                zeroHint: "pass 1 to apply one change at a time",
-              }),
-            )
-            .default(8),
-        );
+      command.option("--dry-run", "plan only, like sysconfig plan");
+      applyOptions(command, "exit");
     }
     command
       .addHelpText(
@@ -347,7 +377,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       );
   }
 
-  program
+  const serve = program
     .command("serve")
     .description(
       "long-running reconciler: runs on a schedule and on a signed webhook; health, status, metrics",
@@ -396,30 +426,8 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       ),
     )
     .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
-    .addOption(
-      new Option("--timeout <seconds>", "how long to wait for health")
-        .argParser(seconds("pass --no-wait to not wait for health"))
-        .default(300),
-    )
-    .option("--no-wait", "do not wait for changed objects to become healthy")
-    .option("--wait-lock", "wait for another reconciler's lock instead of failing the run")
-    .addOption(
-      new Option("--lock-timeout <seconds>", "with --wait-lock: give up after this long")
-        .argParser(seconds("omit --wait-lock to skip a run while the lock is held"))
-        .default(DEFAULT_LOCK_TIMEOUT_SECONDS),
-    )
-    .addOption(
-      new Option("--parallelism <n>", "most changes applied at once within a dependency level")
-        .argParser(
-          wholeNumber({
-            min: 1,
-            max: 256,
-            unit: "changes",
-            zeroHint: "pass 1 to apply one change at a time",
-          }),
-        )
-        .default(8),
-    )
+    .addOption(requestTimeoutOption());
+  applyOptions(serve, "skip")
     .addHelpText(
       "after",
       "\nExamples:\n  $ sysconfig serve --listen 0.0.0.0:9420 --webhook-secret-file /run/secrets/webhook\n" +
@@ -448,6 +456,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           waitLock: o.waitLock === true,
           lockTimeout: o.lockTimeout as number | undefined,
           parallelism: o.parallelism as number | undefined,
+          requestTimeout: o.requestTimeout as number | undefined,
           verbose: program.opts().verbose === true,
           version: version(),
         },

@@ -1,6 +1,5 @@
 // sysconfig plan / reconcile: runs the reconcile pipeline and prints its plan and report.
 import os from "node:os";
-import type { TargetKind } from "../../reconciler/config/schema.js";
 import { summarize, hasPendingChanges } from "../../reconciler/diff/summary.js";
 import { ChangesPendingSignal, SafetyRefusalError } from "../../reconciler/errors.js";
 import { planJson } from "../../reconciler/plan/json.js";
@@ -13,28 +12,14 @@ import {
 import { createTarget } from "../../reconciler/targets/create.js";
 import { redactSecrets } from "../git/redact.js";
 import type { CliIo } from "../io.js";
+import { applyRequest, type ApplyFlags } from "./apply-request.js";
 
-export interface ReconcileOptions {
-  repo: string;
-  environment?: string;
-  target?: TargetKind;
-  endpoint?: string;
+export interface ReconcileOptions extends ApplyFlags {
   output: "text" | "json";
   /** plan only: nothing is applied. */
   planOnly: boolean;
   dryRun?: boolean;
   exitCode?: boolean;
-  maxDelete?: number;
-  allowMassDelete?: boolean;
-  timeout: number;
-  wait: boolean;
-  waitLock?: boolean;
-  /** With waitLock: seconds to wait for another reconciler's lock before exiting 4 (default 600). */
-  lockTimeout?: number;
-  /** Most changes applied at once within a dependency level (default 8). */
-  parallelism?: number;
-  /** Seconds one request to the target (or one SSH hop's handshake) may take (default 30). */
-  requestTimeout?: number;
 }
 
 /** Aborts the returned signal on the first SIGINT/SIGTERM; a second one gets the default (kill). */
@@ -67,18 +52,8 @@ export async function runReconcile(options: ReconcileOptions, io: CliIo): Promis
   try {
     const outcome = await runPipeline(
       {
-        repo: options.repo,
-        environment: options.environment,
-        targetKind: options.target,
-        endpoint: options.endpoint,
+        ...applyRequest(options),
         planOnly: options.planOnly,
-        guard: { maxDelete: options.maxDelete, allowMassDelete: options.allowMassDelete === true },
-        wait: options.wait,
-        timeoutSeconds: options.timeout,
-        waitLock: options.waitLock === true,
-        lockTimeoutSeconds: options.lockTimeout,
-        parallelism: options.parallelism,
-        ...(options.requestTimeout !== undefined ? { requestTimeoutMs: options.requestTimeout * 1000 } : {}),
         lockOwner: `${os.hostname()} pid ${process.pid}`,
       },
       {

@@ -1,7 +1,6 @@
 // sysconfig serve: the long-running reconciler (DESIGN §7). Turns flags and secret files into a
 // ServeConfig, starts reconciler/serve, and stops it gracefully on SIGTERM or SIGINT.
 import os from "node:os";
-import type { TargetKind } from "../../reconciler/config/schema.js";
 import { InvalidInputError, RuntimeFailureError } from "../../reconciler/errors.js";
 import { createEventLog } from "../../reconciler/serve/event-log.js";
 import { notifyUrl, parseListen, readSecretFile } from "../../reconciler/serve/inputs.js";
@@ -10,25 +9,15 @@ import { startServe } from "../../reconciler/serve/serve.js";
 import { createTarget } from "../../reconciler/targets/create.js";
 import { redactSecrets } from "../git/redact.js";
 import type { CliIo } from "../io.js";
+import { applyRequest, type ApplyFlags } from "./apply-request.js";
 
-export interface ServeOptions {
-  repo: string;
-  environment?: string;
-  target?: TargetKind;
-  endpoint?: string;
+export interface ServeOptions extends ApplyFlags {
   schedule: string;
   listen: string;
   webhookSecretFile?: string;
   notifyUrlFile?: string;
   unhealthyAfter: number;
   gracePeriod: number;
-  maxDelete?: number;
-  allowMassDelete?: boolean;
-  timeout: number;
-  wait: boolean;
-  waitLock?: boolean;
-  lockTimeout?: number;
-  parallelism?: number;
   verbose: boolean;
   version: string;
 }
@@ -61,19 +50,7 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<void> 
 
   const handle = await startServe(
     {
-      request: {
-        repo: options.repo,
-        environment: options.environment,
-        targetKind: options.target,
-        endpoint: options.endpoint,
-        guard: { maxDelete: options.maxDelete, allowMassDelete: options.allowMassDelete === true },
-        wait: options.wait,
-        timeoutSeconds: options.timeout,
-        waitLock: options.waitLock === true,
-        lockTimeoutSeconds: options.lockTimeout,
-        parallelism: options.parallelism,
-        lockOwner: `${os.hostname()} pid ${process.pid} (serve)`,
-      },
+      request: { ...applyRequest(options), lockOwner: `${os.hostname()} pid ${process.pid} (serve)` },
       schedule: options.schedule,
       listen,
       ...(webhookSecret ? { webhookSecret } : {}),
