@@ -101,6 +101,7 @@ it("refuses a bad schedule, listen address, secret file or --unhealthy-after wit
     [["--listen", "9420"], '--listen "9420" failed: expected HOST:PORT'],
     [["--listen", "127.0.0.1:99999"], "expected HOST:PORT"],
     [["--webhook-secret-file", path.join(dir, "missing")], "--webhook-secret-file"],
+    [["--request-timeout", "99999999"], "'--request-timeout <seconds>' argument '99999999' is invalid"],
     [
       ["--unhealthy-after", "0"],
       "'--unhealthy-after <n>' argument '0' is invalid. expected a whole number of runs from 1 to 1000",
