@@ -2,7 +2,12 @@ import { describe, expect, it } from "@jest/globals";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { DesiredState } from "../reconciler/model.js";
 import { classifyHealth, healthCollections } from "../reconciler/targets/kubernetes/kubernetes-wait.js";
-import { diffForm, fieldDrift } from "../reconciler/targets/kubernetes/kubernetes-compare.js";
+import {
+  diffForm,
+  fieldDrift,
+  projectOnto,
+  withoutOmitted,
+} from "../reconciler/targets/kubernetes/kubernetes-compare.js";
 import {
   ANNOTATION,
   environmentLabel,
@@ -185,6 +190,55 @@ describe("kubernetes desired objects", () => {
 });
 
 describe("kubernetes field comparison", () => {
+  it("shows a reconcile's diff on the fields sysconfig sets only: no server defaults, no omitted zero values", () => {
+    const manifest: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: "web", image: "web:2", env: [], readinessProbe: { initialDelaySeconds: 0 } },
+            ],
+          },
+        },
+      },
+    };
+    const live: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", uid: "u1" },
+      spec: {
+        progressDeadlineSeconds: 600,
+        template: {
+          spec: {
+            containers: [
+              {
+                name: "web",
+                image: "web:1",
+                imagePullPolicy: "IfNotPresent",
+                readinessProbe: { periodSeconds: 10 },
+              },
+            ],
+          },
+        },
+      },
+    };
+    expect(projectOnto(live, manifest)).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { template: { spec: { containers: [{ name: "web", image: "web:1", readinessProbe: {} }] } } },
+    });
+    expect(withoutOmitted(manifest, live)).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: { template: { spec: { containers: [{ name: "web", image: "web:2", readinessProbe: {} }] } } },
+    });
+  });
+
   const desired: KubeObject = {
     apiVersion: "apps/v1",
     kind: "Deployment",

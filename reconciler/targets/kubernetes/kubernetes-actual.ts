@@ -14,7 +14,7 @@ import {
   parseCollectionKey,
   type CollectionKey,
 } from "./kubernetes-collections.js";
-import { diffForm, fieldDrift, projectOnto, withoutEmpty } from "./kubernetes-compare.js";
+import { diffForm, fieldDrift, projectOnto, withoutOmitted } from "./kubernetes-compare.js";
 import type { KindInfo } from "./kubernetes-kinds.js";
 import { objectPath } from "./kubernetes-kinds.js";
 import {
@@ -133,7 +133,7 @@ export async function kubernetesReadActual(
         if (hash !== want.hash && !options.dryRunChanged) {
           const manifest = (want.spec as KubernetesDesiredSpec).manifest;
           lazyText(object, () => objectText(diffForm(projectOnto(live, manifest))));
-          lazyText(want, () => objectText(diffForm(withoutEmpty(manifest))));
+          lazyText(want, () => objectText(diffForm(withoutOmitted(manifest, live))));
         } else if (hash !== want.hash || drift.length > 0) {
           if (hash === want.hash) object.drift = drift;
           toDryRun.push({ desired: want, actual: object, live });

@@ -76,16 +76,25 @@ export function projectOnto(live: KubeObject, desired: KubeObject): KubeObject {
   return project(live, desired) as KubeObject;
 }
 
-/** A copy without empty lists and maps: the server drops them, so they are no difference. */
-export function withoutEmpty<T>(value: T): T {
-  const prune = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(prune);
-    if (!isMap(v)) return v;
+/**
+ * `desired` without what the server leaves out when it stores an object (Go's omitempty): empty lists
+ * and maps, and zero values (0, false, "") where `live` has no such field. They are no difference.
+ */
+export function withoutOmitted<T>(desired: T, live: unknown): T {
+  const prune = (want: unknown, have: unknown): unknown => {
+    if (Array.isArray(want))
+      return want.map((item, i) => prune(item, Array.isArray(have) ? have[i] : undefined));
+    if (!isMap(want)) return want;
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(v)) if (!isEmpty(item)) out[key] = prune(item);
+    for (const [key, item] of Object.entries(want)) {
+      const liveItem = isMap(have) ? have[key] : undefined;
+      const zero = item === 0 || item === false || item === "" || isEmpty(item);
+      if (zero && liveItem === undefined) continue;
+      out[key] = prune(item, liveItem);
+    }
     return out;
   };
-  return prune(value) as T;
+  return prune(desired, live) as T;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {
