@@ -175,6 +175,7 @@ async function applyOne(run: Run, change: Change, wait: boolean): Promise<Change
       reporter: options.reporter,
       deadline: Date.now() + options.timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
+      outsideLimit: (w) => run.limit.outside(w),
     };
     options.reporter.info(`${label} …`);
     try {

@@ -33,6 +33,12 @@ export interface ApplyContext {
   deadline: number;
   /** Aborted on SIGINT/SIGTERM: long waits should return early (the next run converges). */
   signal?: AbortSignal;
+  /**
+   * Runs a wait inside apply (a start-first update waiting for its new container) outside the apply
+   * limit: the slot sends another change meanwhile. Only for waits that read the target's shared poll
+   * (and at most an occasional single request). Absent outside the engine (then the wait just runs).
+   */
+  outsideLimit?<R>(wait: () => Promise<R>): Promise<R>;
 }
 
 /** Why the actual state is read: to show a plan only, or to apply what differs. */

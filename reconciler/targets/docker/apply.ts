@@ -83,17 +83,20 @@ async function updateContainer(
     const restarted = await restartOld(docker, old.id, subject, reporter);
     throw new RuntimeFailureError(`${reasonOf(error)}. ${oldState(old.name, restarted)}`, { cause: error });
   }
-  const health = await waitContainerHealthy(
-    docker,
-    next.id,
-    {
-      ...DEFAULT_WAIT,
-      ...deps.wait,
-      deadline: context.deadline,
-      ...(context.signal ? { signal: context.signal } : {}),
-    },
-    deps.watch?.(context.signal),
-  );
+  // The wait reads only the shared container list, so the apply slot sends other changes meanwhile.
+  const waitHealthy = () =>
+    waitContainerHealthy(
+      docker,
+      next.id,
+      {
+        ...DEFAULT_WAIT,
+        ...deps.wait,
+        deadline: context.deadline,
+        ...(context.signal ? { signal: context.signal } : {}),
+      },
+      deps.watch?.(context.signal),
+    );
+  const health = await (context.outsideLimit ? context.outsideLimit(waitHealthy) : waitHealthy());
   if (!health.healthy) {
     await removeContainer(docker, next.id, subject, true);
     const left = stopFirst
