@@ -95,7 +95,6 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
   }
 }
 
-/** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
 /** --request-timeout, for reconcile, plan and serve. */
 function requestTimeoutOption(): Option {
   return new Option(
@@ -159,6 +158,7 @@ function applyOptions(command: Command, held: "exit" | "skip"): Command {
     );
 }
 
+/** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
 export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command("sysconfig")
     .description("GitOps for container services: bump tags, bake config images, reconcile clusters.")

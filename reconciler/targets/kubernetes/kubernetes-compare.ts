@@ -1,6 +1,7 @@
 // Pure comparisons of desired and live objects: the cheap check that decides whether an object may
 // differ (does every field sysconfig sets still hold its value?), and the normal form shown in diffs
 // (server-managed metadata and status stripped, so only real differences remain).
+import { isMap } from "../../plain-data.js";
 import { ANNOTATION, type KubeObject } from "./kubernetes-objects.js";
 
 /** Metadata the API server maintains: never part of a diff. */
@@ -95,10 +96,6 @@ export function withoutOmitted<T>(desired: T, live: unknown): T {
     return out;
   };
   return prune(desired, live) as T;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function isEmpty(value: unknown): boolean {

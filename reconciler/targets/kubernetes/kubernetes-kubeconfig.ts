@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { InvalidInputError, reasonOf } from "../../errors.js";
+import { isMap } from "../../plain-data.js";
 
 export interface KubeconfigCluster {
   name: string;
@@ -43,7 +44,7 @@ export function readKubeconfig(file: string, wantedContext: string | undefined):
   } catch (error) {
     throw cannotRead(file, reasonOf(error), error);
   }
-  if (!isEntry(doc)) throw cannotRead(file, "not a YAML mapping");
+  if (!isMap(doc)) throw cannotRead(file, "not a YAML mapping");
   const dir = path.dirname(file);
   const contexts = named(doc, "contexts", "context", file);
   const contextName = wantedContext ?? str(doc["current-context"]);
@@ -89,8 +90,8 @@ export function readKubeconfig(file: string, wantedContext: string | undefined):
 }
 
 function pluginOf(user: Entry): KubeconfigUser["plugin"] {
-  if (isEntry(user.exec)) return "exec";
-  return isEntry(user["auth-provider"]) ? "auth-provider" : undefined;
+  if (isMap(user.exec)) return "exec";
+  return isMap(user["auth-provider"]) ? "auth-provider" : undefined;
 }
 
 function cannotRead(file: string, reason: string, cause?: unknown): InvalidInputError {
@@ -107,8 +108,7 @@ function named(doc: Entry, list: string, body: string, file: string): Map<string
   if (!Array.isArray(items)) throw cannotRead(file, `'${list}' is not a list`);
   const out = new Map<string, Entry>();
   for (const item of items) {
-    if (isEntry(item) && typeof item.name === "string")
-      out.set(item.name, isEntry(item[body]) ? item[body] : {});
+    if (isMap(item) && typeof item.name === "string") out.set(item.name, isMap(item[body]) ? item[body] : {});
   }
   return out;
 }
@@ -134,10 +134,6 @@ function relative(dir: string, file: string | undefined): string | undefined {
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function isEntry(value: unknown): value is Entry {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
