@@ -5,7 +5,8 @@ import type { ChangeResult } from "../reconciler/apply/result.js";
 import { serviceSchema, type ServiceConfig } from "../reconciler/config/schema.js";
 import { diffObjects } from "../reconciler/diff/diff.js";
 import { silentReporter, type Reporter } from "../reconciler/report/reporter.js";
-import type { DesiredState } from "../reconciler/model.js";
+import type { Change, DesiredState } from "../reconciler/model.js";
+import type { ApplyContext } from "../reconciler/targets/target.js";
 import { MemoryTarget } from "./fakes/memory-target.js";
 
 type Spec = { instances?: number; dependsOn?: string[]; tag?: string };
@@ -56,6 +57,25 @@ const statusOf = (results: ChangeResult[]) => Object.fromEntries(results.map((r)
 const writes = (target: MemoryTarget) => target.log.filter((l) => /^(create|update|delete|wait) /.test(l));
 
 describe("apply engine", () => {
+  it("lets a change that waits outside the limit free its slot: the next change is sent meanwhile", async () => {
+    // As a Docker start-first update does: apply, then wait for the new container outside the limit.
+    class WaitingTarget extends MemoryTarget {
+      override async apply(change: Change, context: ApplyContext): Promise<void> {
+        await super.apply(change, context);
+        const wait = () => new Promise<void>((resolve) => setTimeout(resolve, 50));
+        expect("outsideLimit" in context).toBe(true);
+        await context.outsideLimit?.(wait);
+        this.log.push(`waited ${change.subject}`);
+      }
+    }
+    const target = new WaitingTarget();
+    await reconcileOnce(target, state({ a: {}, b: {} }), { parallelism: 1 });
+    const log = target.log.filter((l) => /^(create|waited) /.test(l));
+    // With one slot, b is created while a waits; never two changes sending at once.
+    expect(log).toEqual(["create docker:a", "create docker:b", "waited docker:a", "waited docker:b"]);
+    expect(target.maxInFlight).toBe(1);
+  });
+
   it("creates in dependency order, waiting for each level to be healthy before the next", async () => {
     const target = new MemoryTarget();
     const desired = state({ web: { dependsOn: ["api"] }, api: { dependsOn: ["db"] }, db: {} });
