@@ -10,7 +10,7 @@ import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
 import { sysconfigVersion } from "../cli/build/reconciler-image-name.js";
 import { lockUnitName } from "../reconciler/targets/fleet/fleet-lock.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
-import { bumpInPlace, git, initConfigRepo, removeImages } from "./helpers/build-fixtures.js";
+import { bumpInPlace, git, initConfigRepo, removeImages, exitCodeOf } from "./helpers/build-fixtures.js";
 import { buildReconcilerImage, runCli, runCommand } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -63,7 +63,7 @@ async function runImage(
   try {
     await container.start();
     options.onStart?.(container.id);
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const StatusCode = await exitCodeOf(container);
     const logs = await container.logs({ stdout: true, stderr: true, follow: false });
     let stdout = "";
     let stderr = "";

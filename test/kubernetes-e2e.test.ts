@@ -12,7 +12,7 @@ import { parseAllDocuments, parseDocument } from "yaml";
 import { dockerClient } from "../cli/build/docker-engine.js";
 import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
 import { sysconfigVersion } from "../cli/build/reconciler-image-name.js";
-import { git, initConfigRepo, removeImages } from "./helpers/build-fixtures.js";
+import { git, initConfigRepo, removeImages, exitCodeOf } from "./helpers/build-fixtures.js";
 import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
 import { freePort } from "./helpers/docker-fixtures.js";
@@ -101,7 +101,7 @@ async function runPod(
         return stdout + stderr;
       },
     );
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const StatusCode = await exitCodeOf(container);
     return {
       code: StatusCode,
       ...demux(await container.logs({ stdout: true, stderr: true, follow: false })),
@@ -279,7 +279,7 @@ describe("docker run of a kubernetes config image with the deploy files' service
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
       await container.kill({ signal: "SIGTERM" });
-      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      const StatusCode = await exitCodeOf(container);
       expect(StatusCode).toBe(0);
     } finally {
       await container.remove({ force: true });

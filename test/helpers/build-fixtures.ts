@@ -87,7 +87,7 @@ export async function runInImage(
   });
   try {
     await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const StatusCode = await exitCodeOf(container);
     const logs = await container.logs({ stdout: true, stderr: true, follow: false });
     let stdout = "";
     let stderr = "";
@@ -101,6 +101,22 @@ export async function runInImage(
     return { code: StatusCode, stdout, stderr };
   } finally {
     await container.remove({ force: true });
+  }
+}
+
+/**
+ * The container's exit code. `wait` is a long-poll the engine may drop under load ("socket hang up",
+ * seen on vfs with two image builds running); asking again is safe: for an exited container it answers
+ * at once with the same code.
+ */
+export async function exitCodeOf(container: Docker.Container): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return ((await container.wait()) as { StatusCode: number }).StatusCode;
+    } catch (error) {
+      const dropped = /socket hang up|ECONNRESET/.test(String((error as Error).message ?? error));
+      if (!dropped || attempt >= 3) throw error;
+    }
   }
 }
 
