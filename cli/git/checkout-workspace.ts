@@ -5,9 +5,14 @@
 import { mkdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { InvalidInputError } from "../../reconciler/errors.js";
-import { withTransientRetry } from "./clone-workspace.js";
 import { createTempDir } from "./temp-dir.js";
-import { commitPaths, headOf, type OpenOptions, type Workspace } from "./workspace.js";
+import {
+  commitPaths,
+  headOf,
+  withTransientRetry,
+  type OpenOptions,
+  type Workspace,
+} from "./workspace-common.js";
 
 /** Where a bump writes: untracked files there would be overwritten, or removed when a failed bump is undone. */
 const BUMP_PATHS = ["sysconfig.yaml", "rendered", "templates"];

@@ -4,7 +4,6 @@ import path from "node:path";
 import { RuntimeFailureError } from "../../reconciler/errors.js";
 import { GitCommandError } from "./client.js";
 import { classifyGitFailure } from "./push-failure.js";
-import { backoffDelay, sleep } from "./backoff.js";
 import type { RepoLocation } from "./repo-location.js";
 import { createTempDir } from "./temp-dir.js";
 import { assertGitTakesUrlCredentials, splitCredentials } from "./url-credentials.js";
@@ -15,7 +14,8 @@ import {
   remoteBranches,
   type OpenOptions,
   type Workspace,
-} from "./workspace.js";
+  withTransientRetry,
+} from "./workspace-common.js";
 
 export async function openClone(
   location: Extract<RepoLocation, { kind: "remote" }>,
@@ -94,30 +94,4 @@ export async function openClone(
     abandon: () => Promise.resolve(),
     dispose: () => temp.dispose(),
   };
-}
-
-/** Retries a network operation on transient failures (connection reset, 5xx), a few times with backoff. */
-export async function withTransientRetry<T>(
-  attempts: number,
-  reporter: OpenOptions["reporter"],
-  operation: () => Promise<T>,
-): Promise<T> {
-  const limit = Math.max(1, Math.min(3, attempts));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (
-        !(error instanceof GitCommandError) ||
-        attempt >= limit ||
-        error.silent ||
-        classifyGitFailure(error.output) !== "transient"
-      ) {
-        throw error;
-      }
-      const delay = backoffDelay(attempt + 2);
-      reporter.warn(`${error.message.split("\n")[0]}; retrying in ${delay} ms`);
-      await sleep(delay);
-    }
-  }
 }

@@ -1,0 +1,203 @@
+// Reads every container on the host in one list request and sorts them into owned objects (grouped by
+// canonical name, with leftovers of interrupted updates) and unowned ones whose names could collide.
+import type Dockerode from "dockerode";
+import type { ActualObject } from "../../model.js";
+import type { ContainerSpec } from "./container-spec.js";
+import { engineFailure, withRetry } from "./engine-errors.js";
+import { couldCollide, LABEL, nextName, ROLE_SERVICE, subjectOf } from "./marker.js";
+import { liveSpecText } from "./secret-fingerprints.js";
+
+/** One container as the list request shows it. */
+export interface LiveContainer {
+  id: string;
+  name: string;
+  /** created | running | paused | restarting | removing | exited | dead */
+  state: string;
+  status: string;
+  image: string;
+  hash?: string;
+  labels: Record<string, string>;
+}
+
+/** A docker ActualObject's `spec`: the container under the canonical name, and any others for it. */
+export interface ActualContainers {
+  /** The container under the canonical name, if there is one. */
+  primary?: LiveContainer;
+  /** Owned containers for the same canonical name under a temporary name (an interrupted update). */
+  leftovers: LiveContainer[];
+}
+
+export interface ListOptions {
+  /** Only containers labelled with this environment are owned (and unlabelled ones this run desires). */
+  environment: string;
+  /** By canonical name: lets the live spec text show whether each secret changed. */
+  desired?: ReadonlyMap<string, ContainerSpec>;
+  /**
+   * Told about containers of this system that carry no environment label (an older sysconfig) and are
+   * not desired by this run, so stay unmanaged. Those it desires by name are owned (updated, never deleted).
+   */
+  onUnlabelled?: (names: string[]) => void;
+}
+
+export async function listContainers(
+  docker: Dockerode,
+  system: string,
+  options: ListOptions,
+): Promise<ActualObject[]> {
+  const desired = options.desired ?? new Map<string, ContainerSpec>();
+  let list: Dockerode.ContainerInfo[];
+  try {
+    list = await withRetry(() => docker.listContainers({ all: true }));
+  } catch (error) {
+    throw engineFailure(`docker:${system}`, "list containers", error);
+  }
+  const owned = new Map<string, LiveContainer[]>();
+  const unowned: ActualObject[] = [];
+  const unlabelled: string[] = [];
+  for (const info of list) {
+    const live = liveOf(info);
+    const labels = live.labels;
+    const canonical = labels[LABEL.name];
+    if (!isMarked(labels, system) || canonical === undefined) {
+      if (couldCollide(system, live.name)) {
+        unowned.push(unownedObject(live, `# not managed by sysconfig: ${live.image} (${live.status})\n`));
+      }
+      continue;
+    }
+    if (!isOwnName(live.name, canonical)) {
+      // Marker labels are copied with an image: `docker commit ${system}-web snap && docker run --name
+      // web-debug snap` carries our full marker. Only the names sysconfig itself gives a container count.
+      unowned.push(
+        unownedObject(
+          live,
+          `# carries the sysconfig labels of ${canonical} but runs as ${live.name} (not a name sysconfig gives ` +
+            `it, e.g. run from an image made by docker commit), so it is not managed and never touched: ` +
+            `${live.image} (${live.status})\n`,
+        ),
+      );
+      continue;
+    }
+    const environment = labels[LABEL.environment];
+    // An older sysconfig wrote no environment label: such a container cannot be told apart from another
+    // environment's, so it counts as ours only while this run desires exactly its canonical name (it is
+    // updated or left as it is, never deleted), as fleet does with old unit markers.
+    if (environment === options.environment || (environment === undefined && desired.has(canonical))) {
+      owned.set(canonical, [...(owned.get(canonical) ?? []), live]);
+    } else if (environment === undefined) {
+      unlabelled.push(live.name);
+      unowned.push(
+        unownedObject(
+          live,
+          `# made by an older sysconfig without an environment label and not in the config of ` +
+            `${options.environment}, so not managed (never changed or deleted): ${live.image} (${live.status}). ` +
+            `Remove it by hand if it is no longer needed (docker rm -f ${live.name}).\n`,
+        ),
+      );
+    } else {
+      unowned.push(
+        unownedObject(
+          live,
+          `# managed by environment ${environment} of ${system}, not ${options.environment}: ${live.image} (${live.status})\n`,
+        ),
+      );
+    }
+  }
+  if (unlabelled.length > 0) options.onUnlabelled?.(unlabelled.sort());
+  const objects = [...owned].map(([canonical, containers]) =>
+    ownedObject(canonical, containers, desired.get(canonical)),
+  );
+  return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Ours (given the environment and the live name match) only with the full marker sysconfig writes at create time. Containers also inherit their image's
+ * labels, and the config image itself is labelled io.sysconfig.system: the reconciler's own container
+ * (and anything else run from a config image) must never count as a managed service.
+ */
+function isMarked(labels: Record<string, string>, system: string): boolean {
+  return (
+    labels[LABEL.system] === system &&
+    labels[LABEL.role] === ROLE_SERVICE &&
+    labels[LABEL.name] !== undefined &&
+    labels[LABEL.hash] !== undefined
+  );
+}
+
+/** The names sysconfig gives a container: its canonical name, or the temporary one during an update. */
+export function isOwnName(liveName: string, canonical: string): boolean {
+  return liveName === canonical || liveName === nextName(canonical);
+}
+
+function unownedObject(live: LiveContainer, text: string): ActualObject {
+  return {
+    subject: subjectOf(live.name),
+    name: live.name,
+    owned: false,
+    text,
+    spec: { primary: live, leftovers: [] } satisfies ActualContainers,
+  };
+}
+
+function liveOf(info: Dockerode.ContainerInfo): LiveContainer {
+  const labels = info.Labels ?? {};
+  const live: LiveContainer = {
+    id: info.Id,
+    name: (info.Names[0] ?? info.Id).replace(/^\//, ""),
+    state: info.State,
+    status: info.Status,
+    image: info.Image,
+    labels,
+  };
+  const hash = labels[LABEL.hash];
+  if (hash !== undefined) live.hash = hash;
+  return live;
+}
+
+/**
+ * An owned object. A live state a finished reconcile never leaves (a leftover temporary container, a
+ * container only under its temporary name, a stopped one) is reported as drift: the plan shows an update.
+ */
+function ownedObject(
+  canonical: string,
+  containers: LiveContainer[],
+  desired: ContainerSpec | undefined,
+): ActualObject {
+  const primary = containers.find((c) => c.name === canonical);
+  const leftovers = containers.filter((c) => c !== primary);
+  const shown = primary ?? leftovers[0];
+  const drift: string[] = [];
+  if (!primary) {
+    drift.push(
+      `live only under the temporary name ${leftovers.map((c) => c.name).join(", ")} (an interrupted update)`,
+    );
+  } else if (leftovers.length > 0) {
+    drift.push(`${leftovers.map((c) => c.name).join(", ")} left by an interrupted update (to be removed)`);
+  }
+  if (shown && isStopped(shown)) drift.push(`container is ${shown.state} (${shown.status})`);
+  const actual: ActualObject = {
+    subject: subjectOf(canonical),
+    name: canonical,
+    owned: true,
+    hash: shown?.hash ?? "",
+    text: shown ? liveSpecText(shown.labels[LABEL.spec] ?? "", shown.labels[LABEL.secrets], desired) : "",
+    spec: (primary ? { primary, leftovers } : { leftovers }) satisfies ActualContainers,
+  };
+  if (drift.length > 0) actual.drift = drift;
+  const service = shown?.labels[LABEL.service];
+  if (service !== undefined) actual.service = service;
+  return actual;
+}
+
+/** Not serving although its restart policy says it should be (or never started at all). */
+function isStopped(container: LiveContainer): boolean {
+  if (container.state === "created") return true;
+  if (container.state !== "exited" && container.state !== "dead") return false;
+  const restart = /^restart: (\S+)$/m.exec(container.labels[LABEL.spec] ?? "")?.[1] ?? "always";
+  if (restart === "no") return false;
+  if (restart === "on-failure") return !/Exited \(0\)/.test(container.status);
+  return true;
+}
+
+export function isActualContainers(spec: unknown): spec is ActualContainers {
+  return typeof spec === "object" && spec !== null && "leftovers" in spec;
+}

@@ -1,0 +1,65 @@
+// Applies one change: create and update are the same PUT (an update is a replace: fleetd swaps the
+// unit file when the options differ), always with desiredState; delete is DELETE (already gone is fine).
+// fleet has no create-if-absent, so a create first checks that no unit took the name since the plan.
+import type { Change } from "../../model.js";
+import { InternalError, RuntimeFailureError, reasonOf } from "../../errors.js";
+import { FleetRequestError, type FleetClient } from "./client.js";
+import type { FleetDesiredSpec } from "./desired.js";
+import type { FleetLock } from "./lock.js";
+import { ownsUnit, readMarker, type OwnerScope } from "./marker.js";
+
+export interface FleetApplyGuards {
+  /** Decides whether a unit found at apply time is ours. */
+  scope: OwnerScope;
+  /** The lock this run holds, if any: nothing is changed once it is lost. */
+  lock?: FleetLock | undefined;
+}
+
+/** A change refused at apply time; its message is already complete. */
+class NotTouchedError extends RuntimeFailureError {}
+
+export async function fleetApply(
+  client: FleetClient,
+  change: Change,
+  guards: FleetApplyGuards,
+): Promise<void> {
+  try {
+    guards.lock?.assertHeld();
+    switch (change.action) {
+      case "create":
+      case "update": {
+        const desired = change.desired;
+        if (!desired) throw new InternalError(`${change.subject} ${change.action}: no desired object`);
+        const spec = desired.spec as FleetDesiredSpec;
+        if (change.action === "create") {
+          const now = await client.getUnit(desired.name);
+          if (now && !ownsUnit(now.name, readMarker(now.options), guards.scope)) {
+            throw new NotTouchedError(
+              `${change.subject} create not applied: ${desired.name} appeared on fleet since the plan and ` +
+                `sysconfig does not own it; it was not touched. Find out who created it, remove or rename ` +
+                `it by hand, then reconcile again.`,
+            );
+          }
+        }
+        await client.setUnit(desired.name, { desiredState: spec.desiredState, options: spec.options });
+        return;
+      }
+      case "delete": {
+        const actual = change.actual;
+        if (!actual) throw new InternalError(`${change.subject} delete: no actual object`);
+        await client.destroyUnit(actual.name);
+        return;
+      }
+      case "unchanged":
+      case "unmanaged":
+        return;
+    }
+  } catch (error) {
+    if (error instanceof InternalError || error instanceof NotTouchedError) throw error;
+    const reason = error instanceof FleetRequestError ? error.reason : reasonOf(error);
+    throw new RuntimeFailureError(`${change.subject} ${change.action} failed: ${reason}`, {
+      cause: error,
+      transient: error instanceof RuntimeFailureError && error.transient,
+    });
+  }
+}

@@ -1,0 +1,98 @@
+// Desired fleet units from the rendered files: `rendered/web.service` → unit web.service;
+// `rendered/web@.service` → the template web@.service (submitted inactive, as `fleetctl submit` does,
+// so operators can still `fleetctl start web@7` by hand) plus instances web@1 … web@N, one roll group.
+import type { DesiredObject, DesiredState } from "../../model.js";
+import { InvalidInputError } from "../../errors.js";
+import { withMarker } from "./marker.js";
+import { maskUnitSecrets } from "../../text/mask.js";
+import {
+  fleetUnitHash,
+  parseUnitFile,
+  serializeUnitOptions,
+  UnitFileSyntaxError,
+  type UnitOption,
+} from "./unit-file.js";
+import type { DesiredUnitState } from "./client.js";
+
+/** What apply() sends for one unit. */
+export interface FleetDesiredSpec {
+  /** The options PUT to fleet: the unit plus the ownership marker. */
+  options: UnitOption[];
+  desiredState: DesiredUnitState;
+  /** The hash fleet's /state will report once the new unit file is on its machine. */
+  fleetHash: string;
+  /** Template units are never launched (fleet refuses) and have nothing to wait for. */
+  template: boolean;
+}
+
+const RENDERED_UNIT = /^rendered\/([a-z0-9][a-z0-9-]*)(@?)\.service$/;
+
+export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
+  const objects: DesiredObject[] = [];
+  for (const file of state.files) {
+    const match = RENDERED_UNIT.exec(file.path);
+    if (!match) continue;
+    const [, service = "", at] = match;
+    const config = state.services[service];
+    const options = parseRendered(file.path, file.content);
+    const hash = fleetUnitHash(options);
+    const base = {
+      service,
+      text: maskUnitSecrets(serializeUnitOptions(options)),
+      hash,
+      dependsOn: [...(config?.dependsOn ?? [])],
+    };
+    // Each unit's marker names that unit, so an instance fleetctl copies from the template is not ours.
+    const spec = (unit: string, desiredState: DesiredUnitState, template: boolean): FleetDesiredSpec => {
+      const wire = withMarker(options, {
+        system: state.system,
+        environment: state.environment,
+        service,
+        unit,
+        hash,
+        revision: state.revision,
+      });
+      return { options: wire, desiredState, fleetHash: fleetUnitHash(wire), template };
+    };
+    if (at !== "@") {
+      const name = `${service}.service`;
+      objects.push({ ...base, subject: `fleet:${name}`, name, spec: spec(name, "launched", false) });
+      continue;
+    }
+    const template = `${service}@.service`;
+    objects.push({
+      ...base,
+      subject: `fleet:${template}`,
+      name: template,
+      spec: spec(template, "inactive", true),
+    });
+    const instances = config?.instances ?? 1;
+    for (let i = 1; i <= instances; i++) {
+      const name = `${service}@${i}.service`;
+      objects.push({
+        ...base,
+        subject: `fleet:${name}`,
+        name,
+        rollGroup: service,
+        rollIndex: i,
+        spec: spec(name, "launched", false),
+      });
+    }
+  }
+  return objects;
+}
+
+function parseRendered(path: string, content: string): UnitOption[] {
+  try {
+    const options = parseUnitFile(content);
+    if (options.length === 0) throw new UnitFileSyntaxError(1, "the unit has no options");
+    return options;
+  } catch (error) {
+    if (error instanceof UnitFileSyntaxError) {
+      throw new InvalidInputError(`${path}:${error.message}. Fix the template and re-render.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
