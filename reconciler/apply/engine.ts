@@ -6,7 +6,7 @@
 // hides another: every change gets a result.
 import { reasonOf } from "../errors.js";
 import type { Change } from "../model.js";
-import { maskSecrets } from "../plan/mask.js";
+import { maskSecrets } from "../text/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import type { ApplyContext, Target } from "../targets/target.js";
 import { createHealthWatcher, type HealthWatcher } from "./health-watch.js";

@@ -2,7 +2,7 @@
 // target.checkHealth (one list per poll, never one request per object), and a change still pending
 // after a while has its reason reported to the operator while the wait goes on.
 import type { Change } from "../model.js";
-import { maskSecrets } from "../plan/mask.js";
+import { maskSecrets } from "../text/mask.js";
 import { DEFAULT_HEALTH_POLLING, SharedPoll, type WaitOutcome } from "../targets/shared-poll.js";
 import type { ApplyContext, HealthPolling, Target } from "../targets/target.js";
 

@@ -2,7 +2,7 @@
 import { summarizeResults, type ChangeResult, type ResultSummary } from "../apply/result.js";
 import { summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Action, ChangeSet } from "../model.js";
-import { maskSecrets } from "./mask.js";
+import { maskSecrets } from "../text/mask.js";
 import { changePatch, maskedChangeNote } from "./patch.js";
 import { uncommittedLine } from "./text.js";
 

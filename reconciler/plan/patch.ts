@@ -3,7 +3,7 @@
 import { createTwoFilesPatch } from "diff";
 import type { Change } from "../model.js";
 import { escapeForTerminal } from "../text/escape.js";
-import { maskSecrets } from "./mask.js";
+import { maskSecrets } from "../text/mask.js";
 
 /**
  * The note for an update whose content changed only where the plan masks (a password in a URL, a secret's

@@ -4,7 +4,7 @@ import { hasPendingChanges, summarize, type ChangeSummary } from "../diff/summar
 import type { Change, ChangeSet } from "../model.js";
 import { paint, type Paint } from "./colors.js";
 import { escapeControls, escapeForTerminal } from "../text/escape.js";
-import { maskSecrets } from "./mask.js";
+import { maskSecrets } from "../text/mask.js";
 import { changePatch, maskedChangeNote } from "./patch.js";
 
 /** The header's warning that a working checkout's uncommitted rendered/ files are part of the plan. */
