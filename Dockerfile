@@ -1,6 +1,6 @@
 # The reconciler image: sysconfig's CLI and reconciler on Node 24, production dependencies only.
 # `npm run image` builds it (as sysconfig/reconciler:<version>) from a context it prepares itself,
-# because a build container may not reach the npm registry (cli/build/reconciler-context.ts):
+# because a build container may not reach the npm registry (cli/images/reconciler-context.ts):
 #   deps/   opt/sysconfig/node_modules: the production dependency closure of package-lock.json
 #           (no .d.ts, source maps or docs), apart so that a code change leaves its layer cached
 #   app/    opt/sysconfig/{package.json,dist/cli,dist/reconciler,templates,sysconfig-example},
