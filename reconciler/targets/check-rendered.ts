@@ -8,7 +8,7 @@ import type { DesiredState } from "../model.js";
 export async function checkTargetCanTake(kind: TargetKind, state: DesiredState): Promise<void> {
   switch (kind) {
     case "fleet": {
-      const { fleetDesiredObjects } = await import("./fleet/fleet-desired.js");
+      const { fleetDesiredObjects } = await import("./fleet/desired.js");
       fleetDesiredObjects(state);
       return;
     }

@@ -5,15 +5,15 @@ import type { Target, TargetOptions } from "./target.js";
 export async function createTarget(config: TargetConfig, options: TargetOptions): Promise<Target> {
   switch (config.kind) {
     case "fleet": {
-      const { createFleetTarget } = await import("./fleet/fleet-target.js");
+      const { createFleetTarget } = await import("./fleet/target.js");
       return createFleetTarget(config, options);
     }
     case "docker": {
-      const { createDockerTarget } = await import("./docker/docker-target.js");
+      const { createDockerTarget } = await import("./docker/target.js");
       return createDockerTarget(config, options);
     }
     case "kubernetes": {
-      const { createKubernetesTarget } = await import("./kubernetes/kubernetes-target.js");
+      const { createKubernetesTarget } = await import("./kubernetes/target.js");
       return createKubernetesTarget(config, options);
     }
   }

@@ -10,12 +10,12 @@ import { specHash, specText, stopFirstReason, type ContainerSpec } from "./conta
 import { createBody } from "./create-body.js";
 import { isContainerSpec } from "./desired.js";
 import { engineFailure, engineReason, statusOf } from "./engine-errors.js";
-import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./health.js";
+import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./wait.js";
 import type { SharedPoll } from "../shared-poll.js";
 import { ensureImage } from "./image.js";
-import { nextName } from "./labels.js";
+import { nextName } from "./marker.js";
 import { SECRET_PLACEHOLDER, secretFingerprints } from "./secret-fingerprints.js";
-import { isActualContainers, isOwnName, type ActualContainers, type LiveContainer } from "./read-actual.js";
+import { isActualContainers, isOwnName, type ActualContainers, type LiveContainer } from "./actual.js";
 
 export interface ApplyDeps {
   docker: Dockerode;
@@ -124,7 +124,7 @@ async function recoverInterrupted(
 ): Promise<LiveContainer> {
   let primary = actual.primary?.name === spec.name ? actual.primary : undefined;
   // Only the temporary name an update uses counts as a leftover: a container elsewhere that merely
-  // carries our labels (copied by docker commit) is never renamed or removed (read-actual skips those too).
+  // carries our labels (copied by docker commit) is never renamed or removed (actual.ts skips those too).
   let leftovers = actual.leftovers.filter((c) => c.name === nextName(spec.name));
   if (!primary) {
     const survivor = leftovers.find((c) => c.state === "running") ?? leftovers[0];

@@ -6,7 +6,7 @@ import path from "node:path";
 import Dockerode from "dockerode";
 import { InvalidInputError, reasonOf } from "../../errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../target.js";
-import { parseDockerHost, type DockerHostAddress } from "./docker-host.js";
+import { parseDockerHost, type DockerHostAddress } from "./endpoint.js";
 import { EngineTimeoutError } from "./engine-errors.js";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";

@@ -2,8 +2,8 @@
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import { InvalidInputError } from "../../errors.js";
-import { containerName } from "./labels.js";
-import { isSecretName, maskValue } from "../../plan/mask.js";
+import { containerName } from "./marker.js";
+import { isSecretName, maskValue } from "../../text/mask.js";
 import { maskUrlUserinfo } from "../../text/url-userinfo.js";
 import type { RenderedSpec } from "./spec.js";
 

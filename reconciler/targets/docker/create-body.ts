@@ -1,7 +1,7 @@
 // The Docker Engine API body that creates a container from a ContainerSpec, marker labels included.
 import type Dockerode from "dockerode";
 import type { ContainerSpec } from "./container-spec.js";
-import { LABEL, ROLE_SERVICE } from "./labels.js";
+import { LABEL, ROLE_SERVICE } from "./marker.js";
 
 const NANOS_PER_SECOND = 1_000_000_000;
 

@@ -8,7 +8,7 @@ import {
   stopFirstReason,
   type ContainerSpec,
 } from "./container-spec.js";
-import { subjectOf } from "./labels.js";
+import { subjectOf } from "./marker.js";
 import { parseRenderedSpec, type RenderedSpec } from "./spec.js";
 
 /** A docker DesiredObject's `spec` is the resolved ContainerSpec. */

@@ -13,7 +13,7 @@ import type { Reporter } from "../../report/reporter.js";
 import { lockWaiter, type LockWait } from "../lock-wait.js";
 import type { TargetLock } from "../target.js";
 import { engineFailure, statusOf } from "./engine-errors.js";
-import { LABEL, lockName, ROLE_LOCK } from "./labels.js";
+import { LABEL, lockName, ROLE_LOCK } from "./marker.js";
 
 /** An empty image made locally with `docker import` (no registry needed); the marker never runs. */
 export const LOCK_IMAGE = "sysconfig-lock:1";

@@ -1,9 +1,9 @@
 // How a container's secret env values are remembered without being printable. The spec label holds a
 // bare `<secret>` for each; a second label holds salted HMACs, so the next run can tell, for the plan
-// diff only, whether a secret changed, and show it with this run's fingerprint (plan/mask.ts) either way.
+// diff only, whether a secret changed, and show it with this run's fingerprint (text/mask.ts) either way.
 import { createHmac, randomBytes } from "node:crypto";
 import { parse, stringify } from "yaml";
-import { isMasked, isSecretName, maskValue } from "../../plan/mask.js";
+import { isMasked, isSecretName, maskValue } from "../../text/mask.js";
 import type { ContainerSpec } from "./container-spec.js";
 
 /** What the spec label shows for a secret value. */

@@ -8,12 +8,7 @@ import { mapBounded } from "../../concurrency/pool.js";
 import { reasonOf } from "../../errors.js";
 import type { ActualObject, DesiredObject } from "../../model.js";
 import { KubernetesRequestError, type KubernetesClient } from "./client.js";
-import {
-  collectionKey,
-  listCollection,
-  parseCollectionKey,
-  type CollectionKey,
-} from "./collections.js";
+import { collectionKey, listCollection, parseCollectionKey, type CollectionKey } from "./collections.js";
 import { diffForm, fieldDrift, projectOnto, withoutOmitted } from "./compare.js";
 import type { KindInfo } from "./kinds.js";
 import { objectPath } from "./kinds.js";

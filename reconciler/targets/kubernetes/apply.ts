@@ -11,12 +11,7 @@ import { collectionKey } from "./collections.js";
 import { conflictLines } from "./conflicts.js";
 import { objectPath } from "./kinds.js";
 import type { KubernetesLock } from "./lock.js";
-import {
-  isOwned,
-  type KubeObject,
-  type KubernetesDesiredSpec,
-  type OwnerScope,
-} from "./desired.js";
+import { isOwned, type KubeObject, type KubernetesDesiredSpec, type OwnerScope } from "./desired.js";
 
 export const FIELD_MANAGER = "sysconfig";
 

@@ -1,5 +1,5 @@
 // Apply order within a service (DESIGN §6): Namespaces and CRDs, then config (ServiceAccount, RBAC,
-// ConfigMap, Secret, PVC), then Services, then workloads — each kind's rank is in kubernetes-kinds.ts.
+// ConfigMap, Secret, PVC), then Services, then workloads — each kind's rank is in kinds.ts.
 // A service's objects share a roll group, which the apply engine runs one at a time in rollIndex order
 // (stopping at the first failure); deletes run after everything converged, in reverse dependency order.
 import type { DesiredObject } from "../../model.js";
