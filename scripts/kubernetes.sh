@@ -79,12 +79,17 @@ install_packages() { # install_packages PACKAGE...: apt-get install those not in
     die "apt-get install ${need[*]} failed (see $STATE/log/apt-kubernetes.log)"
 }
 
-# The Debian mirror this machine already uses (its deb.debian.org equivalent), for the deb-src line.
+# The Debian mirror this machine's apt already uses, for the deb-src line (the repo names no host:
+# the mirror comes from the machine's own apt sources, or SYSCONFIG_DEBIAN_MIRROR).
 debian_mirror() {
   local uri
   uri=$(grep -hoE '(https?|file)://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
     /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v -- '-security' | head -n 1 | tr -d ' ' || true)
-  printf '%s\n' "${SYSCONFIG_DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"
+  uri=${SYSCONFIG_DEBIAN_MIRROR:-$uri}
+  if [ -z "$uri" ]; then
+    die "no Debian mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d/ (needed for the kubernetes source package); add the machine's Debian source to apt, or set SYSCONFIG_DEBIAN_MIRROR to its URL"
+  fi
+  printf '%s\n' "$uri"
 }
 
 # --- One-time build ----------------------------------------------------------------------------
