@@ -19,7 +19,7 @@ import {
   createFleetTarget,
   type FleetTarget,
   type FleetTargetConfig,
-} from "../reconciler/targets/fleet/fleet-target.js";
+} from "../reconciler/targets/fleet/target.js";
 import { normalizeOptions } from "../reconciler/targets/fleet/unit-file.js";
 import { writeFleetRepo, type FleetServiceSpec } from "../test/fleet-server/config-repo.js";
 

@@ -12,20 +12,17 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { RECONCILER_NODE_FLAGS } from "../cli/build/node-flags.js";
+import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { runReconcile } from "../reconciler/pipeline/reconcile.js";
 import { silentReporter } from "../reconciler/report/reporter.js";
 import { loadDesiredState } from "../reconciler/desired/load.js";
 import { BUILD_INFO_FILE } from "../reconciler/desired/build-info.js";
-import { objectPath } from "../reconciler/targets/kubernetes/kubernetes-kinds.js";
+import { objectPath } from "../reconciler/targets/kubernetes/kinds.js";
 import {
   kubernetesDesiredObjects,
   type KubernetesDesiredSpec,
-} from "../reconciler/targets/kubernetes/kubernetes-objects.js";
-import {
-  createKubernetesTarget,
-  type KubernetesTarget,
-} from "../reconciler/targets/kubernetes/kubernetes-target.js";
+} from "../reconciler/targets/kubernetes/desired.js";
+import { createKubernetesTarget, type KubernetesTarget } from "../reconciler/targets/kubernetes/target.js";
 import { adminToken, KUBE, kube, kubeconfigText, kubeRequest } from "../test/helpers/kube.js";
 import { writeKubeRepo } from "../test/helpers/kube-repo.js";
 

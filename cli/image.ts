@@ -2,9 +2,9 @@
 // Dockerfile. NODE_IMAGE picks the base (default node:24-slim, else the local sysconfig-base/node:24).
 import { ExitCode, exitCodeOf, reasonOf } from "../reconciler/errors.js";
 import { booleanWord } from "./boolean-word.js";
-import { dockerClient } from "./build/docker-engine.js";
-import { createProgress } from "./build/progress.js";
-import { buildReconcilerImage } from "./build/reconciler-image.js";
+import { dockerClient } from "./images/docker-engine.js";
+import { createProgress } from "./images/progress.js";
+import { buildReconcilerImage } from "./images/reconciler-image.js";
 import { processIo } from "./io.js";
 
 async function main(): Promise<number> {

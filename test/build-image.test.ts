@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { buildConfigImage } from "../cli/build/config-image.js";
-import { dockerClient, followStream } from "../cli/build/docker-engine.js";
-import { imageLayers } from "../cli/build/engine-build.js";
-import { silentProgress } from "../cli/build/progress.js";
+import { buildConfigImage } from "../cli/images/config-image.js";
+import { dockerClient, followStream } from "../cli/images/docker-engine.js";
+import { imageLayers } from "../cli/images/engine-build.js";
+import { silentProgress } from "../cli/images/progress.js";
 import { runCli } from "./helpers/cli.js";
 import {
   bumpInPlace,

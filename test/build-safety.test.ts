@@ -7,10 +7,10 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
-import { buildConfigImage } from "../cli/build/config-image.js";
-import { defaultTcpPort, dockerClient } from "../cli/build/docker-engine.js";
-import { silentProgress } from "../cli/build/progress.js";
-import { pushReferences } from "../cli/build/push.js";
+import { buildConfigImage } from "../cli/images/config-image.js";
+import { defaultTcpPort, dockerClient } from "../cli/images/docker-engine.js";
+import { silentProgress } from "../cli/images/progress.js";
+import { pushReferences } from "../cli/images/push.js";
 import { runCli } from "./helpers/cli.js";
 import {
   bumpInPlace,

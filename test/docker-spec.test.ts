@@ -11,7 +11,7 @@ import { silentReporter } from "../reconciler/report/reporter.js";
 import { createTarget } from "../reconciler/targets/create.js";
 import { createBody } from "../reconciler/targets/docker/create-body.js";
 import { dockerDesiredObjects } from "../reconciler/targets/docker/desired.js";
-import { couldCollide } from "../reconciler/targets/docker/labels.js";
+import { couldCollide } from "../reconciler/targets/docker/marker.js";
 import { registryAuthFor, registryOf } from "../reconciler/registry/credentials.js";
 import { tempDir } from "./helpers/tmp.js";
 

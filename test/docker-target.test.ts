@@ -11,7 +11,7 @@ import { parseConfig } from "../reconciler/config/load.js";
 import { diffObjects } from "../reconciler/diff/diff.js";
 import type { DesiredState } from "../reconciler/model.js";
 import { renderAll } from "../reconciler/render/render.js";
-import { createDockerTarget } from "../reconciler/targets/docker/docker-target.js";
+import { createDockerTarget } from "../reconciler/targets/docker/target.js";
 import { acquireDockerLock } from "../reconciler/targets/docker/lock.js";
 import { CLI, ROOT, runCli } from "./helpers/cli.js";
 import {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { InvalidInputError } from "../reconciler/errors.js";
 import { parseFleetEndpoint } from "../reconciler/targets/fleet/endpoint.js";
-import { FleetClient, FleetRequestError } from "../reconciler/targets/fleet/fleet-client.js";
+import { FleetClient, FleetRequestError } from "../reconciler/targets/fleet/client.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 
 const OPTIONS = [{ section: "Service", name: "ExecStart", value: "/bin/sleep 1000" }];

@@ -8,14 +8,14 @@ import type { Change, DesiredState } from "../reconciler/model.js";
 import { runReconcile, type ReconcileOutcome } from "../reconciler/pipeline/reconcile.js";
 import { renderAll } from "../reconciler/render/render.js";
 import { silentReporter, type Reporter } from "../reconciler/report/reporter.js";
-import type { FleetDesiredSpec } from "../reconciler/targets/fleet/fleet-desired.js";
-import { lockUnitName } from "../reconciler/targets/fleet/fleet-lock.js";
+import type { FleetDesiredSpec } from "../reconciler/targets/fleet/desired.js";
+import { lockUnitName } from "../reconciler/targets/fleet/lock.js";
 import {
   createFleetTarget,
   type FleetTarget,
   type FleetTargetConfig,
   type FleetTuning,
-} from "../reconciler/targets/fleet/fleet-target.js";
+} from "../reconciler/targets/fleet/target.js";
 import { fleetUnitHash } from "../reconciler/targets/fleet/unit-file.js";
 import { writeFleetRepo, type FleetRepoSpec } from "./fleet-server/config-repo.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";

@@ -11,7 +11,7 @@ import {
   createFleetTarget,
   type FleetTargetConfig,
   type FleetTuning,
-} from "../reconciler/targets/fleet/fleet-target.js";
+} from "../reconciler/targets/fleet/target.js";
 import type { UnitOption } from "../reconciler/targets/fleet/unit-file.js";
 import { writeFleetRepo } from "./fleet-server/config-repo.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";

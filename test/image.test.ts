@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { dockerClient } from "../cli/build/docker-engine.js";
-import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
-import { reconcilerImageName, sysconfigVersion } from "../cli/build/reconciler-image-name.js";
+import { dockerClient } from "../cli/images/docker-engine.js";
+import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
+import { reconcilerImageName, sysconfigVersion } from "../cli/images/reconciler-image-name.js";
 import { removeImages, runInImage } from "./helpers/build-fixtures.js";
 import { ROOT } from "./helpers/cli.js";
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { resolveConnection } from "../reconciler/targets/kubernetes/kubernetes-connection.js";
-import { KubernetesClient } from "../reconciler/targets/kubernetes/kubernetes-client.js";
+import { resolveConnection } from "../reconciler/targets/kubernetes/endpoint.js";
+import { KubernetesClient } from "../reconciler/targets/kubernetes/client.js";
 import { KUBE, adminToken } from "./helpers/kube.js";
 import { tempDir } from "./helpers/tmp.js";
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "@jest/globals";
 import { InvalidInputError } from "../reconciler/errors.js";
 import type { DesiredState } from "../reconciler/model.js";
-import { classifyHealth, healthCollections } from "../reconciler/targets/kubernetes/kubernetes-wait.js";
+import { classifyHealth, healthCollections } from "../reconciler/targets/kubernetes/wait.js";
 import {
   diffForm,
   fieldDrift,
   projectOnto,
   withoutOmitted,
-} from "../reconciler/targets/kubernetes/kubernetes-compare.js";
+} from "../reconciler/targets/kubernetes/compare.js";
 import {
   ANNOTATION,
   environmentLabel,
@@ -15,7 +15,7 @@ import {
   LABEL,
   type KubeObject,
   type KubernetesDesiredSpec,
-} from "../reconciler/targets/kubernetes/kubernetes-objects.js";
+} from "../reconciler/targets/kubernetes/desired.js";
 
 const DEPLOYMENT = `# comment
 apiVersion: apps/v1

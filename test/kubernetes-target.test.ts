@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { summarize } from "../reconciler/diff/summary.js";
 import { RuntimeFailureError, SafetyRefusalError } from "../reconciler/errors.js";
-import { SERVICE_ACCOUNT_DIR } from "../reconciler/targets/kubernetes/kubernetes-connection.js";
+import { SERVICE_ACCOUNT_DIR } from "../reconciler/targets/kubernetes/endpoint.js";
 import { planJson } from "../reconciler/plan/json.js";
 import { formatPlanText } from "../reconciler/plan/text.js";
 import {

@@ -10,11 +10,11 @@ import { parseConfig } from "../reconciler/config/load.js";
 import { serviceSchema } from "../reconciler/config/schema.js";
 import { diffObjects } from "../reconciler/diff/diff.js";
 import type { DesiredState } from "../reconciler/model.js";
-import { maskSecrets, maskValue, redactValues } from "../reconciler/plan/mask.js";
+import { maskSecrets, maskValue, redactValues } from "../reconciler/text/mask.js";
 import { renderAll } from "../reconciler/render/render.js";
 import type { Reporter } from "../reconciler/report/reporter.js";
-import { createDockerTarget } from "../reconciler/targets/docker/docker-target.js";
-import { waitContainerHealthy } from "../reconciler/targets/docker/health.js";
+import { createDockerTarget } from "../reconciler/targets/docker/target.js";
+import { waitContainerHealthy } from "../reconciler/targets/docker/wait.js";
 import { ROOT } from "./helpers/cli.js";
 import { docker, removeSystem, uniqueSystem } from "./helpers/docker-fixtures.js";
 import { MemoryTarget } from "./fakes/memory-target.js";
@@ -45,7 +45,7 @@ describe("secret fingerprints", () => {
         [
           "--input-type=module",
           "-e",
-          `import { maskValue } from "${ROOT}/dist/reconciler/plan/mask.js"; process.stdout.write(maskValue("hunter2"));`,
+          `import { maskValue } from "${ROOT}/dist/reconciler/text/mask.js"; process.stdout.write(maskValue("hunter2"));`,
         ],
         { encoding: "utf8" },
       ).stdout;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { hasPendingChanges, summarize } from "../reconciler/diff/summary.js";
 import { InvalidInputError, RuntimeFailureError, SafetyRefusalError } from "../reconciler/errors.js";
 import { planJson } from "../reconciler/plan/json.js";
-import { maskValue } from "../reconciler/plan/mask.js";
+import { maskValue } from "../reconciler/text/mask.js";
 import { formatPlanText } from "../reconciler/plan/text.js";
 import {
   runReconcile,

@@ -8,7 +8,7 @@ import {
   maskUnitSecrets,
   maskValue,
   maskYamlSecrets,
-} from "../reconciler/plan/mask.js";
+} from "../reconciler/text/mask.js";
 import { formatPlanText, formatReportText } from "../reconciler/plan/text.js";
 
 describe("secret masking", () => {

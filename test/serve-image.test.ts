@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type Dockerode from "dockerode";
-import { LOCAL_NODE_IMAGE } from "../cli/build/reconciler-image.js";
+import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
 import { removeImages } from "./helpers/build-fixtures.js";
 import { buildReconcilerImage, runCli } from "./helpers/cli.js";
 import {

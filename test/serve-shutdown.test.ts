@@ -2,7 +2,7 @@
 // the grace period, the target's lock is released, and the next start converges.
 import { afterEach, beforeEach, expect, it } from "@jest/globals";
 import path from "node:path";
-import { lockUnitName } from "../reconciler/targets/fleet/fleet-lock.js";
+import { lockUnitName } from "../reconciler/targets/fleet/lock.js";
 import { writeFleetRepo } from "./fleet-server/config-repo.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 import { startServe, type ServeProcess } from "./helpers/serve-process.js";

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { lockUnitName } from "../reconciler/targets/fleet/fleet-lock.js";
+import { lockUnitName } from "../reconciler/targets/fleet/lock.js";
 import { writeFleetRepo } from "./fleet-server/config-repo.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 import { metric, startServe, type ServeProcess } from "./helpers/serve-process.js";

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { maskSecrets, maskUnitSecrets, maskYamlSecrets } from "../reconciler/plan/mask.js";
+import { maskSecrets, maskUnitSecrets, maskYamlSecrets } from "../reconciler/text/mask.js";
 import { maskUrlUserinfo } from "../reconciler/text/url-userinfo.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
 import { runCli } from "./helpers/cli.js";

@@ -2,7 +2,7 @@
 // of secret-looking variables masked the way the reconciler's plan masks them (a changed secret still shows),
 // control characters shown escaped.
 import { createTwoFilesPatch } from "diff";
-import { maskSecrets } from "../../reconciler/plan/mask.js";
+import { maskSecrets } from "../../reconciler/text/mask.js";
 import type { FileChange } from "./plan.js";
 import { escapeForTerminal } from "../../reconciler/text/escape.js";
 

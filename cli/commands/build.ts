@@ -1,7 +1,7 @@
 // sysconfig build: bake the config repo at HEAD into the config image, tag it, optionally push (DESIGN §5).
-import { buildConfigImage, type ConfigImageResult, MovingTagNotMovedError } from "../build/config-image.js";
-import { checkDockerEnvironment, dockerClient } from "../build/docker-engine.js";
-import { createProgress } from "../build/progress.js";
+import { buildConfigImage, type ConfigImageResult, MovingTagNotMovedError } from "../images/config-image.js";
+import { checkDockerEnvironment, dockerClient } from "../images/docker-engine.js";
+import { createProgress } from "../images/progress.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
 import type { CliIo } from "../io.js";
 

@@ -4,7 +4,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
 import { InvalidInputError } from "../errors.js";
-import { isSecretName, maskSecrets, maskValue } from "../plan/mask.js";
+import { isSecretName, maskSecrets, maskValue } from "../text/mask.js";
 import { readRepoText, repoFsError } from "../repo-files.js";
 import { escapeControls, shown } from "../text/escape.js";
 import { resolveInRepo } from "../repo-paths.js";

@@ -14,7 +14,7 @@ import { hasPendingChanges, summarize } from "../diff/summary.js";
 import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
 import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../errors.js";
 import type { ChangeSet, DesiredObject, DesiredState } from "../model.js";
-import { maskSecrets } from "../plan/mask.js";
+import { maskSecrets } from "../text/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, type LockWait } from "../targets/lock-wait.js";
 import type { Target, TargetOptions } from "../targets/target.js";

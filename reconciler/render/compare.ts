@@ -4,9 +4,9 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { mapBounded } from "../apply/pool.js";
+import { mapBounded } from "../concurrency/pool.js";
 import { InvalidInputError } from "../errors.js";
-import { maskSecrets } from "../plan/mask.js";
+import { maskSecrets } from "../text/mask.js";
 import { checkRegularFile, fsCode, repoFsError } from "../repo-files.js";
 import { resolveInRepo } from "../repo-paths.js";
 import type { RenderedFile } from "./render.js";

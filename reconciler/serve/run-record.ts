@@ -3,7 +3,7 @@ import { isFailure } from "../apply/result.js";
 import { SafetyRefusalError, InvalidInputError, RuntimeFailureError, reasonOf } from "../errors.js";
 import type { PlannedRun, ReconcileOutcome } from "../pipeline/reconcile.js";
 import { planJson, type PlanJson } from "../plan/json.js";
-import { maskSecrets } from "../plan/mask.js";
+import { maskSecrets } from "../text/mask.js";
 
 /** success: converged; failed: a change or the target failed; refused: a safety rule (lock, prune guard);
  * invalid: the baked config is bad; interrupted: shutdown stopped it at a safe point. */

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { TargetKind } from "../../reconciler/config/schema.js";
 import { RuntimeFailureError, SafetyRefusalError } from "../../reconciler/errors.js";
 import type { ActualObject, Change, DesiredObject, DesiredState } from "../../reconciler/model.js";
-import { maskSecrets } from "../../reconciler/plan/mask.js";
+import { maskSecrets } from "../../reconciler/text/mask.js";
 import { lockWaiter } from "../../reconciler/targets/lock-wait.js";
 import type {
   ApplyContext,

@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { extract } from "tar-stream";
 import { parseDocument } from "yaml";
-import { silentProgress } from "../../cli/build/progress.js";
-import { buildReconcilerImage, LOCAL_NODE_IMAGE } from "../../cli/build/reconciler-image.js";
+import { silentProgress } from "../../cli/images/progress.js";
+import { buildReconcilerImage, LOCAL_NODE_IMAGE } from "../../cli/images/reconciler-image.js";
 import { runCli } from "./cli.js";
 
 const execFileAsync = promisify(execFile);

@@ -17,7 +17,7 @@ import {
   createKubernetesTarget,
   type KubernetesTarget,
   type KubernetesTuning,
-} from "../../reconciler/targets/kubernetes/kubernetes-target.js";
+} from "../../reconciler/targets/kubernetes/target.js";
 import type { TargetConfig } from "../../reconciler/config/schema.js";
 
 export interface KubeService {
