@@ -48,7 +48,7 @@ function templateError(label: string, error: unknown): InvalidInputError {
     const [, variable, line] = missing;
     return new InvalidInputError(
       `${label}:${line}: template variable '${variable}' is not defined. ` +
-        `Use one of the variables sysconfig provides (see README "Templates"), or fix the spelling.`,
+        `Use one of the variables sysconfig provides (see docs/config.md, "Templates"), or fix the spelling.`,
       { cause: error },
     );
   }
@@ -61,7 +61,7 @@ function templateError(label: string, error: unknown): InvalidInputError {
     const excerpt = lines.filter((l) => !/^Expecting |^Unexpected /.test(l)).map((l) => `    ${l}`);
     return new InvalidInputError(
       `${label}:${line}: template syntax error: ${expecting || "Handlebars cannot parse it"}\n${excerpt.join("\n")}\n` +
-        `Fix the template's {{…}} expression there (see README "Templates").`,
+        `Fix the template's {{…}} expression there (see docs/config.md, "Templates").`,
       { cause: error },
     );
   }
