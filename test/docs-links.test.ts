@@ -10,11 +10,11 @@ const pages = ["README.md", ...readdirSync(path.join(ROOT, "docs")).map((name) =
   (file) => file.endsWith(".md"),
 );
 
-function sourceFiles(dir: string): string[] {
+function filesUnder(dir: string, extension = ""): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
     const rel = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) return sourceFiles(rel);
-    return rel.endsWith(".ts") ? [rel] : [];
+    if (entry.isDirectory()) return filesUnder(rel, extension);
+    return rel.endsWith(extension) ? [rel] : [];
   });
 }
 
@@ -59,14 +59,19 @@ describe("links and paths in README.md and docs/", () => {
 });
 
 describe("pointers from error messages to the docs", () => {
-  it('every "see docs/PAGE.md" in the product code names a page that exists, and its section if it names one', () => {
+  it("every docs/PAGE.md the code and the example repo name exists, with the section it names", () => {
     const problems: string[] = [];
     let pointers = 0;
-    for (const file of [...sourceFiles("reconciler"), ...sourceFiles("cli")]) {
+    const files = [
+      ...filesUnder("reconciler", ".ts"),
+      ...filesUnder("cli", ".ts"),
+      ...filesUnder("sysconfig-example"),
+    ];
+    for (const file of files) {
       const text = readFileSync(path.join(ROOT, file), "utf8");
       if (/see README/.test(text))
         problems.push(`${file}: points to the README; point to the docs page instead`);
-      for (const match of text.matchAll(/see (docs\/[a-z-]+\.md)(?:, "([^"]+)")?/g)) {
+      for (const match of text.matchAll(/(docs\/[a-z-]+\.md)(?:, "([^"]+)")?/g)) {
         pointers += 1;
         const [, page = "", section] = match;
         let content = "";
