@@ -483,7 +483,7 @@ describe("fleet target apply errors", () => {
   });
 });
 
-describe("fleet lock (best effort, see fleet-lock.ts)", () => {
+describe("fleet lock (best effort, see reconciler/targets/fleet/lock.ts)", () => {
   beforeEach(() => server.units.clear());
 
   const lockOwner = () =>
@@ -703,7 +703,7 @@ describe("fleet lock (best effort, see fleet-lock.ts)", () => {
 
   it("documents the limit: two reconcilers whose read-write windows interleave can both get the lock", async () => {
     // B reads "free" before A writes, and B's write lands after A's read-back: fleet's PUT replaces,
-    // so nothing stops it. This is the guarantee fleet-lock.ts and the README say is NOT given.
+    // so nothing stops it. This is the guarantee reconciler/targets/fleet/lock.ts and docs/fleet.md say is NOT given.
     const a = target({ lock: { ttlMs: 60_000, settleMs: 5, pollMs: 10 } });
     server.delayMs = 0;
     const lockA = await a.acquireLock("shop", "A", false);
