@@ -133,7 +133,7 @@ describe("object states", () => {
       ["api", "unhealthy", "health check failed"],
       ["neighbour", "unmanaged", undefined],
       ["pending", "drifted", "container stopped"],
-      ["web", "unhealthy", "update failed: image not found"],
+      ["web", "unhealthy", "image not found"],
     ]);
   });
 });

@@ -45,7 +45,8 @@ function stateOf(change: Change, result: ChangeResult | undefined): Pick<ObjectV
       case "unhealthy":
         return { state: "unhealthy", reason: result.reason ?? "not healthy after apply" };
       case "failed":
-        return { state: "unhealthy", reason: `${change.action} failed: ${result.reason ?? "unknown error"}` };
+        // The target's reason already names the object and the operation ("… update failed: …").
+        return { state: "unhealthy", reason: result.reason ?? `${change.action} failed` };
       case "refused":
         return { state: "unhealthy", reason: `${change.action} refused: ${result.reason ?? ""}` };
       case "skipped":
