@@ -1,6 +1,7 @@
 // The web page's pieces with plain data: escaping of everything shown, object states (with or without
 // the target's health), the bounded run history, the event stream dropping a slow client, the token gate.
 import { describe, expect, it } from "@jest/globals";
+import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import type { ChangeResult } from "../reconciler/apply/result.js";
@@ -13,6 +14,9 @@ import { objectViews } from "../reconciler/serve/ui/objects.js";
 import { renderPage } from "../reconciler/serve/ui/page.js";
 import { DIFF_BYTES_PER_RUN, RUNS_KEPT, RunHistory, runView } from "../reconciler/serve/ui/run-history.js";
 import { UiState } from "../reconciler/serve/ui/ui-state.js";
+import { productionPackages, reconcilerContext } from "../cli/images/reconciler-context.js";
+import { ROOT, runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const XSS = "<img src=x onerror=alert(1)>";
 
@@ -223,5 +227,37 @@ describe("token gate", () => {
 
   it("lets everything through when no token is configured", () => {
     expect(uiAuth(undefined).allows(req({}))).toBe(true);
+  });
+});
+
+describe("shipping the page", () => {
+  it("puts the page's script and stylesheet into the reconciler image's context, and no browser driver", async () => {
+    const context = await reconcilerContext(ROOT, new Date(0));
+    const text = context.tar.toString("latin1");
+    expect(text).toContain("app/opt/sysconfig/dist/reconciler/serve/ui/assets/app.js");
+    expect(text).toContain("app/opt/sysconfig/dist/reconciler/serve/ui/assets/app.css");
+    expect((await productionPackages(ROOT)).filter((p) => p.includes("puppeteer"))).toEqual([]);
+  });
+
+  it("refuses a --ui-token-file shorter than 16 characters before starting anything (exit 3)", async () => {
+    const { dir, cleanup } = await tempDir("sysconfig-page-token-");
+    try {
+      await writeFile(`${dir}/token`, "short\n");
+      const result = await runCli([
+        "serve",
+        "--repo",
+        dir,
+        "--listen",
+        "127.0.0.1:0",
+        "--ui-token-file",
+        `${dir}/token`,
+      ]);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain("--ui-token-file");
+      expect(result.stderr).toContain("at least 16");
+      expect(result.stderr).not.toContain("short");
+    } finally {
+      await cleanup();
+    }
   });
 });
