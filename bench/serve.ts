@@ -302,6 +302,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
       if (finished.result !== "success")
         throw new Error(`run ${run} did not succeed: ${JSON.stringify(finished)}`);
     }
+    const pageBytes = (await (await fetch(`${serve.base}/`)).text()).length;
     await serve.stop();
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const none = results.filter((r) => !r.withPages);
@@ -313,6 +314,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
       `  run seconds, ${pages} pages      ${open.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(open.map((r) => r.seconds)).toFixed(2)} s)`,
       `  duration change             ${change >= 0 ? "+" : ""}${change.toFixed(1)} % (bar: < 5 %)`,
       `  events each page received   ${open.map((r) => Math.round(r.events / pages)).join(", ")} per run`,
+      `  the page (GET /) at the end  ${(pageBytes / 1024).toFixed(0)} KB of HTML`,
       `  serve RSS after each run    no page ${none.map((r) => r.rssMb).join(", ")} MB; ${pages} pages ${open.map((r) => r.rssMb).join(", ")} MB`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);

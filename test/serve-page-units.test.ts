@@ -12,7 +12,14 @@ import { uiAuth } from "../reconciler/serve/ui/auth.js";
 import { EventStream, SLOW_CLIENT_BYTES } from "../reconciler/serve/ui/event-stream.js";
 import { objectViews } from "../reconciler/serve/ui/objects.js";
 import { renderPage } from "../reconciler/serve/ui/page.js";
-import { DIFF_BYTES_PER_RUN, RUNS_KEPT, RunHistory, runView } from "../reconciler/serve/ui/run-history.js";
+import {
+  CHANGES_PER_RUN,
+  DETAILED_RUNS,
+  DIFF_BYTES_PER_RUN,
+  RUNS_KEPT,
+  RunHistory,
+  runView,
+} from "../reconciler/serve/ui/run-history.js";
 import { UiState } from "../reconciler/serve/ui/ui-state.js";
 import { productionPackages, reconcilerContext } from "../cli/images/reconciler-context.js";
 import { ROOT, runCli } from "./helpers/cli.js";
@@ -151,6 +158,22 @@ describe("run history", () => {
     expect(history.list().at(-1)?.id).toBe(8);
   });
 
+  it(`keeps the changes of the newest ${DETAILED_RUNS} runs only, and the summary of every run`, () => {
+    const history = new RunHistory();
+    for (let id = 1; id <= 12; id++) history.add(runView(record(id), [change("update", `s${id}`)]));
+    const detailed = history.list().filter((r) => r.changes.length > 0);
+    expect(detailed.map((r) => r.id)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    expect(
+      history
+        .list()
+        .slice(DETAILED_RUNS)
+        .map((r) => [r.id, r.detailsDropped]),
+    ).toEqual([
+      [2, true],
+      [1, true],
+    ]);
+  });
+
   it("keeps a run's diffs under its byte budget and marks the ones it left out", () => {
     const big = Array.from({ length: 2000 }, (_, i) => {
       const c = change("create", `svc${i}`);
@@ -159,7 +182,9 @@ describe("run history", () => {
     const view = runView(record(1), big);
     const kept = view.changes.filter((c) => c.diff !== undefined);
     expect(kept.reduce((n, c) => n + (c.diff?.length ?? 0), 0)).toBeLessThanOrEqual(DIFF_BYTES_PER_RUN);
-    expect(view.changes.filter((c) => c.diffDropped).length).toBe(2000 - kept.length);
+    expect(view.changes).toHaveLength(CHANGES_PER_RUN);
+    expect(view.changesNotKept).toBe(2000 - CHANGES_PER_RUN);
+    expect(view.changes.filter((c) => c.diffDropped).length).toBe(CHANGES_PER_RUN - kept.length);
     expect(kept.length).toBeGreaterThan(0);
   });
 

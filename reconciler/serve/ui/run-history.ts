@@ -1,6 +1,7 @@
-// The runs the page lists: the last RUNS_KEPT, newest first, each with its changes, their diffs and
-// results. Bounded twice: in runs, and in diff bytes per run (a run of 1,000 creates keeps the first
-// DIFF_BYTES_PER_RUN of diffs and says so), so 50 large runs stay a few MB.
+// The runs the page lists: the last RUNS_KEPT, newest first. The newest DETAILED_RUNS keep their
+// changes (at most CHANGES_PER_RUN), diffs (at most DIFF_BYTES_PER_RUN) and results; older ones keep
+// their summary line only. So memory and the page stay a few MB however large the runs, and the page
+// says what it left out.
 import type { ChangeResult } from "../../apply/result.js";
 import type { ChangeSummary } from "../../diff/summary.js";
 import type { Action, Change } from "../../model.js";
@@ -9,7 +10,9 @@ import type { RunRecord, RunResult } from "../run-record.js";
 import { changeDiff } from "./change-diff.js";
 
 export const RUNS_KEPT = 50;
-export const DIFF_BYTES_PER_RUN = 256 * 1024;
+export const DETAILED_RUNS = 10;
+export const CHANGES_PER_RUN = 300;
+export const DIFF_BYTES_PER_RUN = 128 * 1024;
 
 export interface RunChangeView {
   action: Action;
@@ -32,6 +35,10 @@ export interface RunView {
   error?: string;
   summary?: ChangeSummary;
   changes: RunChangeView[];
+  /** Changes beyond CHANGES_PER_RUN, not kept. */
+  changesNotKept?: number;
+  /** An older run: its changes were let go (only the newest DETAILED_RUNS keep them). */
+  detailsDropped?: true;
 }
 
 /** Changes worth listing in a run: what apply acts on, and conflicts. */
@@ -44,9 +51,13 @@ export function listedChanges(changes: readonly Change[]): Change[] {
 /** A finished run for the page, from its record and (when a plan was made) the planned changes. */
 export function runView(record: RunRecord, changes: readonly Change[] | undefined): RunView {
   const results = new Map((record.plan?.result?.changes ?? []).map((r) => [r.subject, r]));
+  // The record's plan has every update's diff already: only creates and deletes are diffed here.
+  const planned = new Map((record.plan?.changes ?? []).map((c) => [c.subject, c.diff]));
   let budget = DIFF_BYTES_PER_RUN;
-  const views = listedChanges(changes ?? []).map((change): RunChangeView => {
-    const diff = changeDiff(change);
+  const listed = listedChanges(changes ?? []);
+  const views = listed.slice(0, CHANGES_PER_RUN).map((change): RunChangeView => {
+    const diff =
+      budget <= 0 ? undefined : change.action === "update" ? planned.get(change.subject) : changeDiff(change);
     const result = results.get(change.subject);
     const view: RunChangeView = {
       action: change.action,
@@ -57,7 +68,8 @@ export function runView(record: RunRecord, changes: readonly Change[] | undefine
         ? { result: { status: result.status, ...(result.reason ? { reason: result.reason } : {}) } }
         : {}),
     };
-    if (diff === undefined) return view;
+    if (diff === undefined)
+      return budget <= 0 && change.action !== "unmanaged" ? { ...view, diffDropped: true } : view;
     if (diff.length > budget) return { ...view, diffDropped: true };
     budget -= diff.length;
     return { ...view, diff };
@@ -72,6 +84,7 @@ export function runView(record: RunRecord, changes: readonly Change[] | undefine
     ...(record.error !== undefined ? { error: record.error } : {}),
     ...(record.plan ? { summary: record.plan.summary } : {}),
     changes: views,
+    ...(listed.length > CHANGES_PER_RUN ? { changesNotKept: listed.length - CHANGES_PER_RUN } : {}),
   };
 }
 
@@ -83,6 +96,10 @@ export class RunHistory {
   add(run: RunView): void {
     this.runs.unshift(run);
     if (this.runs.length > this.kept) this.runs.length = this.kept;
+    const older = this.runs[DETAILED_RUNS];
+    if (older !== undefined && older.detailsDropped !== true) {
+      this.runs[DETAILED_RUNS] = { ...older, changes: [], detailsDropped: true };
+    }
   }
 
   /** Newest first. */

@@ -3,7 +3,7 @@
 import { diffLines } from "./diff-lines.js";
 import { seconds, timeTag } from "./format.js";
 import { html, type SafeHtml } from "./html.js";
-import type { RunChangeView, RunView } from "./run-history.js";
+import { DETAILED_RUNS, type RunChangeView, type RunView } from "./run-history.js";
 import { sparkline } from "./sparkline.js";
 import type { LiveRun } from "./ui-state.js";
 
@@ -30,6 +30,19 @@ function counts(run: RunView): string {
   return `+${s.create} ~${s.update} -${s.delete} =${s.unchanged}${s.unmanaged > 0 ? ` !${s.unmanaged}` : ""}`;
 }
 
+function changesOf(run: RunView): SafeHtml {
+  if (run.detailsDropped) {
+    return html`<p class="empty">
+      Changes are kept for the last ${DETAILED_RUNS} runs only; the counts above remain.
+    </p>`;
+  }
+  if (run.changes.length === 0) return html`<p class="empty">Nothing to change.</p>`;
+  return html`<ul class="changes">
+      ${run.changes.map(changeItem)}
+    </ul>
+    ${run.changesNotKept ? html`<p class="note">and ${run.changesNotKept} more change(s), not kept (serve's log lists them)</p>` : ""}`;
+}
+
 function runItem(run: RunView): SafeHtml {
   return html`<details class="run" id="run-${run.id}" data-run="${run.id}">
     <summary>
@@ -37,14 +50,7 @@ function runItem(run: RunView): SafeHtml {
       <span class="trigger">${run.reasons.join(", ")}</span> ${timeTag(run.startedAt)}
       <span class="duration">${seconds(run.durationSeconds)}</span> <span class="counts">${counts(run)}</span>
     </summary>
-    ${run.error !== undefined ? html`<pre class="error">${run.error}</pre>` : ""}
-    ${
-      run.changes.length > 0
-        ? html`<ul class="changes">
-            ${run.changes.map(changeItem)}
-          </ul>`
-        : html`<p class="empty">Nothing to change.</p>`
-    }
+    ${run.error !== undefined ? html`<pre class="error">${run.error}</pre>` : ""} ${changesOf(run)}
   </details>`;
 }
 

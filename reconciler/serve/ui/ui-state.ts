@@ -9,7 +9,14 @@ import type { RunRecord, RunStart } from "../run-record.js";
 import type { EventStream } from "./event-stream.js";
 import { objectViews, type ObjectView } from "./objects.js";
 import { revisionInfo, type RevisionInfo } from "./revision.js";
-import { listedChanges, RunHistory, runView, type RunChangeView, type RunView } from "./run-history.js";
+import {
+  CHANGES_PER_RUN,
+  listedChanges,
+  RunHistory,
+  runView,
+  type RunChangeView,
+  type RunView,
+} from "./run-history.js";
 
 export interface HeaderFacts {
   system: string;
@@ -64,12 +71,14 @@ export class UiState {
     }
     this.objects = objectViews(changeSet.changes);
     this.objectsRun = id;
-    const changes = listedChanges(changeSet.changes).map((c) => ({
-      action: c.action,
-      subject: c.subject,
-      service: c.desired?.service ?? c.actual?.service ?? "",
-      notes: c.notes.map(maskSecrets),
-    }));
+    const changes = listedChanges(changeSet.changes)
+      .slice(0, CHANGES_PER_RUN)
+      .map((c) => ({
+        action: c.action,
+        subject: c.subject,
+        service: c.desired?.service ?? c.actual?.service ?? "",
+        notes: c.notes.map(maskSecrets),
+      }));
     if (this.live?.id === id) this.live.changes = changes;
     this.events.publish({
       type: "run.planned",
