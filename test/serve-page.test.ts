@@ -115,10 +115,13 @@ describe("serve's web page on the Docker target", () => {
   let problems: string[];
 
   beforeAll(async () => {
-    ({ dir: repo, cleanup } = await tempDir("sysconfig-page-"));
+    let dir: string;
+    ({ dir, cleanup } = await tempDir("sysconfig-page-"));
+    repo = path.join(dir, "repo");
+    await mkdir(repo);
     port = await freePort();
     await commitConfig(repo, configYaml(system, port, "1-main", XSS), XSS);
-    const secretFile = path.join(repo, "..", `${path.basename(repo)}-secret`);
+    const secretFile = path.join(dir, "webhook-secret");
     await writeFile(secretFile, SECRET);
     serve = await startServe([
       "--repo",
