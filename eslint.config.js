@@ -31,6 +31,22 @@ export default tseslint.config(
     },
   },
   {
+    // The web page's own script runs in the browser, as plain JavaScript outside the TypeScript project.
+    files: ["reconciler/serve/ui/assets/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: "script",
+      globals: {
+        document: "readonly",
+        window: "readonly",
+        EventSource: "readonly",
+        DOMParser: "readonly",
+        fetch: "readonly",
+      },
+    },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: { "no-restricted-imports": "off" },
   },

@@ -6,6 +6,11 @@
 // one `sysconfig reconcile` process per webhook call, timed once and multiplied.
 // Run: npm run build && node dist/bench/serve.js [seconds=60] [webhooks=1200] [units=50]
 //      (internally also: node dist/bench/serve.js --load URL SECRET_FILE COUNT SECONDS)
+//
+// The web page's cost (issue 20): node dist/bench/serve.js pages [objects=1000] [pages=20] [rounds=3]
+// runs serve on the fake fleetd with OBJECTS units and times runs that update every one of them, in
+// alternation with no page open and with PAGES pages open (each reads /events and fetches / again when a
+// run finishes, as the page's script does). Bar: with pages, the run takes < 5 % longer; RSS beside it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -197,7 +202,133 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === "--load") {
+/** One open page: reads /events as the page's script does, and fetches / again when a run finishes. */
+function openPage(base: string, counts: { events: number; refreshes: number }): () => void {
+  const abort = new AbortController();
+  void (async () => {
+    const res = await fetch(`${base}/events`, { signal: abort.signal });
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of res.body ?? []) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end: number;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        const message = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (!message.startsWith("event:")) continue;
+        counts.events += 1;
+        if (message.startsWith("event: run.finished")) {
+          counts.refreshes += 1;
+          void fetch(`${base}/`, { headers: { accept: "text/html" }, signal: abort.signal })
+            .then((r) => r.text())
+            .catch(() => undefined);
+        }
+      }
+    }
+  })().catch(() => undefined);
+  return () => abort.abort();
+}
+
+async function pagesBench(objects: number, pages: number, rounds: number): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-pages-"));
+  const socketPath = path.join(dir, "fleet.sock");
+  const fleet = await startFleet(socketPath);
+  try {
+    const repo = path.join(dir, "repo");
+    const write = (build: number) =>
+      writeFleetRepo(repo, {
+        name: "pages",
+        endpoint: `unix://${socketPath}`,
+        services: Object.fromEntries(
+          Array.from({ length: objects }, (_, i) => [
+            `svc${String(i).padStart(4, "0")}`,
+            { tag: `${build}-staging` },
+          ]),
+        ),
+      });
+    await write(1);
+    const secretFile = path.join(dir, "secret");
+    await writeFile(secretFile, "pages-secret\n");
+    const serve = await startServe([
+      "--repo",
+      repo,
+      "--environment",
+      "staging",
+      "--schedule",
+      "0 0 1 1 *",
+      "--webhook-secret-file",
+      secretFile,
+      "--timeout",
+      "120",
+      "--max-delete",
+      "0",
+    ]);
+    const pid = serve.child.pid ?? 0;
+    await serve.waitFor((e) => e.event === "run.finished" && e.run === 1, 600_000, "the first run (creates)");
+    const body = "{}";
+    const signature = `sha256=${createHmac("sha256", "pages-secret").update(body).digest("hex")}`;
+    const results: { withPages: boolean; seconds: number; rssMb: number; events: number }[] = [];
+    let run = 1;
+    for (let round = 0; round < rounds * 2; round++) {
+      const withPages = round % 2 === 1;
+      await write(round + 2);
+      const counts = { events: 0, refreshes: 0 };
+      const close = withPages ? Array.from({ length: pages }, () => openPage(serve.base, counts)) : [];
+      if (withPages) await new Promise((r) => setTimeout(r, 500)); // let the streams connect
+      run += 1;
+      const res = await fetch(`${serve.base}/hooks/reconcile`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "push",
+          "x-hub-signature-256": signature,
+        },
+        body,
+      });
+      await res.arrayBuffer();
+      const finished = await serve.waitFor(
+        (e) => e.event === "run.finished" && e.run === run,
+        600_000,
+        `run ${run}`,
+      );
+      await new Promise((r) => setTimeout(r, 500)); // the pages' refreshes
+      results.push({
+        withPages,
+        seconds: Number(finished.seconds),
+        rssMb: usage(pid).rssMb,
+        events: counts.events,
+      });
+      close.forEach((c) => c());
+      if (finished.result !== "success")
+        throw new Error(`run ${run} did not succeed: ${JSON.stringify(finished)}`);
+    }
+    const pageBytes = (await (await fetch(`${serve.base}/`)).text()).length;
+    await serve.stop();
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const none = results.filter((r) => !r.withPages);
+    const open = results.filter((r) => r.withPages);
+    const change = (mean(open.map((r) => r.seconds)) / mean(none.map((r) => r.seconds)) - 1) * 100;
+    const lines = [
+      `serve's web page: runs updating ${objects} fleet units (fake fleetd, own process), ${rounds} runs without pages and ${rounds} with ${pages} open pages, alternating`,
+      `  run seconds, no page         ${none.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(none.map((r) => r.seconds)).toFixed(2)} s)`,
+      `  run seconds, ${pages} pages      ${open.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(open.map((r) => r.seconds)).toFixed(2)} s)`,
+      `  duration change             ${change >= 0 ? "+" : ""}${change.toFixed(1)} % (bar: < 5 %)`,
+      `  events each page received   ${open.map((r) => Math.round(r.events / pages)).join(", ")} per run`,
+      `  the page (GET /) at the end  ${(pageBytes / 1024).toFixed(0)} KB of HTML`,
+      `  serve RSS after each run    no page ${none.map((r) => r.rssMb).join(", ")} MB; ${pages} pages ${open.map((r) => r.rssMb).join(", ")} MB`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+    if (serve.stderr().trim() !== "") process.stdout.write(`  serve's stderr:\n${serve.stderr()}`);
+  } finally {
+    fleet.kill("SIGTERM");
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === "pages") {
+  const [, objects = "1000", pages = "20", rounds = "3"] = process.argv.slice(2);
+  await pagesBench(Number(objects), Number(pages), Number(rounds));
+} else if (process.argv[2] === "--load") {
   const [, url = "", secretFile = "", count = "0", seconds = "0"] = process.argv.slice(2);
   process.stdout.write(JSON.stringify(await load(url, secretFile, Number(count), Number(seconds))));
 } else {

@@ -395,7 +395,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
     )
     .option(
       "--listen <host:port>",
-      "address of /hooks/reconcile, /healthz, /status, /metrics",
+      "address of the web page (/), /hooks/reconcile, /healthz, /status, /metrics",
       "127.0.0.1:9420",
     )
     .option(
@@ -403,6 +403,10 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       "HMAC secret for X-Hub-Signature-256 (or SYSCONFIG_WEBHOOK_SECRET); without it the webhook is off",
     )
     .option("--notify-url-file <file>", "Slack-compatible incoming-webhook URL (or SYSCONFIG_NOTIFY_URL)")
+    .option(
+      "--ui-token-file <file>",
+      "token the web page, /status and /events then require (bearer or login cookie; or SYSCONFIG_UI_TOKEN)",
+    )
     .addOption(
       new Option("--unhealthy-after <n>", "/healthz answers 503 after n failed runs in a row")
         .argParser(
@@ -433,7 +437,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       "\nExamples:\n  $ sysconfig serve --listen 0.0.0.0:9420 --webhook-secret-file /run/secrets/webhook\n" +
         '  $ sysconfig serve --schedule "*/30 * * * * *" --repo . --target docker\n\n' +
         "Runs once at start, then on --schedule and on POST /hooks/reconcile (signed like GitHub's webhooks);\n" +
-        "never two runs at once. GET /healthz, /status (JSON), /metrics (Prometheus). One JSON line per event on\n" +
+        "never two runs at once. GET / (read-only web page, live), /healthz, /status (JSON), /metrics (Prometheus).\nOne JSON line per event on " +
         "stdout when it is not a terminal. SIGTERM: no new run, the running one stops at a safe point.",
     )
     .action(async (o: Record<string, unknown>) =>
@@ -447,6 +451,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           listen: o.listen as string,
           webhookSecretFile: o.webhookSecretFile as string | undefined,
           notifyUrlFile: o.notifyUrlFile as string | undefined,
+          uiTokenFile: o.uiTokenFile as string | undefined,
           unhealthyAfter: o.unhealthyAfter as number,
           gracePeriod: o.gracePeriod as number,
           maxDelete: o.maxDelete as number | undefined,

@@ -20,6 +20,8 @@ const FLOORS: readonly (readonly string[])[] = [
   ["reconciler/desired/"],
   ["reconciler/pipeline/"],
   ["reconciler/serve/"],
+  ["reconciler/serve/ui/"],
+  ["reconciler/serve/serve.ts"],
   ["cli/git/"],
   ["cli/io.ts", "cli/repo.ts", "cli/number-flags.ts", "cli/boolean-word.ts", "cli/new-directory.ts"],
   ["cli/images/", "cli/bump/"],

@@ -4,6 +4,7 @@
 #   - registries on 127.0.0.1:5000 (no auth) and 127.0.0.1:5001 (htpasswd auth)
 #   - two sshd instances on loopback: "bastion" 127.0.0.1:2222 and "fleet host" 127.0.0.1:2223
 #   - local base images: sysconfig-base/busybox:latest and sysconfig-base/node:24
+#   - Debian's chromium at /usr/bin/chromium, for the browser tests of serve's web page
 #   - on request, a Kubernetes control plane on https://127.0.0.1:6443 (scripts/kubernetes.sh; its
 #     first start builds it from Debian's source package, about 4 min)
 # Usage: services.sh [COMPONENT...] with components `base` (the default: everything above but
@@ -81,11 +82,14 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v curl >/dev/null || need+=(curl)
 command -v file >/dev/null || need+=(file)
+# The browser for serve's web page tests (driven headless by puppeteer-core; nothing downloads a browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >"$STATE/log/apt.log" 2>&1 || die "apt-get update failed (see $STATE/log/apt.log)"
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >>"$STATE/log/apt.log" 2>&1 ||
+  # Another apt-get on this machine (a developer, kubernetes.sh) holds dpkg's lock for a while: wait for it.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >"$STATE/log/apt.log" 2>&1 || die "apt-get update failed (see $STATE/log/apt.log)"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >>"$STATE/log/apt.log" 2>&1 ||
     die "apt-get install ${need[*]} failed (see $STATE/log/apt.log)"
   # The packages' own services are not ours to run (we start our own instances below).
   pkill -x docker-registry 2>/dev/null || true
@@ -265,6 +269,7 @@ services: ready.
   registries      127.0.0.1:5000 (no auth), 127.0.0.1:5001 (user $REGISTRY_USER, password file $STATE/registry/password)
   sshd            bastion 127.0.0.1:2222, fleet host 127.0.0.1:2223 (key $STATE/ssh/id_ed25519, known_hosts $STATE/ssh/known_hosts)
   base images     sysconfig-base/busybox:latest, sysconfig-base/node:24
+  browser         /usr/bin/chromium ($(/usr/bin/chromium --version 2>/dev/null || echo 'version unknown'))
   stop with       bash scripts/services.sh stop
 EOF
 [ "$WANT_KUBERNETES" = no ] || start_kubernetes

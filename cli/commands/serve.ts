@@ -11,11 +11,15 @@ import { redactSecrets } from "../git/redact.js";
 import type { CliIo } from "../io.js";
 import { applyRequest, type ApplyFlags } from "./apply-request.js";
 
+/** The page's token guards /status and the login form: long enough that guessing it is hopeless. */
+const MIN_UI_TOKEN_BYTES = 16;
+
 export interface ServeOptions extends ApplyFlags {
   schedule: string;
   listen: string;
   webhookSecretFile?: string;
   notifyUrlFile?: string;
+  uiTokenFile?: string;
   unhealthyAfter: number;
   gracePeriod: number;
   verbose: boolean;
@@ -39,7 +43,22 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<void> 
         ? Buffer.from(io.env.SYSCONFIG_WEBHOOK_SECRET, "utf8")
         : undefined;
   const notify = notifyUrl(options.notifyUrlFile, io.env);
-  const secrets = [webhookSecret?.toString("utf8"), notify?.href].filter((s): s is string => s !== undefined);
+  const uiToken =
+    options.uiTokenFile !== undefined
+      ? readSecretFile(options.uiTokenFile, "--ui-token-file")
+      : io.env.SYSCONFIG_UI_TOKEN
+        ? Buffer.from(io.env.SYSCONFIG_UI_TOKEN, "utf8")
+        : undefined;
+  if (uiToken !== undefined && uiToken.length < MIN_UI_TOKEN_BYTES) {
+    throw new InvalidInputError(
+      `${options.uiTokenFile !== undefined ? `--ui-token-file ${options.uiTokenFile}` : "SYSCONFIG_UI_TOKEN"} failed: the token ` +
+        `has ${uiToken.length} characters; it must have at least ${MIN_UI_TOKEN_BYTES} (the login form can be tried ` +
+        `over and over). Make one with: head -c 24 /dev/urandom | base64. Nothing was started.`,
+    );
+  }
+  const secrets = [webhookSecret?.toString("utf8"), notify?.href, uiToken?.toString("utf8")].filter(
+    (s): s is string => s !== undefined,
+  );
   const redact = (text: string) => redactSecrets(text, secrets);
   const log = createEventLog({
     write: (line) => io.out(line),
@@ -55,6 +74,7 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<void> 
       listen,
       ...(webhookSecret ? { webhookSecret } : {}),
       ...(notify ? { notifyUrl: notify } : {}),
+      ...(uiToken ? { uiToken } : {}),
       unhealthyAfter: options.unhealthyAfter,
       gracePeriodSeconds: options.gracePeriod,
       version: options.version,

@@ -119,7 +119,8 @@ export async function reconcilerContext(root: string, mtime: Date): Promise<Reco
     { path: "package.json", content: await readFile(path.join(root, "package.json")) },
   ];
   for (const dir of ["dist/cli", "dist/reconciler"]) {
-    app.push(...(await walk(root, dir, (rel, isDir) => !isDir && !rel.endsWith(".js"))));
+    // Compiled code, and the web page's static assets (script and stylesheet) beside it.
+    app.push(...(await walk(root, dir, (rel, isDir) => !isDir && !/\.(js|css)$/.test(rel))));
   }
   for (const dir of ["templates", "sysconfig-example"]) app.push(...(await walk(root, dir, () => false)));
   const modules: TarEntry[] = [];

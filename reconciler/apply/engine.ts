@@ -32,6 +32,8 @@ export interface ApplyOptions {
   reportPendingAfterMs?: number;
   /** Aborted on SIGINT/SIGTERM: nothing new is started. */
   signal?: AbortSignal;
+  /** Told each change's result as soon as it is known (serve's live page); must not throw or block. */
+  onResult?: (result: ChangeResult) => void;
 }
 
 /** Changes applied together: one object, or a roll group in rollIndex order. */
@@ -55,6 +57,7 @@ export async function applyChanges(
   const record = (result: ChangeResult, service: string | undefined): void => {
     results.set(result.subject, result);
     if (service !== undefined && isFailure(result)) failedServices.add(service);
+    options.onResult?.(result);
   };
 
   for (const change of changes.filter((c) => c.conflict === true)) {

@@ -63,6 +63,8 @@ export interface ReconcileDeps {
   onPlan?(plan: PlannedRun): void;
   /** Called after apply with every result, before a failure is thrown. */
   onResult?(outcome: ReconcileOutcome): void;
+  /** Called with each change's result as apply learns it (serve's live page). */
+  onChangeResult?: (result: ChangeResult) => void;
 }
 
 /**
@@ -116,6 +118,7 @@ export async function runReconcile(
         wait: request.wait,
         timeoutMs: request.timeoutSeconds * 1000,
         ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(deps.onChangeResult ? { onResult: deps.onChangeResult } : {}),
       });
       const outcome: ReconcileOutcome = { ...planned, results };
       deps.onResult?.(outcome);

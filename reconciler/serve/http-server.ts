@@ -10,6 +10,8 @@ export interface Reply {
   body: unknown;
   contentType?: string;
   headers?: Record<string, string>;
+  /** A streaming answer (the page's /events): gets the response after the head is written, and ends it. */
+  stream?: (res: http.ServerResponse) => void;
 }
 
 export type Handler = (req: http.IncomingMessage) => Promise<Reply> | Reply;
@@ -91,6 +93,11 @@ async function answer(req: http.IncomingMessage, routes: Record<string, Route>):
 }
 
 function send(res: http.ServerResponse, reply: Reply): void {
+  if (reply.stream !== undefined) {
+    res.writeHead(reply.status, { "cache-control": "no-store", ...reply.headers });
+    reply.stream(res);
+    return;
+  }
   const text =
     reply.contentType === undefined ? `${JSON.stringify(reply.body, null, 2)}\n` : String(reply.body);
   res.writeHead(reply.status, {

@@ -21,6 +21,10 @@ import { recordRun, type RunRecord, type RunStart } from "./run-record.js";
 import { RunQueue, type TriggerOutcome } from "./run-queue.js";
 import { startSchedule } from "./schedule.js";
 import { healthReply, statusReply } from "./status.js";
+import { uiAuth } from "./ui/auth.js";
+import { EventStream } from "./ui/event-stream.js";
+import { protect, uiRoutes } from "./ui/routes.js";
+import { UiState } from "./ui/ui-state.js";
 import { webhookHandler } from "./webhook.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:9420";
@@ -36,6 +40,8 @@ export interface ServeConfig {
   unhealthyAfter: number;
   gracePeriodSeconds: number;
   version: string;
+  /** --ui-token-file: the page, /status and /events then need this token (bearer or login cookie). */
+  uiToken?: Buffer;
 }
 
 export interface ServeDeps {
@@ -65,12 +71,23 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
   let finished = 0;
   let current: RunStart | undefined;
   let system: string | undefined;
+  const events = new EventStream();
+  const ui = new UiState(config.request.repo, events, (text) => deps.redact(text));
+  // The page is a bystander: a fault in it is logged and never reaches a run.
+  const tellUi = (update: () => void): void => {
+    try {
+      update();
+    } catch (error) {
+      log.emit("error", "ui.error", { reason: reasonOf(error) });
+    }
+  };
 
   const runOnce = async (reasons: readonly string[]): Promise<void> => {
     const start: RunStart = { id: nextId++, reasons, startedAt: new Date() };
     current = start;
     metrics.runStarted();
     log.emit("info", "run.started", { run: start.id, reasons });
+    tellUi(() => ui.runStarted(start));
     const seen: { planned?: PlannedRun; outcome?: ReconcileOutcome; error?: unknown } = {};
     try {
       seen.outcome = await runReconcile(
@@ -84,8 +101,10 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
             seen.planned = plan;
             system = plan.changeSet.system;
             logPlan(log, start.id, plan);
+            tellUi(() => ui.planned(start.id, plan));
           },
           onResult: (outcome) => (seen.outcome = outcome),
+          onChangeResult: (result) => tellUi(() => ui.changeResult(start.id, result)),
         },
       );
     } catch (error) {
@@ -97,6 +116,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
     current = undefined;
     finished += 1;
     health.record(record);
+    tellUi(() => ui.runFinished(record, seen.outcome ?? seen.planned));
     metrics.runFinished(record, health);
     logFinished(log, record, health);
     const message = notificationFor(record, system === undefined ? {} : { system });
@@ -123,6 +143,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
     runsFinished: () => finished,
     stopping: () => shutdown.signal.aborted,
   };
+  const auth = uiAuth(config.uiToken);
   let server;
   try {
     server = await startHttpServer(
@@ -134,7 +155,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
           onWrongMethod: () => metrics.webhook("bad_method"),
         },
         "/healthz": { method: "GET", handle: () => healthReply(health) },
-        "/status": { method: "GET", handle: () => statusReply(statusSource) },
+        "/status": { method: "GET", handle: protect(auth, () => statusReply(statusSource)) },
         "/metrics": {
           method: "GET",
           handle: async () => {
@@ -142,10 +163,16 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
             return { status: 200, body, contentType };
           },
         },
+        ...uiRoutes(
+          { version: config.version, state: ui, health, nextScheduledRun: () => schedule.next() },
+          events,
+          auth,
+        ),
       },
       (error) => log.emit("error", "http.error", { reason: reasonOf(error) }),
     );
   } catch (error) {
+    events.close();
     await schedule.stop();
     throw error;
   }
@@ -154,6 +181,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
     listen: `${listening.address.host}:${listening.address.port}`,
     schedule: config.schedule,
     webhook: config.webhookSecret !== undefined,
+    uiToken: config.uiToken !== undefined,
     notify: config.notifyUrl?.host ?? null,
     unhealthyAfter: config.unhealthyAfter,
     gracePeriodSeconds: config.gracePeriodSeconds,
@@ -173,6 +201,7 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
         });
         queue.stop();
         shutdown.abort();
+        events.close(); // open pages' streams would keep the listener from closing
         const closing = Promise.all([schedule.stop(), listening.close()]);
         let timer: NodeJS.Timeout | undefined;
         const graceful = await Promise.race([
