@@ -44,6 +44,7 @@ export async function applyChange(deps: ApplyDeps, change: Change, context: Appl
     case "delete":
       return deleteContainers(deps, actualContainers(change), change.actual?.name ?? "", change.subject);
     case "unchanged":
+    case "unhealthy": // nothing to send: the engine waits for it
     case "unmanaged":
       return;
   }
