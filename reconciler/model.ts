@@ -72,6 +72,12 @@ export interface ActualObject {
   drift?: string[];
   /** Health of an owned object as read with the actual state; absent = healthy or not knowable. */
   health?: ObjectHealth;
+  /**
+   * Owned objects only: why an update cannot run without touching an object sysconfig did not create
+   * (a container made by hand under the temporary name a Docker update uses). An update of such an
+   * object is a conflict, refused before anything is stopped.
+   */
+  blockedBy?: string[];
 }
 
 export interface Change {
@@ -82,8 +88,9 @@ export interface Change {
   /** Plain-language remarks shown with the change, e.g. "stop-first: host port 8080 is taken". */
   notes: string[];
   /**
-   * Set on an `unmanaged` change whose subject is also desired: an object sysconfig did not create
-   * holds the name. It is never touched; reconcile applies the rest and exits 1 naming it.
+   * Set on an `unmanaged` change whose subject is also desired (an object sysconfig did not create
+   * holds the name), or on an `update` that needs a name such an object holds (ActualObject.blockedBy).
+   * It is never applied; reconcile applies the rest, deletes nothing, and exits 1 naming it.
    */
   conflict?: boolean;
 }

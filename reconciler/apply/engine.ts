@@ -71,7 +71,10 @@ export async function applyChanges(
         subject: change.subject,
         action: change.action,
         status: "refused",
-        reason: "conflict: the name is held by an object sysconfig did not create",
+        reason:
+          change.action === "update"
+            ? `conflict: ${change.actual?.blockedBy?.join("; ") ?? "a name it needs is held by an object sysconfig did not create"}`
+            : "conflict: the name is held by an object sysconfig did not create",
       },
       change.desired?.service,
     );
@@ -245,7 +248,8 @@ function forwardUnits(changes: readonly Change[], levels: Map<string, number>): 
   for (const change of changes) {
     const desired = change.desired;
     const forward = change.action === "create" || change.action === "update" || change.action === "unhealthy";
-    if (!forward || desired === undefined) continue;
+    // A conflict is refused (recorded above), never sent.
+    if (!forward || desired === undefined || change.conflict === true) continue;
     const base = {
       service: desired.service,
       dependsOn: desired.dependsOn,

@@ -54,6 +54,21 @@ export function diffObjects(desired: readonly DesiredObject[], actual: readonly 
     } else {
       const reasons = updateReasons(object, found);
       const sick = found.health !== undefined && found.health.state !== "healthy";
+      const blocked = found.blockedBy ?? [];
+      if (reasons.length > 0 && blocked.length > 0) {
+        changes.push({
+          action: "update",
+          subject: object.subject,
+          desired: object,
+          actual: found,
+          conflict: true,
+          notes: [
+            ...blocked.map((b) => `conflict: ${b}; nothing is stopped or changed`),
+            ...reasons.filter((r) => r !== "content changed"),
+          ],
+        });
+        continue;
+      }
       changes.push({
         action: reasons.length > 0 ? "update" : sick ? "unhealthy" : "unchanged",
         subject: object.subject,

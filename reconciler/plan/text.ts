@@ -33,7 +33,9 @@ function changeLine(change: Change, p: Paint): string {
     case "create":
       return p.green(`+ create ${change.subject}`);
     case "update":
-      return p.yellow(`~ update ${change.subject}`);
+      return change.conflict === true
+        ? p.red(`! conflict ${change.subject} (update refused)`)
+        : p.yellow(`~ update ${change.subject}`);
     case "delete":
       return p.red(`- delete ${change.subject}`);
     case "unmanaged":

@@ -109,6 +109,7 @@ export async function listContainers(
   const objects = [...owned].map(([canonical, containers]) =>
     ownedObject(canonical, containers, desired.get(canonical)),
   );
+  blockTemporaryNames(objects, unowned);
   return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -219,6 +220,25 @@ function isStopped(container: LiveContainer): boolean {
   if (restart === "no") return false;
   if (restart === "on-failure") return !/Exited \(0\)/.test(container.status);
   return true;
+}
+
+/**
+ * An update runs the new container under `<name>.next` until the old one is gone: a container sysconfig
+ * does not manage under that name would make it fail after the old one was stopped, so the plan refuses it.
+ */
+function blockTemporaryNames(objects: ActualObject[], unowned: readonly ActualObject[]): void {
+  const byName = new Map(unowned.map((o) => [o.name, o]));
+  for (const object of objects) {
+    const next = nextName(object.name);
+    const holder = byName.get(next);
+    if (holder === undefined) continue;
+    const live = (holder.spec as ActualContainers).primary;
+    object.blockedBy = [
+      `the temporary name ${next} an update of ${object.name} runs its new container under is held by a ` +
+        `container sysconfig does not manage${live ? ` (${live.image}, ${live.status})` : ""}. Remove or rename it ` +
+        `(docker rm -f ${next}) and reconcile again`,
+    ];
+  }
 }
 
 export function isActualContainers(spec: unknown): spec is ActualContainers {
