@@ -4,7 +4,14 @@
 // `<name>.next` is a conflict found at plan, before anything is stopped.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { CLI, runCli } from "./helpers/cli.js";
+import { applyChanges } from "../reconciler/apply/engine.js";
+import { dependencyLevels } from "../reconciler/apply/order.js";
+import { parseConfig } from "../reconciler/config/load.js";
+import { diffObjects } from "../reconciler/diff/diff.js";
+import { renderAll } from "../reconciler/render/render.js";
+import { silentReporter } from "../reconciler/report/reporter.js";
+import { createDockerTarget } from "../reconciler/targets/docker/target.js";
+import { CLI, ROOT, runCli } from "./helpers/cli.js";
 import {
   buildWebImage,
   commitConfig,
@@ -258,6 +265,49 @@ describe("a container made by hand under the temporary name <name>.next", () => 
     const web = (await containersOf(system)).find((c) => nameOf(c) === `${system}-web`);
     expect(web?.Id).toBe(before.find((c) => nameOf(c) === `${system}-web`)?.Id);
     expect(web?.State).toBe("running");
+    expect(await httpGet(port)).toBe("web v1\n");
+  });
+
+  it("when <name>.next appears between plan and apply, says so in sentences and checks the old container runs", async () => {
+    await docker.getContainer(`${system}-web.next`).remove({ force: true });
+    const { config, issues } = parseConfig(configYaml(system, { web: webService(port, "3-main") }));
+    if (!config) throw new Error(issues.join("\n"));
+    const desired = {
+      system,
+      environment: "main",
+      revision: "race",
+      target: { kind: "docker" as const },
+      services: config.services,
+      files: await renderAll(ROOT, config, "main"),
+    };
+    const target = createDockerTarget(
+      { kind: "docker" },
+      { env: {}, environment: "main", reporter: silentReporter },
+    );
+    const changes = diffObjects(target.desiredObjects(desired), await target.readActual(system));
+    expect(changes.map((c) => c.action)).toEqual(["update"]);
+    await docker.createContainer({
+      name: `${system}-web.next`,
+      Image: `${IMAGE}:1-main`,
+      Cmd: ["sleep", "600"],
+      HostConfig: { NetworkMode: "none" },
+    });
+    const [result] = await applyChanges(target, changes, {
+      system,
+      revision: "race",
+      reporter: silentReporter,
+      levels: dependencyLevels(desired.services),
+      parallelism: 1,
+      wait: true,
+      timeoutMs: 20_000,
+    });
+    expect(result?.status).toBe("failed");
+    expect(result?.reason).toMatch(
+      new RegExp(
+        `reconcile again\\. The old container ${system}-web was started again and is running \\(checked\\)\\.$`,
+      ),
+    );
+    expect(result?.reason).not.toContain("..");
     expect(await httpGet(port)).toBe("web v1\n");
   });
 });

@@ -17,8 +17,8 @@ export interface FleetActualSpec {
   states: FleetUnitState[];
   /** The revision recorded in the marker. */
   revision?: string;
-  /** The hash /state reports for the live unit file (marker included): what a health wait looks for. */
-  fleetHash: string;
+  /** Owned units: the hash /state reports for the live unit file (marker included), for health. */
+  fleetHash?: string;
 }
 
 /** Every page of /units and of /state, walked side by side. */
@@ -51,8 +51,7 @@ export async function fleetReadActual(
       currentState: unit.currentState,
       machineID: unit.machineID,
       states: statesByUnit.get(unit.name) ?? [],
-      ...(owned ? { revision: marker.revision } : {}),
-      fleetHash: fleetUnitHash(unit.options),
+      ...(owned ? { revision: marker.revision, fleetHash: fleetUnitHash(unit.options) } : {}),
     };
     const object: ActualObject = {
       subject: `fleet:${unit.name}`,
@@ -91,7 +90,7 @@ function unitHealth(spec: FleetActualSpec): ObjectHealth {
         "Conflicts/MachineMetadata against `fleetctl list-machines`",
     };
   }
-  const seen = classify(spec.states, spec.fleetHash, 0, 1);
+  const seen = classify(spec.states, spec.fleetHash ?? "", 0, 1);
   switch (seen.state) {
     case "healthy":
       return seen;
