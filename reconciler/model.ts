@@ -2,8 +2,17 @@
 import type { ServiceConfig, TargetConfig, TargetKind } from "./config/schema.js";
 import type { RenderedFile } from "./render/render.js";
 
-/** The closed vocabulary of what reconcile does to one object. */
-export type Action = "create" | "update" | "delete" | "unchanged" | "unmanaged";
+/**
+ * The closed vocabulary of what reconcile does to one object. `unhealthy`: an owned object with the
+ * desired spec that is not healthy (crash-looping, failing its check, failed unit, rollout stuck). It is
+ * not converged: nothing is sent, reconcile waits for it like a changed object, and no delete runs while
+ * it stays so ("Converged means healthy", docs/reconcile.md).
+ */
+export type Action = "create" | "update" | "delete" | "unchanged" | "unhealthy" | "unmanaged";
+
+/** Health of an object as the target reads it with the actual state. */
+export type ObjectHealth =
+  { state: "healthy" } | { state: "progressing"; reason: string } | { state: "unhealthy"; reason: string };
 
 /** The baked (or checked-out) desired state: config plus the reviewed rendered files. */
 export interface DesiredState {
@@ -61,6 +70,14 @@ export interface ActualObject {
    * these as notes, so drift is corrected like any other change.
    */
   drift?: string[];
+  /** Health of an owned object as read with the actual state; absent = healthy or not knowable. */
+  health?: ObjectHealth;
+  /**
+   * Owned objects only: why an update cannot run without touching an object sysconfig did not create
+   * (a container made by hand under the temporary name a Docker update uses). An update of such an
+   * object is a conflict, refused before anything is stopped.
+   */
+  blockedBy?: string[];
 }
 
 export interface Change {
@@ -71,8 +88,9 @@ export interface Change {
   /** Plain-language remarks shown with the change, e.g. "stop-first: host port 8080 is taken". */
   notes: string[];
   /**
-   * Set on an `unmanaged` change whose subject is also desired: an object sysconfig did not create
-   * holds the name. It is never touched; reconcile applies the rest and exits 1 naming it.
+   * Set on an `unmanaged` change whose subject is also desired (an object sysconfig did not create
+   * holds the name), or on an `update` that needs a name such an object holds (ActualObject.blockedBy).
+   * It is never applied; reconcile applies the rest, deletes nothing, and exits 1 naming it.
    */
   conflict?: boolean;
 }

@@ -87,7 +87,15 @@ describe("diffObjects", () => {
       [owned("a"), foreign("b"), foreign("x")],
     );
     const summary = summarize(changes);
-    expect(summary).toEqual({ create: 1, update: 0, delete: 0, unchanged: 1, unmanaged: 2, conflict: 1 });
+    expect(summary).toEqual({
+      create: 1,
+      update: 0,
+      delete: 0,
+      unchanged: 1,
+      unhealthy: 0,
+      unmanaged: 2,
+      conflict: 1,
+    });
     expect(hasPendingChanges(summary)).toBe(true);
     expect(hasPendingChanges(summarize(diffObjects([desired("a")], [owned("a"), foreign("x")])))).toBe(false);
   });

@@ -198,7 +198,7 @@ describe("docker target lifecycle", () => {
     const output = result.stdout + result.stderr;
     expect(output).toMatch(new RegExp(`${system}-web.*not healthy: health check failed`));
     expect(output).toMatch(new RegExp(`${system}-probe.*not healthy: health check failed`));
-    expect(output).toContain("was restarted and keeps serving");
+    expect(output).toContain("was started again and is running (checked)");
 
     expect(await idsByName(system)).toEqual(before);
     for (const c of await containersOf(system)) expect(c.State).toBe("running");

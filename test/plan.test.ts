@@ -204,7 +204,7 @@ describe("plan JSON", () => {
       environment: "staging",
       revision: "0123456789abcdef0123456789abcdef01234567",
       target: { kind: "fleet", endpoint: "http://127.0.0.1:49153" },
-      summary: { create: 1, update: 1, delete: 1, unchanged: 0, unmanaged: 1, conflict: 0 },
+      summary: { create: 1, update: 1, delete: 1, unchanged: 0, unhealthy: 0, unmanaged: 1, conflict: 0 },
     });
     expect(doc.changes.map((c) => `${c.action} ${c.subject}`)).toEqual([
       "create fleet:api.service",

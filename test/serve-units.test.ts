@@ -130,7 +130,7 @@ describe("notificationFor", () => {
     revision: "0123456789abcdef0123456789abcdef01234567",
     target: { kind: "fleet" },
     changes: [],
-    summary: { create: 1, update: 1, delete: 0, unchanged: 3, unmanaged: 0, conflict: 0 },
+    summary: { create: 1, update: 1, delete: 0, unchanged: 3, unhealthy: 0, unmanaged: 0, conflict: 0 },
   };
 
   it("says nothing about a successful run that changed nothing", () => {

@@ -1,8 +1,9 @@
 // The apply stage: the only stage that changes the target. Creates and updates run level by level in
 // dependency order: within a level every change is sent (at most `parallelism` requests at once) and
 // then waited for together through one shared health watcher (health-watch.ts); roll groups go one
-// instance at a time, every roll at once. Deletes run last in reverse order, and only when every
-// desired object converged (none failed, was skipped or refused by a conflict). One failure never
+// instance at a time, every roll at once. Objects that exist as desired but are not healthy are waited
+// for alongside (nothing is sent for them). Deletes run last in reverse order, and only when every
+// desired object converged (none failed, stayed unhealthy, was skipped or refused by a conflict). One failure never
 // hides another: every change gets a result.
 import { reasonOf } from "../errors.js";
 import type { Change } from "../model.js";
@@ -45,7 +46,14 @@ interface Unit {
   rollGroup?: string;
 }
 
-const PREFIX = { create: "+", update: "~", delete: "-", unchanged: " ", unmanaged: "!" } as const;
+const PREFIX = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  unchanged: " ",
+  unhealthy: "!",
+  unmanaged: "!",
+} as const;
 
 export async function applyChanges(
   target: Target,
@@ -66,7 +74,10 @@ export async function applyChanges(
         subject: change.subject,
         action: change.action,
         status: "refused",
-        reason: "conflict: the name is held by an object sysconfig did not create",
+        reason:
+          change.action === "update"
+            ? `conflict: ${change.actual?.blockedBy?.join("; ") ?? "a name it needs is held by an object sysconfig did not create"}`
+            : "conflict: the name is held by an object sysconfig did not create",
       },
       change.desired?.service,
     );
@@ -169,6 +180,7 @@ async function runUnit(
 async function applyOne(run: Run, change: Change, wait: boolean): Promise<ChangeResult> {
   const { options, target } = run;
   const label = `${PREFIX[change.action]} ${change.action} ${change.subject}`;
+  if (change.action === "unhealthy") return awaitUnhealthy(run, change, wait, label);
   const sent = await run.limit(async (): Promise<ChangeResult | ApplyContext> => {
     // Checked once a slot is free: nothing new starts after an interrupt.
     if (options.signal?.aborted === true) return skip(change, INTERRUPTED);
@@ -205,6 +217,29 @@ async function applyOne(run: Run, change: Change, wait: boolean): Promise<Change
   return { subject: change.subject, action: change.action, status: "unhealthy", reason };
 }
 
+/**
+ * An object with the desired spec that is not healthy: nothing to send, so it is only waited for like
+ * a changed object (without waiting, it stays unhealthy: --no-wait never reports it converged).
+ */
+async function awaitUnhealthy(run: Run, change: Change, wait: boolean, label: string): Promise<ChangeResult> {
+  const { options } = run;
+  const seen = change.actual?.health;
+  const before = seen !== undefined && seen.state !== "healthy" ? maskSecrets(seen.reason) : "not healthy";
+  const result = (reason: string): ChangeResult => {
+    options.reporter.warn(`${label}: unhealthy: ${reason}`);
+    return { subject: change.subject, action: change.action, status: "unhealthy", reason };
+  };
+  if (options.signal?.aborted === true) return skip(change, INTERRUPTED);
+  if (!wait) return result(`${before} (not waited for: --no-wait)`);
+  options.reporter.info(`${label}: waiting until it is healthy (${before}) …`);
+  const health = await run.watcher.wait(change, Date.now() + options.timeoutMs, label);
+  if (health.healthy) {
+    options.reporter.info(`${label}: healthy`);
+    return { subject: change.subject, action: change.action, status: "healthy" };
+  }
+  return result(maskSecrets(health.reason));
+}
+
 function skip(change: Change, reason: string): ChangeResult {
   return { subject: change.subject, action: change.action, status: "skipped", reason };
 }
@@ -215,7 +250,9 @@ function forwardUnits(changes: readonly Change[], levels: Map<string, number>): 
   const rolls = new Map<string, Unit>();
   for (const change of changes) {
     const desired = change.desired;
-    if ((change.action !== "create" && change.action !== "update") || desired === undefined) continue;
+    const forward = change.action === "create" || change.action === "update" || change.action === "unhealthy";
+    // A conflict is refused (recorded above), never sent.
+    if (!forward || desired === undefined || change.conflict === true) continue;
     const base = {
       service: desired.service,
       dependsOn: desired.dependsOn,

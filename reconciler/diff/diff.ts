@@ -53,8 +53,24 @@ export function diffObjects(desired: readonly DesiredObject[], actual: readonly 
       });
     } else {
       const reasons = updateReasons(object, found);
+      const sick = found.health !== undefined && found.health.state !== "healthy";
+      const blocked = found.blockedBy ?? [];
+      if (reasons.length > 0 && blocked.length > 0) {
+        changes.push({
+          action: "update",
+          subject: object.subject,
+          desired: object,
+          actual: found,
+          conflict: true,
+          notes: [
+            ...blocked.map((b) => `conflict: ${b}; nothing is stopped or changed`),
+            ...reasons.filter((r) => r !== "content changed"),
+          ],
+        });
+        continue;
+      }
       changes.push({
-        action: reasons.length > 0 ? "update" : "unchanged",
+        action: reasons.length > 0 ? "update" : sick ? "unhealthy" : "unchanged",
         subject: object.subject,
         desired: object,
         actual: found,
@@ -73,5 +89,32 @@ export function diffObjects(desired: readonly DesiredObject[], actual: readonly 
         : { action: "unmanaged", subject: found.subject, actual: found, notes: [] },
     );
   }
+  holdDeletes(changes);
   return changes.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+}
+
+/** Subjects named in a held-back delete's note, before "and N more". */
+const NAMED = 3;
+
+/**
+ * Converged means healthy: while a desired object is not healthy, what is left to delete may be the
+ * only thing serving (a rename web → web2 whose new image crash-loops). Each delete says it is held
+ * back; the apply engine runs deletes only once every desired object converged, so this holds across
+ * runs as well as within one.
+ */
+function holdDeletes(changes: Change[]): void {
+  const sick = changes.filter((c) => c.action === "unhealthy").map((c) => c.subject);
+  if (sick.length === 0) return;
+  const named =
+    sick.slice(0, NAMED).join(", ") + (sick.length > NAMED ? ` and ${sick.length - NAMED} more` : "");
+  const note =
+    `held back: ${sick.length} desired object(s) are not healthy (${named}); deletes run only once every ` +
+    `desired object is healthy, so this reconcile exits 1 unless they recover while it waits`;
+  for (const change of changes) if (change.action === "delete") change.notes.push(note);
+}
+
+/** The health reason of an `unhealthy` change, for the plan line. */
+export function healthReason(change: Change): string | undefined {
+  const health = change.actual?.health;
+  return health === undefined || health.state === "healthy" ? undefined : health.reason;
 }

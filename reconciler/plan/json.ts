@@ -1,7 +1,7 @@
 // The plan (and the apply result) as one JSON document for machines: `--output json`.
 import { summarizeResults, type ChangeResult, type ResultSummary } from "../apply/result.js";
 import { summarize, type ChangeSummary } from "../diff/summary.js";
-import type { Action, ChangeSet } from "../model.js";
+import type { Action, ChangeSet, ObjectHealth } from "../model.js";
 import { maskSecrets } from "../text/mask.js";
 import { changePatch, maskedChangeNote } from "./patch.js";
 import { uncommittedLine } from "./text.js";
@@ -18,6 +18,8 @@ export interface PlanJson {
     subject: string;
     service?: string;
     conflict?: true;
+    /** The live object's health when it is not healthy (action `unhealthy`, or an update/delete of one). */
+    health?: ObjectHealth;
     notes: string[];
     diff?: string;
   }[];
@@ -50,11 +52,15 @@ export function planJson(
     changes: changeSet.changes.map((change) => {
       const diff = changePatch(change);
       const service = change.desired?.service ?? change.actual?.service;
+      const health = change.actual?.health;
       return {
         action: change.action,
         subject: change.subject,
         ...(service !== undefined ? { service } : {}),
         ...(change.conflict === true ? { conflict: true as const } : {}),
+        ...(health !== undefined && health.state !== "healthy"
+          ? { health: { state: health.state, reason: maskSecrets(health.reason) } }
+          : {}),
         notes: [
           ...change.notes.map(maskSecrets),
           ...[maskedChangeNote(change)].filter((n) => n !== undefined),

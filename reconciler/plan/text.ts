@@ -1,5 +1,6 @@
 // The plan and the apply report as text for people: one line per change, diffs for updates, a summary.
 import { summarizeResults, type ChangeResult } from "../apply/result.js";
+import { healthReason } from "../diff/diff.js";
 import { hasPendingChanges, summarize, type ChangeSummary } from "../diff/summary.js";
 import type { Change, ChangeSet } from "../model.js";
 import { paint, type Paint } from "./colors.js";
@@ -22,7 +23,8 @@ export function summaryLine(summary: ChangeSummary): string {
     summary.conflict > 0 ? ` (${summary.conflict} conflict${summary.conflict === 1 ? "" : "s"})` : "";
   return (
     `Plan: ${summary.create} to create, ${summary.update} to update, ${summary.delete} to delete, ` +
-    `${summary.unchanged} unchanged, ${summary.unmanaged} unmanaged${conflicts}.`
+    `${summary.unchanged} unchanged, ${summary.unhealthy > 0 ? `${summary.unhealthy} unhealthy, ` : ""}` +
+    `${summary.unmanaged} unmanaged${conflicts}.`
   );
 }
 
@@ -31,7 +33,9 @@ function changeLine(change: Change, p: Paint): string {
     case "create":
       return p.green(`+ create ${change.subject}`);
     case "update":
-      return p.yellow(`~ update ${change.subject}`);
+      return change.conflict === true
+        ? p.red(`! conflict ${change.subject} (update refused)`)
+        : p.yellow(`~ update ${change.subject}`);
     case "delete":
       return p.red(`- delete ${change.subject}`);
     case "unmanaged":
@@ -40,6 +44,12 @@ function changeLine(change: Change, p: Paint): string {
         : p.dim(`  unmanaged ${change.subject} (not created by sysconfig; left alone)`);
     case "unchanged":
       return p.dim(`  unchanged ${change.subject}`);
+    case "unhealthy": {
+      const state = change.actual?.health?.state === "progressing" ? "progressing" : "unhealthy";
+      const reason = healthReason(change);
+      const shown = reason === undefined ? "" : `: ${escapeForTerminal(maskSecrets(reason))}`;
+      return p.red(`! ${state} ${change.subject}${shown}`);
+    }
   }
 }
 
@@ -100,10 +110,20 @@ export function formatPlanText(changeSet: ChangeSet, options: PlanTextOptions): 
       lines.push(indent(colourPatch(patch.trimEnd(), p)));
     }
   }
-  if (!hasPendingChanges(summarize(changeSet.changes))) {
+  const summary = summarize(changeSet.changes);
+  if (summary.unhealthy > 0) {
+    lines.push(
+      "",
+      p.red(
+        `${summary.unhealthy} object(s) have the desired spec but are not healthy: not converged. Reconcile ` +
+          `waits for them and exits 1 if they stay so; no delete runs until they are healthy.`,
+      ),
+    );
+  }
+  if (!hasPendingChanges(summary)) {
     lines.push("", "No changes: the target matches the desired state.");
   }
-  lines.push("", p.bold(summaryLine(summarize(changeSet.changes))));
+  lines.push("", p.bold(summaryLine(summary)));
   return `${lines.join("\n")}\n`;
 }
 

@@ -21,7 +21,7 @@ export class ServeMetrics {
   });
   private readonly drifted = new Gauge({
     name: "sysconfig_objects_drifted",
-    help: "Objects the last plan found out of line with the desired state (to create, update or delete).",
+    help: "Objects the last plan found out of line with the desired state (to create, update or delete, or not healthy).",
     registers: [this.registry],
   });
   private readonly changed = new Counter({
@@ -86,7 +86,7 @@ export class ServeMetrics {
     if (record.result === "success") this.lastSuccess.set(Date.parse(record.finishedAt) / 1000);
     if (record.plan) {
       const s = record.plan.summary;
-      this.drifted.set(s.create + s.update + s.delete);
+      this.drifted.set(s.create + s.update + s.delete + s.unhealthy);
       this.buildInfo.reset();
       this.buildInfo.set(
         {

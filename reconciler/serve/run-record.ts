@@ -31,9 +31,9 @@ export function failedChanges(record: RunRecord): string[] {
   return (record.plan?.result?.changes ?? []).filter(isFailure).map((r) => `${r.subject} (${r.status})`);
 }
 
-/** Objects the run created, updated or deleted (applied or healthy). */
+/** Objects the run created, updated or deleted (applied or healthy); one it only waited for is not counted. */
 export function changedCount(record: RunRecord): number {
-  return (record.plan?.result?.changes ?? []).filter((r) => !isFailure(r)).length;
+  return (record.plan?.result?.changes ?? []).filter((r) => r.action !== "unhealthy" && !isFailure(r)).length;
 }
 
 export interface RunStart {

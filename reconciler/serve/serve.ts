@@ -238,9 +238,13 @@ function logPlan(log: EventLog, run: number, plan: PlannedRun): void {
     update: s.update,
     delete: s.delete,
     unchanged: s.unchanged,
+    unhealthy: s.unhealthy,
     unmanaged: s.unmanaged,
     changes: changeSet.changes
-      .filter((c) => c.action === "create" || c.action === "update" || c.action === "delete")
+      .filter(
+        (c) =>
+          c.action === "create" || c.action === "update" || c.action === "delete" || c.action === "unhealthy",
+      )
       .map((c) => `${c.action} ${c.subject}`),
   });
 }

@@ -3,7 +3,13 @@
 import { createHash } from "node:crypto";
 import type { TargetKind } from "../../reconciler/config/schema.js";
 import { RuntimeFailureError, SafetyRefusalError } from "../../reconciler/errors.js";
-import type { ActualObject, Change, DesiredObject, DesiredState } from "../../reconciler/model.js";
+import type {
+  ActualObject,
+  Change,
+  DesiredObject,
+  DesiredState,
+  ObjectHealth,
+} from "../../reconciler/model.js";
 import { maskSecrets } from "../../reconciler/text/mask.js";
 import { lockWaiter } from "../../reconciler/targets/lock-wait.js";
 import type {
@@ -55,6 +61,8 @@ export class MemoryTarget implements Target {
   readonly failApply = new Map<string, string>();
   /** subject → reason: waitHealthy() reports unhealthy. */
   readonly unhealthy = new Map<string, string>();
+  /** subject → the health readActual() reports for the owned object (as a target reads it with the state). */
+  readonly liveHealth = new Map<string, ObjectHealth>();
   /** Called at the start of every apply (e.g. to abort a run midway). */
   onApply?: (change: Change) => void;
   /** Makes readActual() fail. */
@@ -113,6 +121,9 @@ export class MemoryTarget implements Target {
           spec: o,
           ...(owned ? { service: o.service, hash: o.hash } : {}),
           ...(owned && !o.running ? { drift: ["not running"] } : {}),
+          ...(owned && this.liveHealth.has(this.subjectOf(o.name))
+            ? { health: this.liveHealth.get(this.subjectOf(o.name)) }
+            : {}),
         };
       }),
     );

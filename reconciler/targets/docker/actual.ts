@@ -3,6 +3,7 @@
 import type Dockerode from "dockerode";
 import type { ActualObject } from "../../model.js";
 import type { ContainerSpec } from "./container-spec.js";
+import { listedHealth } from "./actual-health.js";
 import { engineFailure, withRetry } from "./engine-errors.js";
 import { couldCollide, LABEL, nextName, ROLE_SERVICE, subjectOf } from "./marker.js";
 import { liveSpecText } from "./secret-fingerprints.js";
@@ -14,6 +15,8 @@ export interface LiveContainer {
   /** created | running | paused | restarting | removing | exited | dead */
   state: string;
   status: string;
+  /** Unix seconds it was created. */
+  created: number;
   image: string;
   hash?: string;
   labels: Record<string, string>;
@@ -106,6 +109,7 @@ export async function listContainers(
   const objects = [...owned].map(([canonical, containers]) =>
     ownedObject(canonical, containers, desired.get(canonical)),
   );
+  blockTemporaryNames(objects, unowned);
   return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -145,6 +149,7 @@ function liveOf(info: Dockerode.ContainerInfo): LiveContainer {
     name: (info.Names[0] ?? info.Id).replace(/^\//, ""),
     state: info.State,
     status: info.Status,
+    created: info.Created,
     image: info.Image,
     labels,
   };
@@ -183,9 +188,28 @@ function ownedObject(
     spec: (primary ? { primary, leftovers } : { leftovers }) satisfies ActualContainers,
   };
   if (drift.length > 0) actual.drift = drift;
+  const health = shown && healthOf(shown);
+  if (health) actual.health = health;
   const service = shown?.labels[LABEL.service];
   if (service !== undefined) actual.service = service;
   return actual;
+}
+
+/**
+ * The container's health when it is not healthy (a restart loop, a failing or endless health check, a
+ * stop its restart policy does not explain); undefined when healthy or stopped as its policy intends.
+ */
+function healthOf(container: LiveContainer): ActualObject["health"] {
+  const stoppedByPolicy =
+    (container.state === "exited" || container.state === "dead") && !isStopped(container);
+  if (stoppedByPolicy) return undefined;
+  const health = listedHealth({
+    state: container.state,
+    status: container.status,
+    created: container.created,
+    specLabel: container.labels[LABEL.spec] ?? "",
+  });
+  return health.state === "healthy" ? undefined : health;
 }
 
 /** Not serving although its restart policy says it should be (or never started at all). */
@@ -196,6 +220,25 @@ function isStopped(container: LiveContainer): boolean {
   if (restart === "no") return false;
   if (restart === "on-failure") return !/Exited \(0\)/.test(container.status);
   return true;
+}
+
+/**
+ * An update runs the new container under `<name>.next` until the old one is gone: a container sysconfig
+ * does not manage under that name would make it fail after the old one was stopped, so the plan refuses it.
+ */
+function blockTemporaryNames(objects: ActualObject[], unowned: readonly ActualObject[]): void {
+  const byName = new Map(unowned.map((o) => [o.name, o]));
+  for (const object of objects) {
+    const next = nextName(object.name);
+    const holder = byName.get(next);
+    if (holder === undefined) continue;
+    const live = (holder.spec as ActualContainers).primary;
+    object.blockedBy = [
+      `the temporary name ${next} an update of ${object.name} runs its new container under is held by a ` +
+        `container sysconfig does not manage${live ? ` (${live.image}, ${live.status})` : ""}. Remove or rename it ` +
+        `(docker rm -f ${next}) and reconcile again`,
+    ];
+  }
 }
 
 export function isActualContainers(spec: unknown): spec is ActualContainers {

@@ -44,6 +44,7 @@ export async function applyChange(deps: ApplyDeps, change: Change, context: Appl
     case "delete":
       return deleteContainers(deps, actualContainers(change), change.actual?.name ?? "", change.subject);
     case "unchanged":
+    case "unhealthy": // nothing to send: the engine waits for it
     case "unmanaged":
       return;
   }
@@ -79,9 +80,8 @@ async function updateContainer(
   try {
     next = await startNew(deps, spec, temporary, subject, context);
   } catch (error) {
-    if (!stopFirst) throw error;
-    const restarted = await restartOld(docker, old.id, subject, reporter);
-    throw new RuntimeFailureError(`${reasonOf(error)}. ${oldState(old.name, restarted)}`, { cause: error });
+    const left = await restoreOld(docker, old, subject, reporter);
+    throw new RuntimeFailureError(sentences(reasonOf(error), left), { cause: error });
   }
   // The wait reads only the shared container list, so the apply slot sends other changes meanwhile.
   const waitHealthy = () =>
@@ -99,12 +99,12 @@ async function updateContainer(
   const health = await (context.outsideLimit ? context.outsideLimit(waitHealthy) : waitHealthy());
   if (!health.healthy) {
     await removeContainer(docker, next.id, subject, true);
-    const left = stopFirst
-      ? oldState(old.name, await restartOld(docker, old.id, subject, reporter))
-      : `The old container ${old.name} keeps serving.`;
+    const left = await restoreOld(docker, old, subject, reporter);
     throw new RuntimeFailureError(
-      `${subject} update failed: the new container (${spec.image}) was not healthy: ${health.reason}. ` +
+      sentences(
+        `${subject} update failed: the new container (${spec.image}) was not healthy: ${health.reason}`,
         `It was removed. ${left}`,
+      ),
     );
   }
   await stopContainer(docker, old.id, subject);
@@ -196,30 +196,61 @@ async function startNew(
   return container;
 }
 
-/** Starts the old container again after a failed stop-first update; false when it could not. */
-async function restartOld(
+/** How long a restarted old container must stay up before the report says it serves. */
+const RESTORE_CHECK_MS = 1_000;
+
+/**
+ * After a failed update: makes sure the old container runs — it was stopped first for its host port,
+ * or an earlier run was killed mid-update and left it exited — and says what was checked. "Keeps
+ * serving" is only said of a container the engine just reported running.
+ */
+async function restoreOld(
   docker: Dockerode,
-  id: string,
+  old: LiveContainer,
   subject: string,
   reporter: Reporter,
-): Promise<boolean> {
+): Promise<string> {
+  const container = docker.getContainer(old.id);
+  let started = false;
+  if ((await runningState(container)) !== "running") {
+    try {
+      await container.start();
+      started = true;
+      reporter.info(`${subject}: started the old container ${old.name} again`);
+    } catch (error) {
+      if (statusOf(error) !== 304) {
+        reporter.warn(`${subject}: could not start the old container ${old.name}: ${engineReason(error)}`);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, RESTORE_CHECK_MS));
+  }
+  const now = await runningState(container);
+  if (now === "running") {
+    return started
+      ? `The old container ${old.name} was started again and is running (checked).`
+      : `The old container ${old.name} is running (checked) and keeps serving.`;
+  }
+  return (
+    `The old container ${old.name} is not running (${now}): the service is DOWN (stopped, not removed). ` +
+    `Start it by hand (docker start ${old.name}) or fix the new version and reconcile again.`
+  );
+}
+
+/** "running", or what the engine says instead (exited with code N, restarting, gone, …). */
+async function runningState(container: Dockerode.Container): Promise<string> {
   try {
-    await docker.getContainer(id).start();
-    reporter.info(`${subject}: restarted the old container`);
-    return true;
+    const state = (await container.inspect()).State;
+    if (state.Running && !state.Restarting && !state.Paused) return "running";
+    if (state.Restarting) return `restarting, last exit code ${state.ExitCode}`;
+    return `${state.Status}, exit code ${state.ExitCode}`;
   } catch (error) {
-    if (statusOf(error) === 304) return true; // already running
-    reporter.warn(`${subject}: could not restart the old container: ${engineReason(error)}`);
-    return false;
+    return statusOf(error) === 404 ? "removed" : `cannot inspect: ${engineReason(error)}`;
   }
 }
 
-/** What a failed stop-first update leaves running, in words for the operator. */
-function oldState(name: string, restarted: boolean): string {
-  return restarted
-    ? `The old container ${name} was restarted and keeps serving.`
-    : `The old container ${name} could not be restarted: the service is DOWN (stopped, not removed). ` +
-        `Start it by hand (docker start ${name}) or fix the new version and reconcile again.`;
+/** Two messages as sentences: "a. B", never "a.. B". */
+function sentences(first: string, second: string): string {
+  return `${first.replace(/[.\s]+$/, "")}. ${second}`;
 }
 
 async function stopContainer(docker: Dockerode, id: string, subject: string): Promise<void> {

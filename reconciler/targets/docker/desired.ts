@@ -8,8 +8,10 @@ import {
   stopFirstReason,
   type ContainerSpec,
 } from "./container-spec.js";
+import { refuseLockName } from "../lock-names.js";
 import { subjectOf } from "./marker.js";
 import { parseRenderedSpec, type RenderedSpec } from "./spec.js";
+import { checkHostPorts, checkSpecRules } from "./spec-rules.js";
 
 /** A docker DesiredObject's `spec` is the resolved ContainerSpec. */
 export type DesiredContainer = DesiredObject & { spec: ContainerSpec };
@@ -21,7 +23,7 @@ export type DesiredContainer = DesiredObject & { spec: ContainerSpec };
 export function dockerContainerSpecs(
   state: DesiredState,
 ): { rendered: RenderedSpec; specs: ContainerSpec[] }[] {
-  return state.files.map((file) => {
+  const parsed = state.files.map((file) => {
     if (!file.path.endsWith(".yaml")) {
       throw new InvalidInputError(
         `${file.path} is not a docker container spec: this branch's rendered files were made for another ` +
@@ -34,8 +36,13 @@ export function dockerContainerSpecs(
         `${file.path}: names service '${rendered.service}' but belongs to '${file.service}'; re-render it.`,
       );
     }
-    return { rendered, specs: containerSpecsOf(state.system, rendered, file.path) };
+    checkSpecRules(rendered, file.path);
+    const specs = containerSpecsOf(state.system, rendered, file.path);
+    for (const spec of specs) refuseLockName(spec.name, "container name", state.system, spec.service);
+    return { rendered, specs, file: file.path };
   });
+  checkHostPorts(parsed.map(({ rendered, file }) => ({ file, spec: rendered })));
+  return parsed.map(({ rendered, specs }) => ({ rendered, specs }));
 }
 
 export function dockerDesiredObjects(state: DesiredState): DesiredContainer[] {

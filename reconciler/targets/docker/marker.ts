@@ -1,4 +1,5 @@
 // The ownership marker sysconfig puts on every container it creates, and the names it uses.
+import { lockNameOf } from "../lock-names.js";
 
 /**
  * Container labels (DESIGN §6 "Ownership"): only containers carrying SYSTEM = this system and
@@ -53,8 +54,9 @@ export function subjectOf(name: string): string {
   return `docker:container/${name}`;
 }
 
+/** The lock marker container's name (a name no service container may take: see lock-names.ts). */
 export function lockName(system: string): string {
-  return `sysconfig-lock-${system}`;
+  return lockNameOf(system);
 }
 
 /** Names an unowned container could have and still collide with one sysconfig would create. */

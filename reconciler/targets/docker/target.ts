@@ -92,7 +92,7 @@ export function createDockerTarget(
   };
 }
 
-/** One container list answers for every created or updated container. */
+/** One container list answers for every created, updated or not-yet-healthy container. */
 async function checkHealth(
   health: ContainerHealth,
   changes: readonly Change[],
@@ -100,7 +100,7 @@ async function checkHealth(
   const answers = new Map<string, HealthCheck>();
   const names = new Map<string, string>();
   for (const change of changes) {
-    if (change.action !== "create" && change.action !== "update")
+    if (change.action !== "create" && change.action !== "update" && change.action !== "unhealthy")
       answers.set(change.subject, { state: "healthy" });
     else names.set(change.subject, change.desired?.name ?? change.subject);
   }

@@ -22,6 +22,9 @@ export interface WaitOptions {
   pollMs: number;
 }
 
+/** Docker resets a container's restart backoff once it has run this long: a start it trusts. */
+const TRUSTED_UPTIME_MS = 10_000;
+
 export const DEFAULT_WAIT: Omit<WaitOptions, "deadline" | "signal"> = { settleMs: 1_500, pollMs: 250 };
 
 /** Classifies containers (by id or name) from one list, remembering restart counts between polls. */
@@ -69,7 +72,10 @@ export class ContainerHealth {
     const baseline = this.started.has(id) ? 0 : (this.baseline.get(id) ?? info.RestartCount);
     this.baseline.set(id, baseline);
     if (info.RestartCount > baseline || !info.State.Running) return this.failure(id, info);
-    if (Date.now() - Date.parse(info.State.StartedAt) >= this.settleMs) return { state: "healthy" };
+    // A container this run did not start may be in a crash loop that runs a few seconds each time:
+    // it must stay up as long as Docker takes to trust a start (its restart backoff resets after 10 s).
+    const settle = this.started.has(id) ? this.settleMs : Math.max(this.settleMs, TRUSTED_UPTIME_MS);
+    if (Date.now() - Date.parse(info.State.StartedAt) >= settle) return { state: "healthy" };
     return { state: "pending", reason: "running, settling" };
   }
 

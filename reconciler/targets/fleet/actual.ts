@@ -1,11 +1,12 @@
 // Actual state: every unit fleet knows (all pages of /units) joined with /state (all pages), two
 // list walks no matter how many units. Ownership is the [X-Sysconfig] marker (marker.ts ownsUnit).
-import type { ActualObject } from "../../model.js";
+import type { ActualObject, ObjectHealth } from "../../model.js";
 import type { FleetClient, FleetUnit, FleetUnitState } from "./client.js";
 import { isLockUnit } from "./lock.js";
 import { ownsUnit, readMarker, stripMarker, type OwnerScope } from "./marker.js";
 import { maskUnitSecrets } from "../../text/mask.js";
 import { fleetUnitHash, serializeUnitOptions } from "./unit-file.js";
+import { classify } from "./wait.js";
 
 /** What readActual() records about a live unit. */
 export interface FleetActualSpec {
@@ -16,6 +17,8 @@ export interface FleetActualSpec {
   states: FleetUnitState[];
   /** The revision recorded in the marker. */
   revision?: string;
+  /** Owned units: the hash /state reports for the live unit file (marker included), for health. */
+  fleetHash?: string;
 }
 
 /** Every page of /units and of /state, walked side by side. */
@@ -48,7 +51,7 @@ export async function fleetReadActual(
       currentState: unit.currentState,
       machineID: unit.machineID,
       states: statesByUnit.get(unit.name) ?? [],
-      ...(owned ? { revision: marker.revision } : {}),
+      ...(owned ? { revision: marker.revision, fleetHash: fleetUnitHash(unit.options) } : {}),
     };
     const object: ActualObject = {
       subject: `fleet:${unit.name}`,
@@ -64,9 +67,36 @@ export async function fleetReadActual(
       const want = unit.name.includes("@.") ? "inactive" : "launched";
       if (unit.desiredState !== want) {
         object.drift = [`desiredState is '${unit.desiredState || "(none)"}', sysconfig sets '${want}'`];
+      } else if (want === "launched") {
+        const health = unitHealth(spec);
+        if (health.state !== "healthy") object.health = health;
       }
     }
     objects.push(object);
   }
   return objects;
+}
+
+/**
+ * A launched unit's health from /units and /state: failed on its machine is unhealthy; not scheduled to
+ * any machine, not active yet, or a machine still on an older unit file is progressing (not converged).
+ */
+function unitHealth(spec: FleetActualSpec): ObjectHealth {
+  if (spec.machineID === "" && spec.states.length === 0) {
+    return {
+      state: "progressing",
+      reason:
+        "not scheduled to any machine (no /fleet/v1/state entry): if it stays so, check its [X-Fleet] " +
+        "Conflicts/MachineMetadata against `fleetctl list-machines`",
+    };
+  }
+  const seen = classify(spec.states, spec.fleetHash ?? "", 0, 1);
+  switch (seen.state) {
+    case "healthy":
+      return seen;
+    case "failed":
+      return { state: "unhealthy", reason: seen.reason };
+    case "pending":
+      return { state: "progressing", reason: seen.reason ?? "not active yet" };
+  }
 }

@@ -51,6 +51,7 @@ export async function fleetApply(
         return;
       }
       case "unchanged":
+      case "unhealthy": // nothing to send: the engine waits for it
       case "unmanaged":
         return;
     }

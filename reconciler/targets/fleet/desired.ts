@@ -13,6 +13,7 @@ import {
   type UnitOption,
 } from "./unit-file.js";
 import type { DesiredUnitState } from "./client.js";
+import { refuseLockName } from "../lock-names.js";
 
 /** What apply() sends for one unit. */
 export interface FleetDesiredSpec {
@@ -33,6 +34,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     const match = RENDERED_UNIT.exec(file.path);
     if (!match) continue;
     const [, service = "", at] = match;
+    refuseLockName(`${service}${at}.service`, "fleet unit name", state.system, service);
     const config = state.services[service];
     const options = parseRendered(file.path, file.content);
     const hash = fleetUnitHash(options);

@@ -24,8 +24,9 @@ import { lockWaiter, pause, type LockWait, type LockWaiter } from "../lock-wait.
 import type { TargetLock } from "../target.js";
 import type { FleetClient, FleetUnit } from "./client.js";
 import type { UnitOption } from "./unit-file.js";
+import { LOCK_NAME_PREFIX } from "../lock-names.js";
 
-export const LOCK_PREFIX = "sysconfig-lock-";
+export const LOCK_PREFIX = LOCK_NAME_PREFIX;
 export const LOCK_SECTION = "X-Sysconfig-Lock";
 
 export interface LockTuning {

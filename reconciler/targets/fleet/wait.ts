@@ -42,7 +42,11 @@ export async function fleetCheckHealth(
   const now = Date.now();
   for (const change of waited) {
     const name = change.desired?.name ?? "";
-    const spec = change.desired?.spec as FleetDesiredSpec;
+    // Not healthy but unchanged: the live unit file is the one to see active (its marker's revision
+    // may be older than this run's, so the desired unit file's hash would never show up).
+    const live =
+      change.action === "unhealthy" ? (change.actual?.spec as { fleetHash?: string } | undefined) : undefined;
+    const spec = { fleetHash: live?.fleetHash ?? (change.desired?.spec as FleetDesiredSpec).fleetHash };
     const key = `${name}\n${spec.fleetHash}`;
     const seen = byUnit.get(name) ?? [];
     if (seen.length > 0) unscheduled.delete(key);

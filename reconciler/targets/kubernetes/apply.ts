@@ -97,6 +97,7 @@ export async function kubernetesApply(
         return;
       }
       case "unchanged":
+      case "unhealthy": // nothing to send: the engine waits for it
       case "unmanaged":
         return;
     }
