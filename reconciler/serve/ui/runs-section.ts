@@ -1,5 +1,6 @@
 // The page's "Runs" section: the run in progress, then the last runs newest first, each a <details>
 // that opens to its changes (coloured diff, result, reason) and its error; a sparkline above.
+import type { Action } from "../../model.js";
 import { diffLines } from "./diff-lines.js";
 import { seconds, timeTag } from "./format.js";
 import { html, type SafeHtml } from "./html.js";
@@ -7,7 +8,14 @@ import { DETAILED_RUNS, type RunChangeView, type RunView } from "./run-history.j
 import { sparkline } from "./sparkline.js";
 import type { LiveRun } from "./ui-state.js";
 
-const SIGN = { create: "+", update: "~", delete: "-", unchanged: " ", unmanaged: "!" } as const;
+const SIGN = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  unchanged: " ",
+  unhealthy: "!",
+  unmanaged: "!",
+} as const satisfies Record<Action, string>;
 
 export function changeItem(change: RunChangeView): SafeHtml {
   const result = change.result;
