@@ -61,7 +61,12 @@ export interface ActualObject {
    * these as notes, so drift is corrected like any other change.
    */
   drift?: string[];
+  /** Health of an owned object as read with the actual state; absent = healthy or not knowable. */
+  health?: ObjectHealth;
 }
+
+export type ObjectHealth =
+  { state: "healthy" } | { state: "progressing"; reason: string } | { state: "unhealthy"; reason: string };
 
 export interface Change {
   action: Action;

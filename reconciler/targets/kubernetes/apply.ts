@@ -102,6 +102,9 @@ export async function kubernetesApply(
     }
   } catch (error) {
     if (error instanceof InternalError || error instanceof NotTouchedError) throw error;
+    if (error instanceof KubernetesRequestError && error.status === 403) {
+      throw new RuntimeFailureError(forbiddenMessage(change, error, guards.scope), { cause: error });
+    }
     const reason =
       error instanceof KubernetesRequestError
         ? reasonOf(error).replace(/^kubernetes \S+ \S+ failed: /, "")
@@ -111,4 +114,24 @@ export async function kubernetesApply(
       transient: error instanceof RuntimeFailureError && error.transient,
     });
   }
+}
+
+/**
+ * A 403 as an operator can act on it: which verb on which resource was refused, and the command that
+ * prints the Role granting what this config needs.
+ */
+export function forbiddenMessage(change: Change, error: KubernetesRequestError, scope: OwnerScope): string {
+  // The API server says: `… cannot patch resource "deployments" in API group "apps" in the namespace "x"`.
+  const said =
+    /cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(
+      error.detail,
+    );
+  const verb = said?.[1] ?? "?";
+  const resource = said === null ? "?" : `${said[2] ?? "?"}${said[3] ? `.${said[3]}` : ""}`;
+  const where = said?.[4] === undefined ? "cluster-wide" : `in namespace ${said[4]}`;
+  return (
+    `${change.subject} ${change.action} forbidden: the credentials may not ${verb} ${resource} ${where} ` +
+    `(HTTP 403: ${error.detail}). Nothing else was changed for it. Grant the permissions this config needs: ` +
+    `sysconfig rbac --environment ${scope.environment} | kubectl apply -f - (or add the rule to deploy/kubernetes/role.yaml).`
+  );
 }

@@ -52,6 +52,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The label this request is counted under (default its verb; lists count as "LIST"). */
   countAs?: string;
+  /** The Accept header (default application/json); discovery asks for the aggregated form first. */
+  acceptHeader?: string;
 }
 
 export interface KubeResponse<T> {
@@ -133,7 +135,7 @@ export class KubernetesClient {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = {
-      Accept: "application/json",
+      Accept: options.acceptHeader ?? "application/json",
       ...(await this.connection.headers()),
     };
     if (payload) {
@@ -194,7 +196,7 @@ function statusError(what: string, status: number, body: string): KubernetesRequ
     status === 401
       ? " (the credentials were refused: check the token or client certificate)"
       : status === 403
-        ? " (RBAC: the service account lacks this permission; see sysconfig-example/deploy/kubernetes/role.yaml)"
+        ? " (RBAC: these credentials lack this permission; `sysconfig rbac` prints the Role this config needs)"
         : "";
   return new KubernetesRequestError(
     status,
