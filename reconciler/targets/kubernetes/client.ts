@@ -101,7 +101,7 @@ export class KubernetesClient {
       try {
         const res = await this.once(method, path, options);
         if (res.status < 300 || options.accept?.includes(res.status)) {
-          return { status: res.status, body: (res.body === "" ? undefined : JSON.parse(res.body)) as T };
+          return { status: res.status, body: parseBody(res.body, res.status < 300) as T };
         }
         const error = statusError(what, res.status, res.body);
         if (!error.transient || attempt >= this.tuning.retries) throw error;
@@ -175,6 +175,17 @@ export class KubernetesClient {
 }
 
 class TimeoutError extends Error {}
+
+/** JSON of a 2xx answer; an accepted error status may come as plain text (a 404 of an unserved group). */
+function parseBody(text: string, strict: boolean): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (strict) throw error;
+    return undefined;
+  }
+}
 
 function parseRetryAfter(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -13,7 +13,7 @@ import {
   type CollectionKey,
 } from "./collections.js";
 import type { Discovery } from "./discovery.js";
-import type { KubeObject } from "./desired.js";
+import { ANNOTATION, type KubeObject } from "./desired.js";
 import { groupOf } from "./kinds.js";
 import { mapBounded } from "../../concurrency/pool.js";
 
@@ -134,7 +134,11 @@ export async function rebuildInventory(
   const found: Collection[] = [];
   await mapBounded(todo, parallelism, async (c) => {
     try {
-      const items = await listCollection(client, c, selector);
+      // Controllers copy labels onto objects they make (Endpoints from a Service's): only what sysconfig
+      // applied carries its hash annotation.
+      const items = (await listCollection(client, c, selector)).filter(
+        (o) => o.metadata.annotations?.[ANNOTATION.hash] !== undefined,
+      );
       if (items.length === 0) return;
       objects.set(collectionKey(c.info, c.namespace), items);
       found.push(c);
