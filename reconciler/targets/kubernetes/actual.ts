@@ -76,6 +76,8 @@ export interface ReadResult {
   actual: ActualObject[];
   /** Server-side dry-runs sent (the rest compared equal from the lists alone, or were cached). */
   dryRuns: number;
+  /** Inventory collections the credentials may not list (not pruned this run). */
+  forbidden: CollectionKey[];
 }
 
 export async function kubernetesReadActual(
@@ -91,9 +93,25 @@ export async function kubernetesReadActual(
     collections.set(collectionKey(spec.kind, spec.namespace), { info: spec.kind, namespace: spec.namespace });
   }
   const keys = [...collections.keys()].sort();
+  const desiredKeys = new Set(
+    desired.map((d) =>
+      collectionKey((d.spec as KubernetesDesiredSpec).kind, (d.spec as KubernetesDesiredSpec).namespace),
+    ),
+  );
+  const forbidden: CollectionKey[] = [];
   const lists = await mapBounded(keys, options.parallelism, async (key) => {
     const collection = collections.get(key) as Collection;
-    return { info: collection.info, items: await listCollection(client, collection) };
+    try {
+      return { info: collection.info, items: await listCollection(client, collection) };
+    } catch (error) {
+      // A kind only the inventory names (the config dropped it) that the regenerated Role no longer
+      // grants: its objects cannot be pruned, which is said; everything else goes on.
+      if (error instanceof KubernetesRequestError && error.status === 403 && !desiredKeys.has(key)) {
+        forbidden.push(key);
+        return { info: collection.info, items: [] };
+      }
+      throw error;
+    }
   });
   const actual: ActualObject[] = [];
   const toDryRun: { desired: DesiredObject; actual: ActualObject; live: KubeObject }[] = [];
@@ -164,7 +182,7 @@ export async function kubernetesReadActual(
     }
     useOutcome(item, outcome);
   });
-  return { actual, dryRuns };
+  return { actual, dryRuns, forbidden: forbidden.sort() };
 }
 
 function useOutcome(item: { desired: DesiredObject; actual: ActualObject }, outcome: DryRunOutcome): void {

@@ -192,6 +192,13 @@ export async function createKubernetesTarget(
         }
       }
       rebuilt ??= [];
+      if (result.forbidden.length > 0) {
+        options.reporter.warn(
+          `kubernetes inventory of ${system}: not permitted to list ${result.forbidden.join(", ")} (kinds the config ` +
+            `no longer renders); their objects are not pruned. Grant list and delete on them until they are ` +
+            `gone (sysconfig rbac prints the rules for the kinds rendered now).`,
+        );
+      }
       lastDryRuns = result.dryRuns;
       return result.actual;
     },
