@@ -11,6 +11,8 @@ import { collectionKey } from "./collections.js";
 import { conflictLines } from "./conflicts.js";
 import { objectPath } from "./kinds.js";
 import type { KubernetesLock } from "./lock.js";
+import type { ApplyContext } from "../target.js";
+import { waitEstablished, type EstablishedWaits } from "./crd-wait.js";
 import { isOwned, type KubeObject, type KubernetesDesiredSpec, type OwnerScope } from "./desired.js";
 
 export const FIELD_MANAGER = "sysconfig";
@@ -22,6 +24,8 @@ export interface ApplyGuards {
   lock?: KubernetesLock | undefined;
   /** metadata.generation returned by each apply, for the rollout wait. */
   applied: Map<string, number>;
+  /** Waits for CRDs this run creates to be Established, shared by their objects. */
+  established: EstablishedWaits;
 }
 
 /** A change refused at apply time; its message is already complete. */
@@ -31,6 +35,7 @@ export async function kubernetesApply(
   client: KubernetesClient,
   change: Change,
   guards: ApplyGuards,
+  context?: ApplyContext,
 ): Promise<void> {
   try {
     guards.lock?.assertHeld();
@@ -40,6 +45,9 @@ export async function kubernetesApply(
         const spec = change.desired?.spec as KubernetesDesiredSpec | undefined;
         if (!spec) throw new InternalError(`${change.subject} ${change.action}: no desired object`);
         const path = objectPath(spec.kind, spec.namespace, spec.name);
+        if (spec.kind.definedBy !== undefined && context !== undefined) {
+          await waitEstablished(client, spec.kind.definedBy, context, guards.established);
+        }
         await guards.lock?.record([collectionKey(spec.kind, spec.namespace)]);
         if (change.action === "create") {
           const now = await client.request<KubeObject>("GET", path, { accept: [404] });

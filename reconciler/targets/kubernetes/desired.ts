@@ -203,6 +203,11 @@ export function resolveDesiredObjects(
   const scope: OwnerScope = { system: state.system, environment: state.environment };
   const namespace = state.target.kind === "kubernetes" ? state.target.namespace : "default";
   const defined = kindsDefinedByCrds(documents, resolver);
+  const namespaceFiles = new Set(
+    documents
+      .filter((d) => d.object.kind === "Namespace" && d.object.apiVersion === "v1")
+      .map((d) => d.file.path),
+  );
   const objects: DesiredObject[] = [];
   for (const doc of documents) {
     const dependsOn = [...(state.services[doc.file.service]?.dependsOn ?? [])];
@@ -238,7 +243,7 @@ export function resolveDesiredObjects(
       spec,
     };
     lazyText(entry, () => objectText(withoutRevision(desired.manifest)));
-    orderWithinService(entry, info, doc.index, doc.count);
+    orderWithinService(entry, info, doc.index, doc.count, namespaceFiles.has(doc.file.path));
     objects.push(entry);
   }
   const seen = new Map<string, string>();

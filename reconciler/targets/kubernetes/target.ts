@@ -9,6 +9,7 @@ import type { ApplyContext, HealthCheck, Target, TargetOptions } from "../target
 import { parseBooleanWord } from "./flags.js";
 import { kubernetesReadActual, type DryRunCache } from "./actual.js";
 import { kubernetesApply } from "./apply.js";
+import type { EstablishedWaits } from "./crd-wait.js";
 import { KubernetesClient, type ClientTuning } from "./client.js";
 import { collectionKey, listCollection, type Collection, type CollectionKey } from "./collections.js";
 import { Discovery } from "./discovery.js";
@@ -85,6 +86,7 @@ export async function createKubernetesTarget(
   let desired: DesiredObject[] = [];
   let lock: KubernetesLock | undefined;
   const applied = new Map<string, number>();
+  const established: EstablishedWaits = new Map();
   let lastDryRuns = 0;
   const dryRunCache: DryRunCache = new Map();
   const discovery = new Discovery(client);
@@ -203,7 +205,12 @@ export async function createKubernetesTarget(
       return result.actual;
     },
     apply: (change, context) =>
-      kubernetesApply(client, change, { scope: scope(context.system), forceConflicts, lock, applied }),
+      kubernetesApply(
+        client,
+        change,
+        { scope: scope(context.system), forceConflicts, lock, applied, established },
+        context,
+      ),
     checkHealth,
     async acquireLock(system, owner, wait) {
       const held = await acquireKubernetesLock(
