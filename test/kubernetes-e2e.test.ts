@@ -312,7 +312,10 @@ describe("docker run of a kubernetes config image with the deploy files' service
       "Updating hello tag to '2-master'",
     );
     const run = await runPod();
-    expect(run.code).toBe(0);
+    expect({ code: run.code, output: run.code === 0 ? "" : run.stdout + run.stderr }).toEqual({
+      code: 0,
+      output: "",
+    });
     expect(run.stdout).toContain(`~ update ${subject("Deployment", "hello")}`);
     expect(run.stdout).toMatch(/Result: 1 healthy, 0 applied/);
     expect(run.stdout).not.toContain(`~ update ${subject("Deployment", "worker")}`);
