@@ -2,7 +2,9 @@
 // versions, scope rules, apply ranks; parsing discovery and inventories. Literals only.
 import { describe, expect, it } from "@jest/globals";
 import { InvalidInputError } from "../reconciler/errors.js";
-import type { DesiredState } from "../reconciler/model.js";
+import type { ActualObject, DesiredState } from "../reconciler/model.js";
+import { silentReporter } from "../reconciler/report/reporter.js";
+import { DeleteOrder } from "../reconciler/targets/kubernetes/delete-order.js";
 import {
   builtinResolver,
   kubernetesDesiredObjects,
@@ -167,5 +169,45 @@ describe("builtin resolver", () => {
       namespaced: true,
       rank: 5,
     });
+  });
+});
+
+describe("kubernetes delete order", () => {
+  const actual = (subject: string, group: string, kind: string): ActualObject => ({
+    subject,
+    name: subject,
+    owned: true,
+    service: "hello",
+    text: "",
+    spec: {
+      kind: builtinKind(`${group}/v1`, kind) ?? { rank: 6 },
+      namespace: "shop",
+      name: "x",
+      uid: undefined,
+    },
+  });
+  const crd = actual("crd", "apiextensions.k8s.io", "CustomResourceDefinition");
+  const greeting = actual("greeting", "acme.example.com", "Greeting");
+  const context = { system: "acme", revision: "r", reporter: silentReporter, deadline: Date.now() + 60_000 };
+
+  it("deletes a CRD only after the service's objects of later kinds were sent", async () => {
+    const order = new DeleteOrder();
+    order.plan([crd, greeting], new Set());
+    let crdGoes = false;
+    const waiting = order.before(crd, context).then(() => (crdGoes = true));
+    await order.before(greeting, context); // nothing to follow: at once
+    await new Promise((r) => setTimeout(r, 20));
+    expect(crdGoes).toBe(false);
+    order.sent("greeting");
+    await waiting;
+    expect(crdGoes).toBe(true);
+  });
+
+  it("never waits past the deadline for a delete that is not sent", async () => {
+    const order = new DeleteOrder();
+    order.plan([crd, greeting], new Set());
+    const started = Date.now();
+    await order.before(crd, { ...context, deadline: Date.now() + 50 });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

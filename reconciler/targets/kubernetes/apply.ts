@@ -13,6 +13,7 @@ import { objectPath } from "./kinds.js";
 import type { KubernetesLock } from "./lock.js";
 import type { ApplyContext } from "../target.js";
 import { waitEstablished, type EstablishedWaits } from "./crd-wait.js";
+import type { DeleteOrder } from "./delete-order.js";
 import { isOwned, type KubeObject, type KubernetesDesiredSpec, type OwnerScope } from "./desired.js";
 
 export const FIELD_MANAGER = "sysconfig";
@@ -26,6 +27,8 @@ export interface ApplyGuards {
   applied: Map<string, number>;
   /** Waits for CRDs this run creates to be Established, shared by their objects. */
   established: EstablishedWaits;
+  /** Deletes in reverse apply order within a service. */
+  deleteOrder?: DeleteOrder;
 }
 
 /** A change refused at apply time; its message is already complete. */
@@ -86,7 +89,8 @@ export async function kubernetesApply(
       }
       case "delete": {
         const spec = change.actual?.spec as KubernetesActualSpec | undefined;
-        if (!spec) throw new InternalError(`${change.subject} delete: no actual object`);
+        if (!spec || !change.actual) throw new InternalError(`${change.subject} delete: no actual object`);
+        if (context !== undefined) await guards.deleteOrder?.before(change.actual, context);
         const res = await client.request("DELETE", objectPath(spec.kind, spec.namespace, spec.name), {
           body: {
             apiVersion: "v1",

@@ -10,6 +10,7 @@ import { parseBooleanWord } from "./flags.js";
 import { kubernetesReadActual, type DryRunCache } from "./actual.js";
 import { kubernetesApply } from "./apply.js";
 import type { EstablishedWaits } from "./crd-wait.js";
+import { DeleteOrder } from "./delete-order.js";
 import { KubernetesClient, type ClientTuning } from "./client.js";
 import { collectionKey, listCollection, type Collection, type CollectionKey } from "./collections.js";
 import { Discovery } from "./discovery.js";
@@ -87,6 +88,7 @@ export async function createKubernetesTarget(
   let lock: KubernetesLock | undefined;
   const applied = new Map<string, number>();
   const established: EstablishedWaits = new Map();
+  const deleteOrder = new DeleteOrder();
   let lastDryRuns = 0;
   const dryRunCache: DryRunCache = new Map();
   const discovery = new Discovery(client);
@@ -201,16 +203,22 @@ export async function createKubernetesTarget(
             `gone (sysconfig rbac prints the rules for the kinds rendered now).`,
         );
       }
+      deleteOrder.plan(result.actual, new Set(desired.map((d) => d.subject)));
       lastDryRuns = result.dryRuns;
       return result.actual;
     },
-    apply: (change, context) =>
-      kubernetesApply(
-        client,
-        change,
-        { scope: scope(context.system), forceConflicts, lock, applied, established },
-        context,
-      ),
+    async apply(change, context) {
+      try {
+        await kubernetesApply(
+          client,
+          change,
+          { scope: scope(context.system), forceConflicts, lock, applied, established, deleteOrder },
+          context,
+        );
+      } finally {
+        if (change.action === "delete") deleteOrder.sent(change.subject);
+      }
+    },
     checkHealth,
     async acquireLock(system, owner, wait) {
       const held = await acquireKubernetesLock(
