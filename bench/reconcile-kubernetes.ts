@@ -4,7 +4,11 @@
 // PATCH per object, sequentially. Every run is a fresh process, so peak RSS is that run's alone.
 // Bars (DESIGN §10): no-op < 2 s with O(kinds) requests; all changed ≥ 5× faster than one at a time;
 // peak RSS < 150 MB.
+// Mixed system (`mixed [services]`): each service a Deployment, a Service, an HPA and a PDB (a PDB names
+// policy/v1 with policy/v1beta1 as fallback, resolved by discovery), plus ten kinds from CRDs created in the
+// same run, side by side with `kubectl apply --server-side` of the same manifests (kubectl on PATH).
 // Run: bash scripts/services.sh kubernetes && npm run build && node dist/bench/reconcile-kubernetes.js [services]
+//      node dist/bench/reconcile-kubernetes.js mixed [services]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -245,8 +249,190 @@ async function main(services: number): Promise<void> {
   }
 }
 
+/** A service of the mixed system: Deployment, Service, HPA, PDB. */
+const MIXED_TEMPLATE = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: {{json service.name}} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: {{json service.name}} } }
+  template:
+    metadata: { labels: { app: {{json service.name}} } }
+    spec:
+      containers:
+        - { name: app, image: {{json service.imageRef}}, ports: [{ containerPort: 8080 }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: {{json service.name}} }
+spec:
+  selector: { app: {{json service.name}} }
+  ports: [{ port: 8080, targetPort: 8080, protocol: TCP }]
+---
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: { name: {{json service.name}} }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: {{json service.name}} }
+  minReplicas: 1
+  maxReplicas: 3
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{json service.name}}
+  annotations: { sysconfig.io/fallback-api-versions: policy/v1beta1 }
+spec:
+  minAvailable: 1
+  selector: { matchLabels: { app: {{json service.name}} } }
+`;
+
+/** Ten CRDs in one group and one object of each: the custom kinds of the mixed system. */
+function customKinds(group: string): string {
+  const docs: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    docs.push(
+      `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: { name: widget${i}s.${group} }\n` +
+        `spec:\n  group: ${group}\n  scope: Namespaced\n  names: { kind: Widget${i}, plural: widget${i}s }\n` +
+        `  versions:\n    - name: v1\n      served: true\n      storage: true\n` +
+        `      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }\n`,
+      `apiVersion: ${group}/v1\nkind: Widget${i}\nmetadata: { name: w }\nspec: { size: {{json service.tag}} }\n`,
+    );
+  }
+  return docs.join("---\n");
+}
+
+/** Child: `kubectl apply --server-side` of the manifests sysconfig would apply (resolved the same way). */
+async function kubectlRun(repo: string): Promise<RunResult> {
+  const state = await loadDesiredState(repo, { environment: "master" });
+  if (state.target.kind !== "kubernetes") throw new Error("expected the kubernetes target");
+  const target = await createKubernetesTarget(state.target, {
+    environment: "master",
+    reporter: silentReporter,
+    env: process.env,
+  });
+  await target.prepare?.(state);
+  const items = target.desiredObjects(state).map((o) => (o.spec as KubernetesDesiredSpec).manifest);
+  await target.close();
+  const file = path.join(repo, "kubectl-all.json");
+  await writeFile(file, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const proc = spawn("kubectl", ["apply", "--server-side", "--field-manager=sysconfig", "-f", file], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, KUBECONFIG: KUBE.kubeconfig },
+    });
+    proc.once("error", reject);
+    proc.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`kubectl exited ${code}`))));
+  });
+  return {
+    ms: performance.now() - started,
+    requests: 0,
+    counts: {},
+    rssMb: rss(),
+    note: `${items.length} applied by kubectl`,
+  };
+}
+
+async function mixed(services: number): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-k8s-mixed-"));
+  const id = randomBytes(3).toString("hex");
+  const namespace = `bench-mixed-${id}`;
+  const group = `b${id}.bench.example.com`;
+  await kube("POST", "/api/v1/namespaces", {
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+  });
+  const kubeconfig = path.join(dir, "kubeconfig");
+  await writeFile(kubeconfig, kubeconfigText({ token: adminToken() }));
+  const repo = path.join(dir, "repo");
+  const bake = () =>
+    writeFile(
+      path.join(repo, BUILD_INFO_FILE),
+      JSON.stringify({
+        system: "bench",
+        environment: "master",
+        branch: "master",
+        revision: randomBytes(20).toString("hex"),
+        source: "bench",
+        created: new Date().toISOString(),
+      }),
+    );
+  const write = async (tag: string) => {
+    await writeKubeRepo(repo, {
+      system: "bench",
+      namespace,
+      kubeconfig,
+      services: {
+        custom: { tag, template: customKinds(group) },
+        ...Object.fromEntries(
+          Array.from({ length: services }, (_, i) => [
+            `svc${String(i).padStart(4, "0")}`,
+            { tag, template: MIXED_TEMPLATE },
+          ]),
+        ),
+      },
+    });
+    await bake();
+  };
+  try {
+    await write("1-master");
+    const create = await child(["--sysconfig", repo, "no-wait"]);
+    await settle(namespace);
+    const plan = await child(["--sysconfig", repo, "plan"]);
+    const noop = await child(["--sysconfig", repo, "no-wait"]);
+    await write("2-master");
+    const changed = await child(["--sysconfig", repo, "no-wait"]);
+    await settle(namespace);
+    await write("3-master");
+    const kubectl = await child(["--kubectl", repo]);
+    await settle(namespace);
+    const objects = services * 4 + 20;
+    const counts = (r: RunResult) =>
+      Object.entries(r.counts)
+        .sort()
+        .map(([k, n]) => `${n} ${k}`)
+        .join(" + ");
+    const row = (label: string, r: RunResult, extra = "") =>
+      `${label.padEnd(46)} ${`${Math.round(r.ms)} ms`.padStart(9)} ${String(r.requests).padStart(8)} ` +
+      `${`${r.rssMb} MB`.padStart(7)}  ${r.note} [${counts(r)}]${extra}`;
+    const kinds = 4 + 10 + 1;
+    const ratio = kubectl.ms / changed.ms;
+    const peak = Math.max(create.rssMb, plan.rssMb, noop.rssMb, changed.rssMb);
+    const lines = [
+      `${objects} objects (${services} × Deployment + Service + HPA + PDB, 10 CRDs and one object of each) on kube-apiserver v1.20.2:`,
+      `${"".padEnd(46)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(7)}  notes [requests by kind]`,
+      row("sysconfig reconcile --no-wait (create all)", create),
+      row("sysconfig plan, nothing changed", plan),
+      row("sysconfig reconcile, nothing changed", noop),
+      row("sysconfig reconcile --no-wait, all changed", changed),
+      row(
+        "kubectl apply --server-side, all changed",
+        kubectl,
+        ` — ${ratio.toFixed(1)}× sysconfig's time (kubectl's requests not counted)`,
+      ),
+      "",
+      `bars: no-op < 2 s: ${noop.ms < 2000 ? "PASS" : "FAIL"} (${Math.round(noop.ms)} ms, ${noop.requests} requests for ${kinds} kinds, ` +
+        `${objects} objects); all changed ≥ 5× faster than kubectl: ${ratio >= 5 ? "PASS" : "FAIL"} (${ratio.toFixed(1)}×); ` +
+        `peak RSS < 150 MB: ${peak < 150 ? "PASS" : "FAIL"} (${peak} MB)`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  } finally {
+    await kubeRequest("DELETE", `/api/v1/namespaces/${namespace}`);
+    for (let i = 0; i < 10; i++)
+      await kubeRequest(
+        "DELETE",
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widget${i}s.${group}`,
+      );
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const args = process.argv.slice(2);
-if (args[0] === "--sysconfig") {
+if (args[0] === "--kubectl") {
+  process.stdout.write(`${JSON.stringify(await kubectlRun(args[1] ?? ""))}\n`);
+} else if (args[0] === "mixed") {
+  await mixed(Number(args[1] ?? 500));
+} else if (args[0] === "--sysconfig") {
   process.stdout.write(`${JSON.stringify(await sysconfigRun(args[1] ?? "", args[2] ?? "no-wait"))}\n`);
 } else if (args[0] === "--naive") {
   process.stdout.write(`${JSON.stringify(await naiveRun(args[1] ?? ""))}\n`);

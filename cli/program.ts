@@ -199,6 +199,28 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
     );
 
   program
+    .command("rbac")
+    .description("print the least-privilege Kubernetes Role for the kinds an environment renders")
+    .addOption(repoOption())
+    .option("--environment <branch>", "the Kubernetes environment (default: current branch)")
+    .option(
+      "--service-account <name>",
+      "the reconciler's ServiceAccount, in the target namespace",
+      "sysconfig",
+    )
+    .addHelpText("after", "\nExample:\n  $ sysconfig rbac --environment master | kubectl apply -f -")
+    .action(async (o: { repo?: string; environment?: string; serviceAccount: string }) =>
+      (await import("./commands/rbac.js")).runRbac(
+        {
+          repo: await localRepo(o.repo, "rbac"),
+          environment: o.environment,
+          serviceAccount: o.serviceAccount,
+        },
+        io(),
+      ),
+    );
+
+  program
     .command("render")
     .description("re-render every service into rendered/; --check fails with a diff if it is stale")
     .addOption(repoOption())

@@ -24,6 +24,8 @@ const reconciler = `sysconfig-e2e-k8s-${id}/reconciler:${sysconfigVersion()}`;
 const configImage = `sysconfig-e2e-k8s-${id}/config`;
 const ns = `acme-e2e-${id}`;
 const DEPLOY = path.join(ROOT, "sysconfig-example/deploy/kubernetes");
+/** role.yaml's ClusterRole and its binding (the example renders a CRD), named for this test. */
+const clusterRbac = `sysconfig-acme-e2e-${id}`;
 
 let dir: string;
 let repo: string;
@@ -139,25 +141,26 @@ interface Manifest {
   metadata: Record<string, unknown>;
 }
 
-/** Applies one deploy file as the admin, moved into the test's namespace. */
+/** Applies one deploy file as the admin, moved into the test's namespace (cluster-wide names get the test's id). */
 async function applyDeployFile(file: string, edit: (object: Manifest) => Manifest = (o) => o) {
-  const text = (await readFile(path.join(DEPLOY, file), "utf8")).replaceAll(
-    "namespace: acme",
-    `namespace: ${ns}`,
-  );
+  const text = (await readFile(path.join(DEPLOY, file), "utf8"))
+    .replaceAll("namespace: acme", `namespace: ${ns}`)
+    .replaceAll("name: sysconfig-acme", `name: ${clusterRbac}`);
   for (const doc of parseAllDocuments(text)) {
     const object = edit(doc.toJS() as Manifest);
     const kind = object.kind;
     const base =
-      kind === "Namespace"
-        ? "/api/v1/namespaces"
-        : kind === "ServiceAccount"
-          ? `/api/v1/namespaces/${ns}/serviceaccounts`
-          : kind === "Role"
-            ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`
-            : kind === "RoleBinding"
-              ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`
-              : `/apis/${object.apiVersion}/namespaces/${ns}/cronjobs`;
+      kind === "ClusterRole" || kind === "ClusterRoleBinding"
+        ? `/apis/rbac.authorization.k8s.io/v1/${kind.toLowerCase()}s`
+        : kind === "Namespace"
+          ? "/api/v1/namespaces"
+          : kind === "ServiceAccount"
+            ? `/api/v1/namespaces/${ns}/serviceaccounts`
+            : kind === "Role"
+              ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`
+              : kind === "RoleBinding"
+                ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`
+                : `/apis/${object.apiVersion}/namespaces/${ns}/cronjobs`;
     const res = await kubeRequest("POST", base, { body: object });
     if (res.status !== 201)
       throw new Error(`applying ${file}: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
@@ -192,6 +195,13 @@ beforeAll(async () => {
 afterAll(async () => {
   stopKubelet();
   await kubeRequest("DELETE", `/api/v1/namespaces/${ns}`);
+  // Cluster-scoped: the example's CRD (hello renders it) and the ClusterRole that let it.
+  await kubeRequest(
+    "DELETE",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/greetings.acme.example.com",
+  );
+  for (const kind of ["clusterrolebindings", "clusterroles"])
+    await kubeRequest("DELETE", `/apis/rbac.authorization.k8s.io/v1/${kind}/${clusterRbac}`);
   const images = await docker.listImages({ filters: { reference: [configImage] } });
   await removeImages(docker, [reconciler, ...images.flatMap((i) => i.RepoTags ?? [])]);
   await cleanup();
@@ -206,7 +216,17 @@ describe("docker run of a kubernetes config image with the deploy files' service
     for (const name of ["hello", "worker", "legacy-api"])
       expect(first.stdout).toContain(`+ create ${subject("Deployment", name)}`);
     expect(first.stdout).toContain(`+ create ${subject("Service", "hello")}`);
-    expect(first.stdout).toMatch(/Result: 4 healthy/);
+    // hello's Ingress, HPA, NetworkPolicy and Greeting (after its CRD), worker's PDB at the version 1.20 serves.
+    for (const line of [
+      "+ create kubernetes:apiextensions.k8s.io/v1/CustomResourceDefinition/greetings.acme.example.com",
+      `+ create kubernetes:acme.example.com/v1/Greeting/${ns}/hello`,
+      `+ create kubernetes:networking.k8s.io/v1/Ingress/${ns}/hello`,
+      `+ create kubernetes:autoscaling/v1/HorizontalPodAutoscaler/${ns}/hello`,
+      `+ create kubernetes:networking.k8s.io/v1/NetworkPolicy/${ns}/hello`,
+      `+ create kubernetes:policy/v1beta1/PodDisruptionBudget/${ns}/worker`,
+    ])
+      expect(first.stdout).toContain(line);
+    expect(first.stdout).toMatch(/Result: 10 healthy/);
     const hello = await getDeployment("hello");
     expect(hello.metadata.labels?.["sysconfig.io/system"]).toBe("acme");
 
@@ -292,7 +312,10 @@ describe("docker run of a kubernetes config image with the deploy files' service
       "Updating hello tag to '2-master'",
     );
     const run = await runPod();
-    expect(run.code).toBe(0);
+    expect({ code: run.code, output: run.code === 0 ? "" : run.stdout + run.stderr }).toEqual({
+      code: 0,
+      output: "",
+    });
     expect(run.stdout).toContain(`~ update ${subject("Deployment", "hello")}`);
     expect(run.stdout).toMatch(/Result: 1 healthy, 0 applied/);
     expect(run.stdout).not.toContain(`~ update ${subject("Deployment", "worker")}`);

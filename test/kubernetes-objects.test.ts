@@ -126,9 +126,9 @@ describe("kubernetes desired objects", () => {
 
   it.each([
     [
-      "an unknown kind",
-      "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: { name: x }\n",
-      /not a kind sysconfig manages/,
+      "a kind neither built in nor defined by a CRD in the config (offline)",
+      "apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: x }\n",
+      /example.com\/v1 Widget is not a built-in kind/,
     ],
     [
       "a bad name",

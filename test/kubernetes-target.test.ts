@@ -89,8 +89,9 @@ describe("kubernetes target on a real apiserver", () => {
       delete: 0,
       unchanged: 4,
     });
-    // One list per kind and namespace, plus the Lease holding the inventory: nothing per object.
-    expect(plan.target.client.counts).toEqual({ LIST: 2, GET: 1 });
+    // One list per kind and namespace, plus the Lease holding the inventory, and discovery: the group
+    // list and one request per group version used (v1, apps/v1). Nothing per object.
+    expect(plan.target.client.counts).toEqual({ LIST: 2, GET: 1, DISCOVERY: 3 });
     expect(plan.target.lastDryRuns).toBe(0);
   });
 

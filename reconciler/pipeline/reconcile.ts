@@ -91,6 +91,7 @@ export async function runReconcile(
     ...(request.requestTimeoutMs !== undefined ? { requestTimeoutMs: request.requestTimeoutMs } : {}),
   });
   try {
+    await target.prepare?.(desired);
     const objects = target.desiredObjects(desired);
     if (request.planOnly) return await plan(desired, objects, target, request, deps);
     const unlocked = await readPlan(desired, objects, target, request);

@@ -46,7 +46,12 @@ export type ReadPurpose = "plan" | "apply";
 
 export interface Target {
   readonly kind: TargetKind;
-  /** Turns the desired state into the objects this target manages. Pure: no I/O. */
+  /**
+   * Reads what desiredObjects() needs to know about the target, once, before it (kubernetes: API
+   * discovery of the versions the manifests use). Throws InvalidInputError for what the target cannot take.
+   */
+  prepare?(state: DesiredState): Promise<void>;
+  /** Turns the desired state into the objects this target manages. No I/O (prepare() did it). */
   desiredObjects(state: DesiredState): DesiredObject[];
   /**
    * Everything on the target that sysconfig manages or might collide with, owned or not. `purpose`

@@ -8,7 +8,7 @@ import { mapBounded } from "../../concurrency/pool.js";
 import { reasonOf } from "../../errors.js";
 import type { ActualObject, DesiredObject } from "../../model.js";
 import { KubernetesRequestError, type KubernetesClient } from "./client.js";
-import { collectionKey, listCollection, parseCollectionKey, type CollectionKey } from "./collections.js";
+import { collectionKey, listCollection, type Collection, type CollectionKey } from "./collections.js";
 import { diffForm, fieldDrift, projectOnto, withoutOmitted } from "./compare.js";
 import type { KindInfo } from "./kinds.js";
 import { objectPath } from "./kinds.js";
@@ -25,6 +25,7 @@ import {
   type OwnerScope,
 } from "./desired.js";
 import { conflictLines } from "./conflicts.js";
+import { objectHealth } from "./health.js";
 
 /** What readActual() records about a live object for apply(). */
 export interface KubernetesActualSpec {
@@ -57,8 +58,8 @@ interface DryRunOutcome {
 
 export interface ReadOptions {
   scope: OwnerScope;
-  /** Collections recorded in the inventory (kinds and namespaces this system used before). */
-  inventory: readonly CollectionKey[];
+  /** Collections recorded in the inventory (kinds and namespaces this system used before), resolved. */
+  inventory: readonly Collection[];
   parallelism: number;
   forceConflicts: boolean;
   cache?: DryRunCache;
@@ -75,6 +76,8 @@ export interface ReadResult {
   actual: ActualObject[];
   /** Server-side dry-runs sent (the rest compared equal from the lists alone, or were cached). */
   dryRuns: number;
+  /** Inventory collections the credentials may not list (not pruned this run). */
+  forbidden: CollectionKey[];
 }
 
 export async function kubernetesReadActual(
@@ -83,23 +86,52 @@ export async function kubernetesReadActual(
   options: ReadOptions,
 ): Promise<ReadResult> {
   const wanted = new Map(desired.map((d) => [d.subject, d]));
-  const keys = new Set<CollectionKey>(options.inventory);
+  const collections = new Map<CollectionKey, Collection>();
+  for (const c of options.inventory) collections.set(collectionKey(c.info, c.namespace), c);
   for (const d of desired) {
     const spec = d.spec as KubernetesDesiredSpec;
-    keys.add(collectionKey(spec.kind, spec.namespace));
+    collections.set(collectionKey(spec.kind, spec.namespace), { info: spec.kind, namespace: spec.namespace });
   }
-  const lists = await mapBounded([...keys].sort(), options.parallelism, async (key) => ({
-    info: parseCollectionKey(key)?.info,
-    items: await listCollection(client, key),
-  }));
+  const keys = [...collections.keys()].sort();
+  const desiredKeys = new Set(
+    desired.map((d) =>
+      collectionKey((d.spec as KubernetesDesiredSpec).kind, (d.spec as KubernetesDesiredSpec).namespace),
+    ),
+  );
+  const forbidden: CollectionKey[] = [];
+  const lists = await mapBounded(keys, options.parallelism, async (key) => {
+    const collection = collections.get(key) as Collection;
+    try {
+      return { info: collection.info, items: await listCollection(client, collection) };
+    } catch (error) {
+      // A kind only the inventory names (the config dropped it) that the regenerated Role no longer
+      // grants: its objects cannot be pruned, which is said; everything else goes on.
+      if (error instanceof KubernetesRequestError && error.status === 403 && !desiredKeys.has(key)) {
+        forbidden.push(key);
+        return { info: collection.info, items: [] };
+      }
+      throw error;
+    }
+  });
   const actual: ActualObject[] = [];
   const toDryRun: { desired: DesiredObject; actual: ActualObject; live: KubeObject }[] = [];
-  for (const { info, live } of lists.flatMap((l) => l.items.map((live) => ({ info: l.info, live })))) {
-    if (!info) continue;
-    const { apiVersion, kind } = live;
+  const listed = lists.flatMap((l) =>
+    l.items.map((live) => ({
+      info: l.info,
+      live,
+      subject: subjectOf(live.apiVersion, live.kind, live.metadata.namespace, live.metadata.name),
+    })),
+  );
+  // One object served at two versions (an inventory recorded policy/v1beta1, the config now says
+  // policy/v1) is one object: keep it under the subject the config wants, once.
+  const seen = new Set(listed.filter((l) => wanted.has(l.subject)).map((l) => l.live.metadata.uid));
+  for (const { info, live, subject } of listed) {
     const namespace = live.metadata.namespace;
-    const subject = subjectOf(apiVersion, kind, namespace, live.metadata.name);
     const want = wanted.get(subject);
+    if (want === undefined && live.metadata.uid !== undefined) {
+      if (seen.has(live.metadata.uid)) continue;
+      seen.add(live.metadata.uid);
+    }
     const owned = isOwned(live, options.scope);
     // Objects of others are only reported when they hold a name sysconfig wants (a conflict).
     if (!owned && want === undefined) continue;
@@ -120,6 +152,8 @@ export async function kubernetesReadActual(
     };
     lazyText(object, () => objectText(diffForm(live)));
     if (owned) {
+      const health = objectHealth(live);
+      if (health.state !== "healthy") object.health = health;
       const service = live.metadata.labels?.[LABEL.service];
       if (service !== undefined) object.service = service;
       if (hash !== undefined) object.hash = hash;
@@ -148,7 +182,7 @@ export async function kubernetesReadActual(
     }
     useOutcome(item, outcome);
   });
-  return { actual, dryRuns };
+  return { actual, dryRuns, forbidden: forbidden.sort() };
 }
 
 function useOutcome(item: { desired: DesiredObject; actual: ActualObject }, outcome: DryRunOutcome): void {

@@ -11,6 +11,9 @@ import { collectionKey } from "./collections.js";
 import { conflictLines } from "./conflicts.js";
 import { objectPath } from "./kinds.js";
 import type { KubernetesLock } from "./lock.js";
+import type { ApplyContext } from "../target.js";
+import { waitEstablished, type EstablishedWaits } from "./crd-wait.js";
+import type { DeleteOrder } from "./delete-order.js";
 import { isOwned, type KubeObject, type KubernetesDesiredSpec, type OwnerScope } from "./desired.js";
 
 export const FIELD_MANAGER = "sysconfig";
@@ -22,6 +25,10 @@ export interface ApplyGuards {
   lock?: KubernetesLock | undefined;
   /** metadata.generation returned by each apply, for the rollout wait. */
   applied: Map<string, number>;
+  /** Waits for CRDs this run creates to be Established, shared by their objects. */
+  established: EstablishedWaits;
+  /** Deletes in reverse apply order within a service. */
+  deleteOrder?: DeleteOrder;
 }
 
 /** A change refused at apply time; its message is already complete. */
@@ -31,6 +38,7 @@ export async function kubernetesApply(
   client: KubernetesClient,
   change: Change,
   guards: ApplyGuards,
+  context?: ApplyContext,
 ): Promise<void> {
   try {
     guards.lock?.assertHeld();
@@ -40,6 +48,9 @@ export async function kubernetesApply(
         const spec = change.desired?.spec as KubernetesDesiredSpec | undefined;
         if (!spec) throw new InternalError(`${change.subject} ${change.action}: no desired object`);
         const path = objectPath(spec.kind, spec.namespace, spec.name);
+        if (spec.kind.definedBy !== undefined && context !== undefined) {
+          await waitEstablished(client, spec.kind.definedBy, context, guards.established);
+        }
         await guards.lock?.record([collectionKey(spec.kind, spec.namespace)]);
         if (change.action === "create") {
           const now = await client.request<KubeObject>("GET", path, { accept: [404] });
@@ -78,7 +89,8 @@ export async function kubernetesApply(
       }
       case "delete": {
         const spec = change.actual?.spec as KubernetesActualSpec | undefined;
-        if (!spec) throw new InternalError(`${change.subject} delete: no actual object`);
+        if (!spec || !change.actual) throw new InternalError(`${change.subject} delete: no actual object`);
+        if (context !== undefined) await guards.deleteOrder?.before(change.actual, context);
         const res = await client.request("DELETE", objectPath(spec.kind, spec.namespace, spec.name), {
           body: {
             apiVersion: "v1",
@@ -103,6 +115,9 @@ export async function kubernetesApply(
     }
   } catch (error) {
     if (error instanceof InternalError || error instanceof NotTouchedError) throw error;
+    if (error instanceof KubernetesRequestError && error.status === 403) {
+      throw new RuntimeFailureError(forbiddenMessage(change, error, guards.scope), { cause: error });
+    }
     const reason =
       error instanceof KubernetesRequestError
         ? reasonOf(error).replace(/^kubernetes \S+ \S+ failed: /, "")
@@ -112,4 +127,24 @@ export async function kubernetesApply(
       transient: error instanceof RuntimeFailureError && error.transient,
     });
   }
+}
+
+/**
+ * A 403 as an operator can act on it: which verb on which resource was refused, and the command that
+ * prints the Role granting what this config needs.
+ */
+export function forbiddenMessage(change: Change, error: KubernetesRequestError, scope: OwnerScope): string {
+  // The API server says: `… cannot patch resource "deployments" in API group "apps" in the namespace "x"`.
+  const said =
+    /cannot (\w+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)")?/.exec(
+      error.detail,
+    );
+  const verb = said?.[1] ?? "?";
+  const resource = said === null ? "?" : `${said[2] ?? "?"}${said[3] ? `.${said[3]}` : ""}`;
+  const where = said?.[4] === undefined ? "cluster-wide" : `in namespace ${said[4]}`;
+  return (
+    `${change.subject} ${change.action} forbidden: the credentials may not ${verb} ${resource} ${where} ` +
+    `(HTTP 403: ${error.detail}). Nothing else was changed for it. Grant the permissions this config needs: ` +
+    `sysconfig rbac --environment ${scope.environment} | kubectl apply -f - (or add the rule to deploy/kubernetes/role.yaml).`
+  );
 }

@@ -52,6 +52,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The label this request is counted under (default its verb; lists count as "LIST"). */
   countAs?: string;
+  /** The Accept header (default application/json); discovery asks for the aggregated form first. */
+  acceptHeader?: string;
 }
 
 export interface KubeResponse<T> {
@@ -99,7 +101,7 @@ export class KubernetesClient {
       try {
         const res = await this.once(method, path, options);
         if (res.status < 300 || options.accept?.includes(res.status)) {
-          return { status: res.status, body: (res.body === "" ? undefined : JSON.parse(res.body)) as T };
+          return { status: res.status, body: parseBody(res.body, res.status < 300) as T };
         }
         const error = statusError(what, res.status, res.body);
         if (!error.transient || attempt >= this.tuning.retries) throw error;
@@ -133,7 +135,7 @@ export class KubernetesClient {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = {
-      Accept: "application/json",
+      Accept: options.acceptHeader ?? "application/json",
       ...(await this.connection.headers()),
     };
     if (payload) {
@@ -174,6 +176,17 @@ export class KubernetesClient {
 
 class TimeoutError extends Error {}
 
+/** JSON of a 2xx answer; an accepted error status may come as plain text (a 404 of an unserved group). */
+function parseBody(text: string, strict: boolean): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (strict) throw error;
+    return undefined;
+  }
+}
+
 function parseRetryAfter(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
@@ -194,7 +207,7 @@ function statusError(what: string, status: number, body: string): KubernetesRequ
     status === 401
       ? " (the credentials were refused: check the token or client certificate)"
       : status === 403
-        ? " (RBAC: the service account lacks this permission; see sysconfig-example/deploy/kubernetes/role.yaml)"
+        ? " (RBAC: these credentials lack this permission; `sysconfig rbac` prints the Role this config needs)"
         : "";
   return new KubernetesRequestError(
     status,

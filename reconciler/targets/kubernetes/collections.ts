@@ -1,26 +1,35 @@
 // One list per kind and namespace: a "collection" is the unit the kubernetes target reads, and the
 // inventory records which collections ever held this system's objects, so pruning finds them later.
-import { collectionPath, kindInfoByKey, kindKey, type KindInfo } from "./kinds.js";
+import { collectionPath, kindKey, type KindInfo } from "./kinds.js";
 import type { KubeObject } from "./desired.js";
 import type { KubernetesClient } from "./client.js";
 
 /** `apps/v1/Deployment@shop`, `v1/Namespace@` (cluster-scoped). */
 export type CollectionKey = string;
 
+/** A collection to list: a resolved kind, and its namespace when the kind is namespaced. */
+export interface Collection {
+  info: KindInfo;
+  namespace: string | undefined;
+}
+
 export function collectionKey(info: KindInfo, namespace: string | undefined): CollectionKey {
   return `${kindKey(info.apiVersion, info.kind)}@${info.namespaced ? (namespace ?? "") : ""}`;
 }
 
+/** The parts of a key (as recorded in an inventory); undefined when it is not a key at all. */
 export function parseCollectionKey(
   key: CollectionKey,
-): { info: KindInfo; namespace: string | undefined } | undefined {
+): { apiVersion: string; kind: string; namespace: string | undefined } | undefined {
   const at = key.lastIndexOf("@");
-  if (at < 0) return undefined;
-  const info = kindInfoByKey(key.slice(0, at));
-  if (!info) return undefined;
+  const slash = key.lastIndexOf("/", at);
+  if (at < 0 || slash <= 0) return undefined;
+  const apiVersion = key.slice(0, slash);
+  const kind = key.slice(slash + 1, at);
   const namespace = key.slice(at + 1);
-  if (info.namespaced && namespace === "") return undefined;
-  return { info, namespace: info.namespaced ? namespace : undefined };
+  if (!/^[A-Za-z0-9]+$/.test(kind) || !/^([a-z0-9.-]+\/)?v[a-z0-9]+$/.test(apiVersion)) return undefined;
+  if (namespace !== "" && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) return undefined;
+  return { apiVersion, kind, namespace: namespace === "" ? undefined : namespace };
 }
 
 interface ListBody {
@@ -28,15 +37,15 @@ interface ListBody {
   metadata?: { continue?: string };
 }
 
-/** Every object of one collection (pages of 500); a kind the server does not serve lists as empty. */
+/**
+ * Every object of one collection (pages of 500); a kind the server does not serve (yet) lists as empty.
+ * A namespaced kind without a namespace lists across all namespaces.
+ */
 export async function listCollection(
   client: KubernetesClient,
-  key: CollectionKey,
+  { info, namespace }: Collection,
   labelSelector?: string,
 ): Promise<KubeObject[]> {
-  const parsed = parseCollectionKey(key);
-  if (!parsed) return [];
-  const { info, namespace } = parsed;
   const items: KubeObject[] = [];
   let next: string | undefined;
   do {

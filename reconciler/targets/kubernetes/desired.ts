@@ -7,7 +7,7 @@ import { InvalidInputError, reasonOf } from "../../errors.js";
 import type { DesiredObject, DesiredState } from "../../model.js";
 import { maskYamlSecrets } from "../../text/mask.js";
 import { orderWithinService } from "./order.js";
-import { kindInfo, kindKey, supportedKinds, type KindInfo } from "./kinds.js";
+import { builtinKind, groupOf, kindKey, rankOf, type KindInfo } from "./kinds.js";
 
 /** A Kubernetes object as plain JSON data. */
 export interface KubeObject {
@@ -40,6 +40,11 @@ export const ANNOTATION = {
   hash: "sysconfig.io/hash",
   /** Config-repo commit of the last apply; not part of the hash, ignored by comparisons. */
   revision: "sysconfig.io/revision",
+  /**
+   * Set by a template: API versions to use, in order, when the server does not serve the manifest's own
+   * (`policy/v1beta1` for a `policy/v1` PodDisruptionBudget on Kubernetes 1.20). Same schema required.
+   */
+  fallbackVersions: "sysconfig.io/fallback-api-versions",
 } as const;
 export const MANAGED_BY = "sysconfig";
 
@@ -48,6 +53,18 @@ export interface OwnerScope {
   system: string;
   environment: string;
 }
+
+/** What a kind is on the API server, or a sentence saying why it cannot be used. */
+export interface KindResolver {
+  resolve(apiVersion: string, kind: string): KindInfo | string;
+}
+
+/** Built-in kinds only, from the table (no server): what `sysconfig rbac` and offline tests use. */
+export const builtinResolver: KindResolver = {
+  resolve: (apiVersion, kind) =>
+    builtinKind(apiVersion, kind) ??
+    `${apiVersion} ${kind} is not a built-in kind sysconfig knows without asking the API server`,
+};
 
 /** What apply() needs for one desired object. */
 export interface KubernetesDesiredSpec {
@@ -125,36 +142,211 @@ export function lazyText(object: { text: string }, make: () => string): void {
   });
 }
 
-export function kubernetesDesiredObjects(state: DesiredState): DesiredObject[] {
+/** Parses and resolves every rendered file: the objects sysconfig applies (pure; `resolver` says what kinds exist). */
+export function kubernetesDesiredObjects(
+  state: DesiredState,
+  resolver: KindResolver = builtinResolver,
+): DesiredObject[] {
+  return resolveDesiredObjects(state, parseDesiredDocuments(state), resolver);
+}
+
+/** One rendered document, checked for shape but not yet resolved against the API. */
+export interface ParsedDocument {
+  file: { path: string; service: string };
+  /** Position among the file's documents (apply order within a kind). */
+  index: number;
+  /** Documents in the file (a single object needs no roll group). */
+  count: number;
+  where: string;
+  object: KubeObject;
+}
+
+/** Every document of every rendered file, checked for shape (no API knowledge needed). */
+export function parseDesiredDocuments(state: DesiredState): ParsedDocument[] {
+  const out: ParsedDocument[] = [];
+  for (const file of state.files) {
+    const documents = parseManifests(file.path, file.content);
+    documents.forEach(({ where, object }, index) =>
+      out.push({
+        file: { path: file.path, service: file.service },
+        index,
+        count: documents.length,
+        where,
+        object,
+      }),
+    );
+  }
+  return out;
+}
+
+/** The API versions a set of documents may use (their own and their fallbacks): what discovery must load. */
+export function apiVersionsOf(documents: readonly ParsedDocument[]): string[] {
+  return [...new Set(documents.flatMap((d) => candidateVersions(d.object)))].sort();
+}
+
+/** The manifest's apiVersion, then those its fallback annotation lists, in order. */
+export function candidateVersions(object: KubeObject): string[] {
+  const fallback = object.metadata.annotations?.[ANNOTATION.fallbackVersions] ?? "";
+  const extra = fallback
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+  return [object.apiVersion, ...extra.filter((v) => v !== object.apiVersion)];
+}
+
+/** Resolves parsed documents to desired objects: kind, version, scope and namespace settled. Pure. */
+export function resolveDesiredObjects(
+  state: DesiredState,
+  documents: readonly ParsedDocument[],
+  resolver: KindResolver,
+): DesiredObject[] {
   const scope: OwnerScope = { system: state.system, environment: state.environment };
   const namespace = state.target.kind === "kubernetes" ? state.target.namespace : "default";
+  const defined = kindsDefinedByCrds(documents, resolver);
+  const namespaceFiles = new Set(
+    documents
+      .filter((d) => d.object.kind === "Namespace" && d.object.apiVersion === "v1")
+      .map((d) => d.file.path),
+  );
   const objects: DesiredObject[] = [];
-  for (const file of state.files) {
-    const manifests = parseManifests(file.path, file.content, namespace);
-    const dependsOn = [...(state.services[file.service]?.dependsOn ?? [])];
-    manifests.forEach(({ info, object }, index) => {
-      const desired = withOwnership(object, scope, file.service, state.revision);
-      const spec: KubernetesDesiredSpec = {
-        kind: info,
-        namespace: object.metadata.namespace,
-        name: object.metadata.name,
-        manifest: desired.manifest,
-      };
-      const entry: DesiredObject = {
-        subject: subjectOf(info.apiVersion, info.kind, spec.namespace, spec.name),
-        name: spec.namespace === undefined ? spec.name : `${spec.namespace}/${spec.name}`,
-        service: file.service,
-        text: "",
-        hash: desired.hash,
-        dependsOn,
-        spec,
-      };
-      lazyText(entry, () => objectText(withoutRevision(desired.manifest)));
-      orderWithinService(entry, info, index, manifests.length);
-      objects.push(entry);
-    });
+  for (const doc of documents) {
+    const dependsOn = [...(state.services[doc.file.service]?.dependsOn ?? [])];
+    const { info, object } = resolveDocument(doc, resolver, defined, namespace);
+    if (info.definedBy !== undefined) {
+      const crdService = documents.find((d) => crdSubject(d.object) === info.definedBy)?.file.service;
+      if (
+        crdService !== undefined &&
+        crdService !== doc.file.service &&
+        !dependsOnService(state, doc.file.service, crdService)
+      ) {
+        throw new InvalidInputError(
+          `${doc.where}: ${object.kind} is defined by the CustomResourceDefinition of service ${crdService}, which is ` +
+            `not on the server yet; service ${doc.file.service} must be applied after it. Add ${crdService} to ` +
+            `services.${doc.file.service}.dependsOn in sysconfig.yaml (or render both in one service).`,
+        );
+      }
+    }
+    const desired = withOwnership(object, scope, doc.file.service, state.revision);
+    const spec: KubernetesDesiredSpec = {
+      kind: info,
+      namespace: object.metadata.namespace,
+      name: object.metadata.name,
+      manifest: desired.manifest,
+    };
+    const entry: DesiredObject = {
+      subject: subjectOf(info.apiVersion, info.kind, spec.namespace, spec.name),
+      name: spec.namespace === undefined ? spec.name : `${spec.namespace}/${spec.name}`,
+      service: doc.file.service,
+      text: "",
+      hash: desired.hash,
+      dependsOn,
+      spec,
+    };
+    lazyText(entry, () => objectText(withoutRevision(desired.manifest)));
+    orderWithinService(entry, info, doc.index, doc.count, namespaceFiles.has(doc.file.path));
+    objects.push(entry);
+  }
+  const seen = new Map<string, string>();
+  for (const o of objects) {
+    const before = seen.get(o.subject);
+    if (before !== undefined) {
+      throw new InvalidInputError(
+        `${o.subject} is rendered twice (services ${before} and ${o.service}): every object must come from one ` +
+          `place. Rename one of them and re-render.`,
+      );
+    }
+    seen.set(o.subject, o.service);
   }
   return objects;
+}
+
+/** Is `service` ordered after `other` (directly or through its dependencies)? */
+function dependsOnService(state: DesiredState, service: string, other: string): boolean {
+  const seen = new Set<string>();
+  const stack = [...(state.services[service]?.dependsOn ?? [])];
+  while (stack.length > 0) {
+    const next = stack.pop() as string;
+    if (next === other) return true;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    stack.push(...(state.services[next]?.dependsOn ?? []));
+  }
+  return false;
+}
+
+function crdSubject(object: KubeObject): string | undefined {
+  if (object.kind !== "CustomResourceDefinition" || groupOf(object.apiVersion) !== "apiextensions.k8s.io")
+    return undefined;
+  return subjectOf(object.apiVersion, object.kind, undefined, object.metadata.name);
+}
+
+/** Kinds the config's own CustomResourceDefinitions define (served versions), keyed `apiVersion/kind`. */
+function kindsDefinedByCrds(
+  documents: readonly ParsedDocument[],
+  resolver: KindResolver,
+): Map<string, KindInfo> {
+  const out = new Map<string, KindInfo>();
+  for (const doc of documents) {
+    const subject = crdSubject(doc.object);
+    if (subject === undefined) continue;
+    const spec = (doc.object.spec ?? {}) as {
+      group?: unknown;
+      scope?: unknown;
+      names?: { kind?: unknown; plural?: unknown };
+      versions?: { name?: unknown; served?: unknown }[];
+    };
+    const { group, names } = spec;
+    if (typeof group !== "string" || typeof names?.kind !== "string" || typeof names.plural !== "string")
+      continue;
+    for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
+      if (typeof v.name !== "string" || v.served === false) continue;
+      const apiVersion = `${group}/${v.name}`;
+      if (typeof resolver.resolve(apiVersion, names.kind) !== "string") continue;
+      out.set(kindKey(apiVersion, names.kind), {
+        apiVersion,
+        group,
+        kind: names.kind,
+        plural: names.plural,
+        namespaced: spec.scope !== "Cluster",
+        rank: rankOf(group, names.kind),
+        definedBy: subject,
+      });
+    }
+  }
+  return out;
+}
+
+/** Picks the first candidate version the server serves (or a CRD in the config defines), then settles the namespace. */
+function resolveDocument(
+  doc: ParsedDocument,
+  resolver: KindResolver,
+  defined: ReadonlyMap<string, KindInfo>,
+  defaultNamespace: string,
+): { info: KindInfo; object: KubeObject } {
+  const fail = (what: string): never => {
+    throw new InvalidInputError(`${doc.where}: ${what}. Nothing was changed.`);
+  };
+  const { kind } = doc.object;
+  let info: KindInfo | undefined;
+  let problem: string | undefined;
+  for (const apiVersion of candidateVersions(doc.object)) {
+    const found = defined.get(kindKey(apiVersion, kind)) ?? resolver.resolve(apiVersion, kind);
+    if (typeof found !== "string") {
+      info = found;
+      break;
+    }
+    problem ??= found;
+  }
+  if (!info) return fail(problem ?? `${doc.object.apiVersion} ${kind} is not served`);
+  const meta = { ...doc.object.metadata };
+  if (info.namespaced) {
+    meta.namespace ??= defaultNamespace;
+    if (typeof meta.namespace !== "string" || !NAME.test(meta.namespace))
+      return fail(`metadata.namespace is not a namespace name. Fix the template and re-render`);
+  } else if (meta.namespace !== undefined) {
+    return fail(`${kind} is cluster-scoped: remove metadata.namespace from the template and re-render`);
+  }
+  return { info, object: { ...doc.object, apiVersion: info.apiVersion, metadata: meta } };
 }
 
 /** The manifest with owner labels and annotations, and the hash recorded in it. */
@@ -203,11 +395,7 @@ export function withoutRevision<T extends { metadata?: unknown }>(object: T): T 
 }
 
 /** Parses a rendered file's documents; empty documents (comments only) are skipped. */
-export function parseManifests(
-  path: string,
-  content: string,
-  defaultNamespace: string,
-): { info: KindInfo; object: KubeObject }[] {
+export function parseManifests(path: string, content: string): { where: string; object: KubeObject }[] {
   if (!path.endsWith(".yaml")) {
     throw new InvalidInputError(
       `${path} is not a Kubernetes manifest: this branch's rendered files were made for another target ` +
@@ -224,7 +412,7 @@ export function parseManifests(
     const reason = error instanceof YAMLException ? error.reason : reasonOf(error);
     throw new InvalidInputError(`${where} is not valid YAML: ${reason}. Fix the template and re-render.`);
   }
-  const out: { info: KindInfo; object: KubeObject }[] = [];
+  const out: { where: string; object: KubeObject }[] = [];
   documents.forEach((data, index) => {
     if (data === null || data === undefined) return;
     const where = `${path} (document ${index + 1})`;
@@ -233,7 +421,7 @@ export function parseManifests(
         `${where}: its aliases expand to more than ${MAX_NODES} values (a YAML alias bomb?). Fix the template and re-render.`,
       );
     }
-    out.push(validate(data, where, defaultNamespace));
+    out.push({ where, object: validate(data, where) });
   });
   return out;
 }
@@ -255,11 +443,8 @@ function expandedSize(data: unknown, limit: number): number {
   return count;
 }
 
-function validate(
-  data: unknown,
-  where: string,
-  defaultNamespace: string,
-): { info: KindInfo; object: KubeObject } {
+/** Checks a document's shape; its kind, version and namespace are resolved later, against the API. */
+function validate(data: unknown, where: string): KubeObject {
   const fail = (what: string): never => {
     throw new InvalidInputError(`${where}: ${what}. Fix the template and re-render.`);
   };
@@ -269,13 +454,6 @@ function validate(
   const { apiVersion, kind } = raw;
   if (typeof apiVersion !== "string" || typeof kind !== "string")
     return fail("apiVersion and kind must be strings");
-  const info = kindInfo(apiVersion, kind);
-  if (!info) {
-    return fail(
-      `${apiVersion} ${kind} is not a kind sysconfig manages (it knows ${supportedKinds().join(", ")}); ` +
-        `use one of those API versions`,
-    );
-  }
   const metadata = raw.metadata;
   if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))
     return fail("metadata must be a mapping");
@@ -285,13 +463,8 @@ function validate(
       `metadata.name must be a DNS name (lowercase letters, digits, '-' and '.'), got ${JSON.stringify(meta.name)}`,
     );
   }
-  if (info.namespaced) {
-    meta.namespace ??= defaultNamespace;
-    if (typeof meta.namespace !== "string" || !NAME.test(meta.namespace))
-      return fail(`metadata.namespace is not a namespace name`);
-  } else if (meta.namespace !== undefined) {
-    return fail(`${kind} is cluster-scoped: remove metadata.namespace`);
-  }
+  if (meta.namespace !== undefined && (typeof meta.namespace !== "string" || !NAME.test(meta.namespace)))
+    return fail(`metadata.namespace is not a namespace name`);
   for (const field of ["labels", "annotations"] as const) {
     const map = meta[field];
     if (map === undefined) continue;
@@ -304,8 +477,8 @@ function validate(
   }
   const object = { ...raw, metadata: meta } as KubeObject;
   delete object.status;
-  if (kind === "Secret") encodeStringData(object);
-  return { info, object };
+  if (kind === "Secret" && apiVersion === "v1") encodeStringData(object);
+  return object;
 }
 
 /** Secret stringData → data (base64), as the API server stores it, so live and desired compare equal. */

@@ -3,15 +3,15 @@
 // is a PUT with its resourceVersion); the holder renews it with a JSON patch that first tests it is
 // still the holder, so a lease taken over while we were stalled is never renewed by us. A holder that
 // dies stops renewing and its lease expires after LEASE_SECONDS.
-// The same Lease carries the inventory: which collections (kind + namespace) held this system's
-// objects, so pruning lists them even after the config stopped using a kind.
-import { createHash } from "node:crypto";
+// The same Lease carries the inventory (inventory.ts): which collections (kind + namespace) held this
+// system's objects, so pruning lists them even after the config stopped using a kind.
 import os from "node:os";
 import { RuntimeFailureError, SafetyRefusalError, reasonOf } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import { lockWaiter, type LockWait } from "../lock-wait.js";
 import { KubernetesRequestError, type KubernetesClient } from "./client.js";
 import type { CollectionKey } from "./collections.js";
+import { inventoryAnnotation, leaseName, leasePath, parseInventory } from "./inventory.js";
 
 export interface LeaseTuning {
   leaseSeconds: number;
@@ -37,20 +37,6 @@ interface Lease {
   };
 }
 
-export function leaseName(system: string): string {
-  return `sysconfig-lock-${system}`;
-}
-
-function leasePath(namespace: string, name?: string): string {
-  const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
-  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
-}
-
-/** Annotation holding one environment's inventory (JSON list of collection keys). */
-export function inventoryAnnotation(environment: string): string {
-  return `sysconfig.io/inventory-${createHash("sha256").update(environment).digest("hex").slice(0, 12)}`;
-}
-
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 function microTime(date = new Date()): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
@@ -63,18 +49,6 @@ function heldBy(lease: Lease, now: number): string | undefined {
   const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
   if (Number.isNaN(renewed) || renewed + duration < now) return undefined;
   return holder;
-}
-
-/** Reads the collections recorded for an environment (empty when there is no lease yet). */
-export async function readInventory(
-  client: KubernetesClient,
-  namespace: string,
-  system: string,
-  environment: string,
-): Promise<CollectionKey[]> {
-  const res = await client.request<Lease>("GET", leasePath(namespace, leaseName(system)), { accept: [404] });
-  if (res.status === 404) return [];
-  return parseList(res.body.metadata.annotations?.[inventoryAnnotation(environment)]);
 }
 
 export interface KubernetesLock {
@@ -171,7 +145,10 @@ function holdLease(
   const annotation = inventoryAnnotation(environment);
   let lost: string | undefined;
   let released = false;
-  const recorded = new Set<CollectionKey>(parseList(lease.metadata.annotations?.[annotation]));
+  const inventory = parseInventory(lease.metadata.annotations?.[annotation]);
+  const recorded = new Set<CollectionKey>(inventory.keys);
+  // A damaged inventory is rewritten whole on the first record.
+  let dirty = inventory.state === "damaged";
   let writes: Promise<void> = Promise.resolve();
   const testHolder = { op: "test", path: "/spec/holderIdentity", value: identity };
   const patchJson = (ops: unknown[]) =>
@@ -201,7 +178,8 @@ function holdLease(
     },
     record(keys) {
       const missing = keys.filter((k) => !recorded.has(k));
-      if (missing.length === 0) return writes;
+      if (missing.length === 0 && !dirty) return writes;
+      dirty = false;
       for (const k of missing) recorded.add(k);
       const value = JSON.stringify([...recorded].sort());
       writes = writes.then(() =>
@@ -229,14 +207,4 @@ function holdLease(
       });
     },
   };
-}
-
-function parseList(raw: string | undefined): CollectionKey[] {
-  if (raw === undefined) return [];
-  try {
-    const list: unknown = JSON.parse(raw);
-    return Array.isArray(list) ? list.filter((k): k is string => typeof k === "string") : [];
-  } catch {
-    return [];
-  }
 }
