@@ -81,6 +81,7 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
 command -v curl >/dev/null || need+=(curl)
 command -v file >/dev/null || need+=(file)
+command -v age >/dev/null || need+=(age)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
