@@ -11,6 +11,7 @@ import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
 import { terminalSafe, type CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
+import { addSecretCommands } from "./commands/secret-program.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${projectRoot()}/package.json`, "utf8")) as { version: string };
@@ -464,6 +465,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       ),
     );
 
+  addSecretCommands(program, io, localRepo);
   nameEnvironment(program);
   return program;
 }

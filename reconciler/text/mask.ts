@@ -16,8 +16,11 @@ export const SECRET_NAME = /(pass(word)?|secret|token|key|credential|auth)/i;
  */
 const PROCESS_KEY = randomBytes(32);
 
-/** A mask: this version's `<secret hmac:…>`, an older version's `<secret sha256:…>`, or a bare `<secret>`. */
-const MASK = String.raw`<secret(?: (?:hmac|sha256):[0-9a-f]{8})?>`;
+/**
+ * A mask: this version's `<secret hmac:…>`, an older version's `<secret sha256:…>`, a bare `<secret>`, or
+ * a reference to an encrypted value, `<secret age:…>` (reconciler/secrets/reference.ts), shown as it is.
+ */
+const MASK = String.raw`<secret(?: (?:hmac|sha256):[0-9a-f]{8}| age:[0-9a-f]{16})?>`;
 const MASKED = new RegExp(`^${MASK}$`);
 /** One systemd word: a double-quoted string (with escapes) or unquoted text; a mask counts as one word. */
 const WORD = new RegExp(String.raw`"(?:[^"\\]|\\.)*"|(?:${MASK}|[^\s"])+`, "g");
