@@ -36,6 +36,14 @@ function withKubernetesFlags<T extends { env: NodeJS.ProcessEnv }>(base: T, o: R
   return { ...base, env };
 }
 
+/** --identity-file reaches the pipeline as SYSCONFIG_IDENTITY_FILE (reconciler/desired/secrets.ts). */
+function withIdentityFile<T extends { env: NodeJS.ProcessEnv }>(base: T, o: Record<string, unknown>): T {
+  return typeof o.identityFile === "string"
+    ? { ...base, env: { ...base.env, SYSCONFIG_IDENTITY_FILE: o.identityFile } }
+    : base;
+}
+const identityFileHelp = "age identity that decrypts the environment's secrets at apply (docs/secrets.md)";
+
 function nameEnvironment(command: Command): void {
   for (const option of command.options) {
     if (
@@ -336,6 +344,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       )
       .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
       .addOption(requestTimeoutOption())
+      .option("--identity-file <file>", identityFileHelp)
       .option("--context <name>", "kubernetes: the kubeconfig context to use (default its current-context)")
       .option(
         "--force-conflicts",
@@ -373,7 +382,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             parallelism: o.parallelism as number | undefined,
             requestTimeout: o.requestTimeout as number | undefined,
           },
-          withKubernetesFlags(io(), o),
+          withIdentityFile(withKubernetesFlags(io(), o), o),
         ),
       );
   }
@@ -427,6 +436,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       ),
     )
     .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
+    .option("--identity-file <file>", identityFileHelp)
     .addOption(requestTimeoutOption());
   applyOptions(serve, "skip")
     .addHelpText(
@@ -461,7 +471,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           verbose: program.opts().verbose === true,
           version: version(),
         },
-        io(),
+        withIdentityFile(io(), o),
       ),
     );
 
