@@ -4,6 +4,7 @@
 import type { DesiredObject, DesiredState } from "../../model.js";
 import { InvalidInputError } from "../../errors.js";
 import { withMarker } from "./marker.js";
+import { secretFingerprints } from "./secret-env.js";
 import { maskUnitSecrets } from "../../text/mask.js";
 import {
   fleetUnitHash,
@@ -35,6 +36,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     const [, service = "", at] = match;
     const config = state.services[service];
     const options = parseRendered(file.path, file.content);
+    const secrets = secretFingerprints(options, file.path);
     const hash = fleetUnitHash(options);
     const base = {
       service,
@@ -51,6 +53,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
         unit,
         hash,
         revision: state.revision,
+        secrets,
       });
       return { options: wire, desiredState, fleetHash: fleetUnitHash(wire), template };
     };

@@ -8,6 +8,7 @@ import type { DesiredObject, DesiredState } from "../../model.js";
 import { maskYamlSecrets } from "../../text/mask.js";
 import { orderWithinService } from "./order.js";
 import { kindInfo, kindKey, supportedKinds, type KindInfo } from "./kinds.js";
+import { sealSecretManifest } from "./secret-values.js";
 
 /** A Kubernetes object as plain JSON data. */
 export interface KubeObject {
@@ -133,7 +134,12 @@ export function kubernetesDesiredObjects(state: DesiredState): DesiredObject[] {
     const manifests = parseManifests(file.path, file.content, namespace);
     const dependsOn = [...(state.services[file.service]?.dependsOn ?? [])];
     manifests.forEach(({ info, object }, index) => {
-      const desired = withOwnership(object, scope, file.service, state.revision);
+      const desired = withOwnership(
+        sealSecretManifest(object, file.path),
+        scope,
+        file.service,
+        state.revision,
+      );
       const spec: KubernetesDesiredSpec = {
         kind: info,
         namespace: object.metadata.namespace,

@@ -121,7 +121,13 @@ export async function createKubernetesTarget(
       return result.actual;
     },
     apply: (change, context) =>
-      kubernetesApply(client, change, { scope: scope(context.system), forceConflicts, lock, applied }),
+      kubernetesApply(client, change, {
+        scope: scope(context.system),
+        forceConflicts,
+        lock,
+        applied,
+        secrets: context.secrets,
+      }),
     checkHealth,
     async acquireLock(system, owner, wait) {
       const held = await acquireKubernetesLock(
