@@ -11,6 +11,7 @@ import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
 import { terminalSafe, type CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
+import { addSecretCommands } from "./commands/secret-program.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${projectRoot()}/package.json`, "utf8")) as { version: string };
@@ -34,6 +35,14 @@ function withKubernetesFlags<T extends { env: NodeJS.ProcessEnv }>(base: T, o: R
   if (o.forceConflicts === true) env.SYSCONFIG_FORCE_CONFLICTS = "1";
   return { ...base, env };
 }
+
+/** --identity-file reaches the pipeline as SYSCONFIG_IDENTITY_FILE (reconciler/desired/secrets.ts). */
+function withIdentityFile<T extends { env: NodeJS.ProcessEnv }>(base: T, o: Record<string, unknown>): T {
+  return typeof o.identityFile === "string"
+    ? { ...base, env: { ...base.env, SYSCONFIG_IDENTITY_FILE: o.identityFile } }
+    : base;
+}
+const identityFileHelp = "age identity that decrypts the environment's secrets at apply (docs/secrets.md)";
 
 function nameEnvironment(command: Command): void {
   for (const option of command.options) {
@@ -357,6 +366,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       )
       .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
       .addOption(requestTimeoutOption())
+      .option("--identity-file <file>", identityFileHelp)
       .option("--context <name>", "kubernetes: the kubeconfig context to use (default its current-context)")
       .option(
         "--force-conflicts",
@@ -394,7 +404,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             parallelism: o.parallelism as number | undefined,
             requestTimeout: o.requestTimeout as number | undefined,
           },
-          withKubernetesFlags(io(), o),
+          withIdentityFile(withKubernetesFlags(io(), o), o),
         ),
       );
   }
@@ -452,6 +462,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       ),
     )
     .option("--allow-mass-delete", "allow a plan above --max-delete or one that empties the system")
+    .option("--identity-file <file>", identityFileHelp)
     .addOption(requestTimeoutOption());
   applyOptions(serve, "skip")
     .addHelpText(
@@ -487,10 +498,11 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           verbose: program.opts().verbose === true,
           version: version(),
         },
-        io(),
+        withIdentityFile(io(), o),
       ),
     );
 
+  addSecretCommands(program, io, localRepo);
   nameEnvironment(program);
   return program;
 }

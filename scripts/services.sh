@@ -84,6 +84,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v file >/dev/null || need+=(file)
 # The browser for serve's web page tests (driven headless by puppeteer-core; nothing downloads a browser).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v age >/dev/null || need+=(age)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive

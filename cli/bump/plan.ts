@@ -96,7 +96,7 @@ function checkMonotonic(service: string, oldTag: string, newTag: string, force: 
 }
 
 /** The service's rendered file, plus the removal of its file under another name (e.g. web.service → web@.service). */
-async function renderChanges(
+export async function renderChanges(
   dir: string,
   config: SysconfigConfig,
   branch: string,
@@ -128,7 +128,7 @@ async function renderChanges(
   return stale.map((s) => ({ path: s.path, before: s.actual, after: s.expected }));
 }
 
-function parsed(text: string, label: string): SysconfigConfig {
+export function parsed(text: string, label: string): SysconfigConfig {
   const result = parseConfig(text, label);
   if (result.issues) {
     throw new InvalidInputError(`${label} is invalid:\n  ${result.issues.join("\n  ")}`, {
@@ -138,7 +138,7 @@ function parsed(text: string, label: string): SysconfigConfig {
   return result.config;
 }
 
-async function readText(dir: string, file: string): Promise<string> {
+export async function readText(dir: string, file: string): Promise<string> {
   const text = await readRepoText(dir, file);
   if (text === undefined) {
     throw new InvalidInputError(

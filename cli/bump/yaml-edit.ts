@@ -1,7 +1,17 @@
 // Edits sysconfig.yaml through the `yaml` Document API: only the changed value moves, comments and
 // layout stay as the humans wrote them.
 import { isDeepStrictEqual } from "node:util";
-import { isAlias, isNode, isScalar, parseDocument, Scalar, visit, type Document, type Node } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  parseDocument,
+  Scalar,
+  visit,
+  type Document,
+  type Node,
+} from "yaml";
 import { InternalError } from "../../reconciler/errors.js";
 
 /** Sets `services.<service>.tag`, replacing only the scalar's own text where the YAML allows it. */
@@ -92,11 +102,65 @@ function quoteLike(node: Scalar, value: string): string {
   return parseDocument(value).toJS() === value ? value : JSON.stringify(value);
 }
 
-function setIn(root: unknown, path: string[], value: string): void {
+function setIn(root: unknown, path: string[], value: unknown): void {
   let node = root as Record<string, unknown>;
   for (const key of path.slice(0, -1)) {
     if (node[key] === null || typeof node[key] !== "object") node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1] ?? ""] = value;
+}
+
+/** Sets `services.<service>.secrets.<name>.<environment>` to an encrypted value (the ciphertext as a block). */
+export function setServiceSecret(
+  text: string,
+  service: string,
+  name: string,
+  environment: string,
+  value: { recipients: readonly string[]; ciphertext: string },
+): string {
+  const path = ["services", service, "secrets", name, environment];
+  const doc = parseDocument(text);
+  const expected = JSON.parse(JSON.stringify(doc.toJS())) as unknown;
+  setIn(expected, path, { recipients: [...value.recipients], ciphertext: value.ciphertext });
+  unshare(doc, path);
+  const node = doc.createNode({ recipients: [...value.recipients], ciphertext: value.ciphertext });
+  visit(node, {
+    Scalar(_key, scalar) {
+      if (typeof scalar.value === "string" && scalar.value.includes("\n")) scalar.type = Scalar.BLOCK_LITERAL;
+    },
+  });
+  doc.setIn(path, node);
+  return readBack(doc, expected, path);
+}
+
+/**
+ * Removes `services.<service>.secrets.<name>.<environment>`, then the name once it has no environment left,
+ * then `secrets` once it is empty. Returns the text unchanged when there is nothing to remove.
+ */
+export function removeServiceSecret(
+  text: string,
+  service: string,
+  name: string,
+  environment: string,
+): string {
+  const doc = parseDocument(text);
+  const path = ["services", service, "secrets", name, environment];
+  if (!doc.hasIn(path)) return text;
+  const expected = JSON.parse(JSON.stringify(doc.toJS())) as Record<string, unknown>;
+  unshare(doc, path);
+  // The entry, then its name if that was its last environment, then `secrets` if that was its last name.
+  for (const [step, at] of [path, path.slice(0, 4), path.slice(0, 3)].entries()) {
+    const node: unknown = doc.getIn(at, true);
+    if (step > 0 && !(isMap(node) && node.items.length === 0)) break;
+    deleteIn(expected, at);
+    doc.deleteIn(at);
+  }
+  return readBack(doc, expected, path);
+}
+
+function deleteIn(root: unknown, path: string[]): void {
+  let node = root as Record<string, unknown> | undefined;
+  for (const key of path.slice(0, -1)) node = node?.[key] as Record<string, unknown> | undefined;
+  if (node) delete node[path[path.length - 1] ?? ""];
 }

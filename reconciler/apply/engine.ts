@@ -9,6 +9,7 @@ import { reasonOf } from "../errors.js";
 import type { Change } from "../model.js";
 import { maskSecrets } from "../text/mask.js";
 import type { Reporter } from "../report/reporter.js";
+import type { SecretValues } from "../secrets/open.js";
 import type { ApplyContext, Target } from "../targets/target.js";
 import { createHealthWatcher, type HealthWatcher } from "./health-watch.js";
 import { createLimiter, type Limiter } from "./limit.js";
@@ -19,6 +20,8 @@ const INTERRUPTED = "interrupted before it was applied";
 
 export interface ApplyOptions {
   system: string;
+  /** Decrypted secrets, handed to each apply (reconciler/secrets/open.ts). */
+  secrets?: SecretValues;
   revision: string;
   reporter: Reporter;
   /** Dependency level of each service (dependencyLevels()). */
@@ -190,6 +193,7 @@ async function applyOne(run: Run, change: Change, wait: boolean): Promise<Change
       reporter: options.reporter,
       deadline: Date.now() + options.timeoutMs,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
       outsideLimit: (w) => run.limit.outside(w),
     };
     options.reporter.info(`${label} …`);

@@ -48,7 +48,9 @@ function formatIssue(file: string, issue: z.core.$ZodIssue, root: unknown): stri
     const rule = issue.issues.map((i) => i.message).join("; ");
     return `${file}: ${dottedPath(issue.path.slice(0, -1))}: the key ${shown(key)} is not ${rule}; rename it`;
   }
-  const actual = shownValue(valueAt(root, issue.path), issue.path.some(isSecretKey));
+  // Recipients are public keys: a bad one is named, although `secrets` looks like a secret's key.
+  const secret = issue.path.some(isSecretKey) && !issue.path.includes("recipients");
+  const actual = shownValue(valueAt(root, issue.path), secret);
   const got =
     actual === undefined ? "nothing" : actual === null ? "null (an empty value)" : JSON.stringify(actual);
   return `${file}: ${dottedPath(issue.path)}: expected ${describeExpected(issue)}, got ${truncate(got)}`;

@@ -2,6 +2,7 @@
 // manifests or container specs may not carry control characters: that is what stops a value from
 // injecting a line into a unit.
 import { z } from "zod";
+import { isRecipient, RECIPIENT_RULE } from "../secrets/recipients.js";
 
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -68,9 +69,31 @@ export type TargetConfig = z.infer<typeof targetSchema>;
 export type TargetKind = TargetConfig["kind"];
 export const TARGET_KINDS: readonly TargetKind[] = ["fleet", "docker", "kubernetes"];
 
+/** An age recipient; the error names the bad one (the issue's "got"). */
+const recipientSchema = z.string().refine(isRecipient, RECIPIENT_RULE);
+const ARMORED_AGE =
+  /^-----BEGIN AGE ENCRYPTED FILE-----\r?\n[A-Za-z0-9+/=\r\n]*-----END AGE ENCRYPTED FILE-----\s*$/;
+
 const environmentSchema = z.strictObject({
   target: targetSchema.default({ kind: "docker" }),
+  /** Who can decrypt this environment's secrets (docs/secrets.md). */
+  secrets: z
+    .strictObject({ recipients: z.array(recipientSchema).min(1, "at least one recipient") })
+    .optional(),
 });
+
+/** One encrypted value for one environment, as `sysconfig secret set` writes it. */
+export const sealedValueSchema = z.strictObject({
+  /** The recipients it was encrypted to (the environment's list at the time). */
+  recipients: z.array(recipientSchema).min(1, "at least one recipient"),
+  ciphertext: z
+    .string()
+    .regex(
+      ARMORED_AGE,
+      "an ASCII-armored age file (-----BEGIN AGE ENCRYPTED FILE----- …), as sysconfig secret set writes it",
+    ),
+});
+export type SealedValue = z.infer<typeof sealedValueSchema>;
 
 const portSchema = z.strictObject({
   container: port,
@@ -116,6 +139,15 @@ export const serviceSchema = z.strictObject({
     )
     .default({}),
   volumes: z.array(volumeSchema).default([]),
+  /** Encrypted env values: NAME → environment (branch) → value encrypted to that environment's recipients. */
+  secrets: z
+    .record(
+      z
+        .string()
+        .regex(ENV_NAME, "an environment variable name (letters, digits and '_', not starting with a digit)"),
+      z.record(z.string().regex(BRANCH, "an environment (branch) name"), sealedValueSchema),
+    )
+    .default({}),
   health: healthSchema.optional(),
   instances: z.number().int().min(1).max(100).default(1),
   restart: z.enum(["no", "always", "on-failure", "unless-stopped"]).default("always"),
@@ -161,6 +193,24 @@ export const configSchema = z
       });
     }
     for (const [name, service] of Object.entries(config.services)) {
+      for (const [secret, values] of Object.entries(service.secrets)) {
+        if (secret in service.env) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["services", name, "secrets", secret],
+            message: `a name not also in env (${secret} is both a plain and a secret value; remove one)`,
+          });
+        }
+        for (const environment of Object.keys(values)) {
+          if (!(environment in config.environments)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["services", name, "secrets", secret, environment],
+              message: `a known environment (${Object.keys(config.environments).join(", ")}), got '${environment}'`,
+            });
+          }
+        }
+      }
       for (const dep of service.dependsOn) {
         if (!(dep in config.services)) {
           ctx.addIssue({

@@ -1,6 +1,7 @@
 // The diff: desired objects vs actual objects → one Change per subject. Pure: plain data in and out.
 import { InvalidInputError } from "../errors.js";
 import type { ActualObject, Change, DesiredObject } from "../model.js";
+import { encryptedChangeNotes } from "../secrets/changes.js";
 
 function bySubject<T extends { subject: string }>(objects: readonly T[], label: string): Map<string, T> {
   const map = new Map<string, T>();
@@ -77,6 +78,7 @@ export function diffObjects(desired: readonly DesiredObject[], actual: readonly 
         notes: [
           ...reasons.filter((r) => r !== "content changed"),
           ...(reasons.length > 0 ? (object.updateNotes ?? []) : []),
+          ...(reasons.length > 0 ? encryptedChangeNotes(found.text, object.text) : []),
         ],
       });
     }

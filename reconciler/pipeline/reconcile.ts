@@ -9,6 +9,7 @@ import { dependencyLevels } from "../apply/order.js";
 import { isFailure, type ChangeResult } from "../apply/result.js";
 import type { TargetConfig, TargetKind } from "../config/schema.js";
 import { loadDesiredState } from "../desired/load.js";
+import { openDesiredSecrets } from "../desired/secrets.js";
 import { diffObjects } from "../diff/diff.js";
 import { hasPendingChanges, summarize } from "../diff/summary.js";
 import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
@@ -38,6 +39,8 @@ export interface ReconcileRequest {
   requestTimeoutMs?: number;
   /** Who holds the lock, e.g. "host pid 123". */
   lockOwner: string;
+  /** age identity that decrypts the environment's secrets (default SYSCONFIG_IDENTITY_FILE); plan needs none. */
+  identityFile?: string;
 }
 
 export interface PlannedRun {
@@ -83,6 +86,10 @@ export async function runReconcile(
     reporter: deps.reporter,
   });
   const levels = dependencyLevels(desired.services);
+  // Decrypted before the target is even reached: a missing or wrong identity is exit 3 with nothing applied.
+  const secrets = request.planOnly
+    ? undefined
+    : await openDesiredSecrets(desired, request.identityFile ?? deps.env.SYSCONFIG_IDENTITY_FILE);
   const target = await deps.createTarget(desired.target, {
     endpoint: request.endpoint,
     environment: desired.environment,
@@ -114,6 +121,7 @@ export async function runReconcile(
         system: desired.system,
         revision: desired.revision,
         reporter: deps.reporter,
+        ...(secrets ? { secrets } : {}),
         levels,
         parallelism: request.parallelism ?? DEFAULT_PARALLELISM,
         wait: request.wait,

@@ -1,5 +1,6 @@
 // Builds the plain data a template sees for one service in one environment.
 import type { ServiceConfig, SysconfigConfig, TargetKind } from "../config/schema.js";
+import { secretsContext, type SecretsContext } from "./secrets-context.js";
 
 export interface RenderContext {
   system: { name: string };
@@ -14,7 +15,8 @@ export interface RenderContext {
     command: string[];
     hasCommand: boolean;
     ports: ServiceConfig["ports"];
-    env: { name: string; value: string }[];
+    /** Plain values, then secrets (`secret: true`, value a `<secret age:…>` reference), by name. */
+    env: { name: string; value: string; secret: boolean }[];
     volumes: ServiceConfig["volumes"];
     health: ServiceConfig["health"] | false;
     healthCommand: string[];
@@ -23,7 +25,7 @@ export interface RenderContext {
     restart: ServiceConfig["restart"];
     network: ServiceConfig["network"];
     dependsOn: string[];
-  };
+  } & SecretsContext;
 }
 
 /** The command a container runs to check its own health (wget is in busybox and most images). */
@@ -44,6 +46,7 @@ export function buildContext(
   const env = config.environments[environment];
   if (!service || !env) throw new Error(`unknown service ${serviceName} or environment ${environment}`);
   const kind = env.target.kind;
+  const secrets = secretsContext(serviceName, service, environment);
   return {
     system: { name: config.name },
     environment: {
@@ -61,9 +64,12 @@ export function buildContext(
       command: service.command ?? [],
       hasCommand: (service.command ?? []).length > 0,
       ports: service.ports,
-      env: Object.keys(service.env)
-        .sort()
-        .map((name) => ({ name, value: service.env[name] ?? "" })),
+      env: [
+        ...Object.keys(service.env)
+          .sort()
+          .map((name) => ({ name, value: service.env[name] ?? "", secret: false })),
+        ...secrets.secrets.map((s) => ({ name: s.name, value: s.ref, secret: true })),
+      ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       volumes: service.volumes,
       health: service.health ?? false,
       healthCommand: healthCommandOf(service.health),
@@ -72,6 +78,7 @@ export function buildContext(
       restart: service.restart,
       network: service.network,
       dependsOn: service.dependsOn,
+      ...secrets,
     },
   };
 }

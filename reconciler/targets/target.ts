@@ -2,6 +2,7 @@
 import type { TargetKind } from "../config/schema.js";
 import type { ActualObject, Change, DesiredObject, DesiredState } from "../model.js";
 import type { Reporter } from "../report/reporter.js";
+import type { SecretValues } from "../secrets/open.js";
 import type { LockWait } from "./lock-wait.js";
 
 export type { LockWait } from "./lock-wait.js";
@@ -39,6 +40,8 @@ export interface ApplyContext {
    * (and at most an occasional single request). Absent outside the engine (then the wait just runs).
    */
   outsideLimit?<R>(wait: () => Promise<R>): Promise<R>;
+  /** This run's decrypted secrets: apply resolves `<secret age:…>` references with them (and only apply). */
+  secrets?: SecretValues;
 }
 
 /** Why the actual state is read: to show a plan only, or to apply what differs. */

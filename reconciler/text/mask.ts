@@ -16,8 +16,11 @@ export const SECRET_NAME = /(pass(word)?|secret|token|key|credential|auth)/i;
  */
 const PROCESS_KEY = randomBytes(32);
 
-/** A mask: this version's `<secret hmac:…>`, an older version's `<secret sha256:…>`, or a bare `<secret>`. */
-const MASK = String.raw`<secret(?: (?:hmac|sha256):[0-9a-f]{8})?>`;
+/**
+ * A mask: this version's `<secret hmac:…>`, an older version's `<secret sha256:…>`, a bare `<secret>`, or
+ * a reference to an encrypted value, `<secret age:…>` (reconciler/secrets/reference.ts), shown as it is.
+ */
+const MASK = String.raw`<secret(?: (?:hmac|sha256):[0-9a-f]{8}| age:[0-9a-f]{16})?>`;
 const MASKED = new RegExp(`^${MASK}$`);
 /** One systemd word: a double-quoted string (with escapes) or unquoted text; a mask counts as one word. */
 const WORD = new RegExp(String.raw`"(?:[^"\\]|\\.)*"|(?:${MASK}|[^\s"])+`, "g");
@@ -36,6 +39,17 @@ export function maskValue(value: string): string {
   return `<secret hmac:${createHmac("sha256", PROCESS_KEY).update(value).digest("hex").slice(0, 8)}>`;
 }
 
+/**
+ * Every value this process decrypted (reconciler/secrets/open.ts): masked wherever it appears, in any
+ * text maskSecrets or redactValues sees, whatever its variable's name.
+ */
+const decrypted = new Set<string>();
+
+/** Masks `value` in every later printout of this process. */
+export function rememberSecretValue(value: string): void {
+  decrypted.add(value);
+}
+
 /** Shortest secret value replaced verbatim by redactValues (shorter ones would blank out ordinary text). */
 const MIN_REDACTED_LENGTH = 4;
 
@@ -44,7 +58,7 @@ const MIN_REDACTED_LENGTH = 4;
  * output, engine errors) with their mask: for text that does not say `NAME=value`.
  */
 export function redactValues(text: string, secrets: Iterable<string>): string {
-  const values = [...new Set(secrets)]
+  const values = [...new Set([...secrets, ...decrypted])]
     .filter((v) => v.length >= MIN_REDACTED_LENGTH && !MASKED.test(v))
     .sort((a, b) => b.length - a.length);
   let out = text;
@@ -175,5 +189,5 @@ export function maskYamlSecrets(text: string): string {
 
 /** Masks unit-style and YAML-style secrets and URL passwords; idempotent (a masked value is left as it is). */
 export function maskSecrets(text: string): string {
-  return maskYamlSecrets(maskUnitSecrets(text));
+  return maskYamlSecrets(maskUnitSecrets(decrypted.size > 0 ? redactValues(text, []) : text));
 }

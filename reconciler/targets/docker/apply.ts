@@ -7,7 +7,10 @@ import type { Change } from "../../model.js";
 import type { Reporter } from "../../report/reporter.js";
 import type { ApplyContext } from "../target.js";
 import { specHash, specText, stopFirstReason, type ContainerSpec } from "./container-spec.js";
+import { hasReference } from "../../secrets/reference.js";
+import { NO_SECRET_VALUES } from "../../secrets/open.js";
 import { createBody } from "./create-body.js";
+import { resolveSecretEnv } from "./secret-env.js";
 import { isContainerSpec } from "./desired.js";
 import { engineFailure, engineReason, statusOf } from "./engine-errors.js";
 import { DEFAULT_WAIT, waitContainerHealthy, type WaitOptions } from "./wait.js";
@@ -165,12 +168,14 @@ async function startNew(
   context: ApplyContext,
 ): Promise<Dockerode.Container> {
   const secrets = secretFingerprints(spec);
-  const body = createBody(spec, liveName, {
+  // The engine gets the decrypted values; the labels keep the references (ciphertext fingerprints) only.
+  const resolved = resolveSecretEnv(spec, context.secrets ?? NO_SECRET_VALUES);
+  const body = createBody(resolved, liveName, {
     system: context.system,
     environment: deps.environment,
     revision: context.revision,
     hash: specHash(spec),
-    text: specText(spec, () => SECRET_PLACEHOLDER),
+    text: specText(spec, (value) => (hasReference(value) ? value : SECRET_PLACEHOLDER)),
     ...(secrets === undefined ? {} : { secrets }),
   });
   let container: Dockerode.Container;

@@ -3,6 +3,7 @@
 // diff only, whether a secret changed, and show it with this run's fingerprint (text/mask.ts) either way.
 import { createHmac, randomBytes } from "node:crypto";
 import { parse, stringify } from "yaml";
+import { hasReference } from "../../secrets/reference.js";
 import { isMasked, isSecretName, maskValue } from "../../text/mask.js";
 import type { ContainerSpec } from "./container-spec.js";
 
@@ -60,7 +61,9 @@ export function liveSpecText(
   const fingerprints = parseFingerprints(fingerprintLabel);
   const liveEnv = env as Record<string, unknown>;
   for (const [name, value] of Object.entries(liveEnv)) {
-    if (typeof value !== "string" || !isMasked(value)) continue;
+    // A reference to an encrypted value is its ciphertext's fingerprint: shown as applied, so a plan without
+    // the identity tells a changed secret (a new fingerprint) from an unchanged one.
+    if (typeof value !== "string" || !isMasked(value) || hasReference(value)) continue;
     const stored = fingerprints?.env[name];
     const wanted = desired?.env[name];
     if (stored === undefined || fingerprints === undefined || wanted === undefined) {

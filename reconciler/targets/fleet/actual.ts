@@ -4,6 +4,7 @@ import type { ActualObject, ObjectHealth } from "../../model.js";
 import type { FleetClient, FleetUnit, FleetUnitState } from "./client.js";
 import { isLockUnit } from "./lock.js";
 import { ownsUnit, readMarker, stripMarker, type OwnerScope } from "./marker.js";
+import { hideSecretOptions } from "./secret-env.js";
 import { maskUnitSecrets } from "../../text/mask.js";
 import { fleetUnitHash, serializeUnitOptions } from "./unit-file.js";
 import { classify } from "./wait.js";
@@ -45,7 +46,8 @@ export async function fleetReadActual(
     if (isLockUnit(unit)) continue;
     const marker = readMarker(unit.options);
     const owned = marker !== undefined && ownsUnit(unit.name, marker, scope);
-    const content = stripMarker(unit.options);
+    // Secret values read back as their references (the marker's fingerprints): never shown, and hashed as applied.
+    const content = hideSecretOptions(stripMarker(unit.options), owned ? (marker.secrets ?? []) : []);
     const spec: FleetActualSpec = {
       desiredState: unit.desiredState,
       currentState: unit.currentState,

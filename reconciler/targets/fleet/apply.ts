@@ -7,12 +7,17 @@ import { FleetRequestError, type FleetClient } from "./client.js";
 import type { FleetDesiredSpec } from "./desired.js";
 import type { FleetLock } from "./lock.js";
 import { ownsUnit, readMarker, type OwnerScope } from "./marker.js";
+import { NO_SECRET_VALUES, type SecretValues } from "../../secrets/open.js";
+import { resolveSecretOptions } from "./secret-env.js";
+import { fleetUnitHash } from "./unit-file.js";
 
 export interface FleetApplyGuards {
   /** Decides whether a unit found at apply time is ours. */
   scope: OwnerScope;
   /** The lock this run holds, if any: nothing is changed once it is lost. */
   lock?: FleetLock | undefined;
+  /** This run's decrypted values (secret-env.ts). */
+  secrets?: SecretValues | undefined;
 }
 
 /** A change refused at apply time; its message is already complete. */
@@ -41,7 +46,10 @@ export async function fleetApply(
             );
           }
         }
-        await client.setUnit(desired.name, { desiredState: spec.desiredState, options: spec.options });
+        // Values go to fleet only here; the hash /state will report is the resolved unit's (wait.ts reads it).
+        const options = resolveSecretOptions(spec.options, guards.secrets ?? NO_SECRET_VALUES);
+        if (options.some((o, i) => o !== spec.options[i])) spec.fleetHash = fleetUnitHash(options);
+        await client.setUnit(desired.name, { desiredState: spec.desiredState, options });
         return;
       }
       case "delete": {

@@ -4,6 +4,7 @@
 import type { DesiredObject, DesiredState } from "../../model.js";
 import { InvalidInputError } from "../../errors.js";
 import { withMarker } from "./marker.js";
+import { secretFingerprints } from "./secret-env.js";
 import { maskUnitSecrets } from "../../text/mask.js";
 import {
   fleetUnitHash,
@@ -37,6 +38,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     refuseLockName(`${service}${at}.service`, "fleet unit name", state.system, service);
     const config = state.services[service];
     const options = parseRendered(file.path, file.content);
+    const secrets = secretFingerprints(options, file.path);
     const hash = fleetUnitHash(options);
     const base = {
       service,
@@ -53,6 +55,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
         unit,
         hash,
         revision: state.revision,
+        secrets,
       });
       return { options: wire, desiredState, fleetHash: fleetUnitHash(wire), template };
     };

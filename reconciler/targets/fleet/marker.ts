@@ -21,6 +21,8 @@ export interface UnitMarker {
   hash: string;
   /** Config revision that last wrote the unit. */
   revision: string;
+  /** `NAME=age:…` of each encrypted value in the unit (secret-env.ts); absent when it has none. */
+  secrets?: string[];
 }
 
 /** Who is asking: the system and environment of this reconcile and the unit names it wants. */
@@ -44,6 +46,9 @@ export function withMarker(options: readonly UnitOption[], marker: WrittenMarker
     { section: MARKER_SECTION, name: "Unit", value: marker.unit },
     { section: MARKER_SECTION, name: "Hash", value: marker.hash },
     { section: MARKER_SECTION, name: "Revision", value: marker.revision },
+    ...(marker.secrets && marker.secrets.length > 0
+      ? [{ section: MARKER_SECTION, name: "Secrets", value: marker.secrets.join(",") }]
+      : []),
   ];
 }
 
@@ -67,6 +72,7 @@ export function readMarker(options: readonly UnitOption[]): UnitMarker | undefin
     ...(unit !== undefined ? { unit } : {}),
     hash: fields.get("Hash") ?? "",
     revision: fields.get("Revision") ?? "",
+    ...(fields.get("Secrets") ? { secrets: (fields.get("Secrets") ?? "").split(",") } : {}),
   };
 }
 

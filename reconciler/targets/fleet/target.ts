@@ -91,7 +91,8 @@ export function createFleetTarget(
       prefetched = undefined;
       return fleetReadActual(client, scope(system), early);
     },
-    apply: (change, context) => fleetApply(client, change, { scope: scope(context.system), lock }),
+    apply: (change, context) =>
+      fleetApply(client, change, { scope: scope(context.system), lock, secrets: context.secrets }),
     checkHealth: (changes) => fleetCheckHealth(client, changes, unscheduled, t.unscheduledAfterMs),
     healthPolling: { initialMs: t.pollMs, maxMs: Math.max(t.pollMs, t.healthPollMaxMs) },
     async acquireLock(system, owner, wait) {

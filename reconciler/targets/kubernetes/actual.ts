@@ -26,6 +26,7 @@ import {
 } from "./desired.js";
 import { conflictLines } from "./conflicts.js";
 import { objectHealth } from "./health.js";
+import { isSealedSecret } from "./secret-values.js";
 
 /** What readActual() records about a live object for apply(). */
 export interface KubernetesActualSpec {
@@ -159,7 +160,11 @@ export async function kubernetesReadActual(
       if (hash !== undefined) object.hash = hash;
       if (want !== undefined) {
         const drift = fieldDrift((want.spec as KubernetesDesiredSpec).manifest, live);
-        if (hash !== want.hash && !options.dryRunChanged) {
+        // A sealed Secret's values exist only at apply: a dry-run without them would show them removed.
+        if (
+          hash !== want.hash &&
+          (!options.dryRunChanged || isSealedSecret((want.spec as KubernetesDesiredSpec).manifest))
+        ) {
           const manifest = (want.spec as KubernetesDesiredSpec).manifest;
           lazyText(object, () => objectText(diffForm(projectOnto(live, manifest))));
           lazyText(want, () => objectText(diffForm(withoutOmitted(manifest, live))));

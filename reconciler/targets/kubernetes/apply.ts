@@ -10,6 +10,8 @@ import { KubernetesRequestError, type KubernetesClient } from "./client.js";
 import { collectionKey } from "./collections.js";
 import { conflictLines } from "./conflicts.js";
 import { objectPath } from "./kinds.js";
+import type { SecretValues } from "../../secrets/open.js";
+import { withSecretData } from "./secret-values.js";
 import type { KubernetesLock } from "./lock.js";
 import type { ApplyContext } from "../target.js";
 import { waitEstablished, type EstablishedWaits } from "./crd-wait.js";
@@ -29,6 +31,8 @@ export interface ApplyGuards {
   established: EstablishedWaits;
   /** Deletes in reverse apply order within a service. */
   deleteOrder?: DeleteOrder;
+  /** This run's decrypted values, for sysconfig-owned Secrets (secret-values.ts). */
+  secrets?: SecretValues | undefined;
 }
 
 /** A change refused at apply time; its message is already complete. */
@@ -69,7 +73,7 @@ export async function kubernetesApply(
           result = (
             await client.request<KubeObject>("PATCH", path, {
               query: { fieldManager: FIELD_MANAGER, force: String(force) },
-              body: spec.manifest,
+              body: withSecretData(spec.manifest, guards.secrets, change.subject),
               contentType: "application/apply-patch+yaml",
             })
           ).body;

@@ -8,6 +8,7 @@ import type { DesiredObject, DesiredState } from "../../model.js";
 import { maskYamlSecrets } from "../../text/mask.js";
 import { orderWithinService } from "./order.js";
 import { builtinKind, groupOf, kindKey, rankOf, type KindInfo } from "./kinds.js";
+import { sealSecretManifest } from "./secret-values.js";
 
 /** A Kubernetes object as plain JSON data. */
 export interface KubeObject {
@@ -226,7 +227,12 @@ export function resolveDesiredObjects(
         );
       }
     }
-    const desired = withOwnership(object, scope, doc.file.service, state.revision);
+    const desired = withOwnership(
+      sealSecretManifest(object, doc.file.path),
+      scope,
+      doc.file.service,
+      state.revision,
+    );
     const spec: KubernetesDesiredSpec = {
       kind: info,
       namespace: object.metadata.namespace,

@@ -212,7 +212,15 @@ export async function createKubernetesTarget(
         await kubernetesApply(
           client,
           change,
-          { scope: scope(context.system), forceConflicts, lock, applied, established, deleteOrder },
+          {
+            scope: scope(context.system),
+            forceConflicts,
+            lock,
+            applied,
+            established,
+            deleteOrder,
+            secrets: context.secrets,
+          },
           context,
         );
       } finally {

@@ -1,0 +1,50 @@
+// Config repos with age recipients for the secrets tests: the example (`sysconfig init`) with one
+// environment's recipients set, as a bare remote, and identity files made by `sysconfig keygen`.
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { runCli } from "./cli.js";
+import { bareClone, git, initExample } from "./config-repos.js";
+
+/** `sysconfig keygen FILE`: the identity file's path and its recipient. */
+export async function keygen(file: string): Promise<{ file: string; recipient: string }> {
+  const result = await runCli(["keygen", file]);
+  if (result.code !== 0) throw new Error(`sysconfig keygen failed (${result.code}): ${result.stderr}`);
+  return { file, recipient: result.stdout.trim() };
+}
+
+/** Sets `environments.<environment>.secrets.recipients` in a checkout's sysconfig.yaml text (block list). */
+export function withRecipients(text: string, environment: string, recipients: readonly string[]): string {
+  const lines = text.split("\n");
+  const at = lines.findIndex((l) => l === `  ${environment}:`);
+  if (at < 0) throw new Error(`no environment ${environment} in sysconfig.yaml`);
+  const list = ["    secrets:", "      recipients:", ...recipients.map((r) => `        - ${r}`)];
+  lines.splice(at + 1, 0, ...list);
+  return lines.join("\n");
+}
+
+/** Replaces the recipients block written by withRecipients. */
+export async function setRecipients(
+  dir: string,
+  environment: string,
+  recipients: readonly string[],
+): Promise<void> {
+  const file = path.join(dir, "sysconfig.yaml");
+  const text = (await readFile(file, "utf8")).replace(
+    /\n {4}secrets:\n {6}recipients:\n( {8}- age1\S+\n)+/,
+    "\n",
+  );
+  await writeFile(file, withRecipients(text, environment, recipients));
+}
+
+/** The example with `environment`'s recipients set and committed on its branch, served as a bare remote. */
+export async function exampleRemote(
+  parent: string,
+  environment: string,
+  recipients: readonly string[],
+): Promise<{ work: string; remote: string }> {
+  const work = await initExample(parent);
+  git(["switch", "--quiet", environment], work);
+  await setRecipients(work, environment, recipients);
+  git(["commit", "--quiet", "-am", `recipients for ${environment}`], work);
+  return { work, remote: bareClone(work, path.join(parent, "remote.git")) };
+}
