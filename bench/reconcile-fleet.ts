@@ -27,7 +27,10 @@ const here = fileURLToPath(import.meta.url);
 
 interface RunResult {
   ms: number;
-  /** Time spent before the target was created: loading the config and checking rendered/. */
+  /**
+   * Time spent before the target was created: loading sysconfig.yaml (the target's reads then start, and
+   * rendered/ is rendered and checked while they run).
+   */
   loadMs: number;
   requests: number;
   rssMb: number;
@@ -247,7 +250,7 @@ async function main(units: number, sample: number): Promise<void> {
       `start 1 s; /units page 0.18 ms × units, /state page 0.08 ms × units, PUT 18.5 ms; two requests at a time)`,
       "",
       `${"".padEnd(50)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(8)}  notes`,
-      row("sysconfig reconcile: create all, wait", create, `; loading + render check ${s(create.loadMs)}`),
+      row("sysconfig reconcile: create all, wait", create, `; config loaded in ${s(create.loadMs)}`),
       row(`one-at-a-time loop (fleetctl start), ${sample} new units`, loopCreate),
       `${"".padEnd(50)} ${s(loopAt(loopCreate)).padStart(9)} ${String(Math.round((loopCreate.requests / sample) * units)).padStart(8)}           ` +
         `EXTRAPOLATED linearly to ${units} (${s(perUnit(loopCreate))} a unit)`,
@@ -256,19 +259,19 @@ async function main(units: number, sample: number): Promise<void> {
       row(
         "sysconfig reconcile: all replaced (tag bump), wait",
         replace,
-        `; loading + render check ${s(replace.loadMs)}`,
+        `; config loaded in ${s(replace.loadMs)}`,
       ),
       row(`one-at-a-time loop (fleetctl start), ${sample} replaced`, loopReplace),
       `${"".padEnd(50)} ${s(loopAt(loopReplace)).padStart(9)} ${String(Math.round((loopReplace.requests / sample) * units)).padStart(8)}           ` +
         `EXTRAPOLATED linearly to ${units} (${s(perUnit(loopReplace))} a unit)`,
       `  → replace: sysconfig ${(loopAt(loopReplace) / replace.ms).toFixed(1)}× faster than the loop (bar ≥ 10×)`,
       "",
-      row("sysconfig plan, nothing changed", plan, `; loading + render check ${s(plan.loadMs)}`),
-      row("sysconfig reconcile, nothing changed", noop, `; loading + render check ${s(noop.loadMs)}`),
+      row("sysconfig plan, nothing changed", plan, `; config loaded in ${s(plan.loadMs)}`),
+      row("sysconfig reconcile, nothing changed", noop, `; config loaded in ${s(noop.loadMs)}`),
       row("bare paged list requests (/units + /state)", lists),
-      `  → no-op against fleet (after loading the config): plan ${(target(plan) / lists.ms).toFixed(2)}×, ` +
-        `reconcile ${(target(noop) / lists.ms).toFixed(2)}× the bare list requests (bar ≤ 1.2×; a reconcile ` +
-        `with nothing to change takes no lock)`,
+      `  → no-op against fleet, all of it (render and check overlap the reads): plan ${(plan.ms / lists.ms).toFixed(2)}×, ` +
+        `reconcile ${(noop.ms / lists.ms).toFixed(2)}× the bare list requests (goal ≤ 1.1×; a reconcile ` +
+        `with nothing to change takes no lock); after loading the config: plan ${(target(plan) / lists.ms).toFixed(2)}×`,
       "",
       `(not timed: a reconcile back to 2-staging after the loop's sample: ${s(fixup.ms)}, ${fixup.note})`,
     ];

@@ -2,6 +2,7 @@
 set -euo pipefail
 node dist/bench/bump.js
 node dist/bench/reconcile-fleet.js
+node dist/bench/local.js
 node dist/bench/reconcile-docker.js
 node dist/bench/build.js
 node dist/bench/serve.js

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The flag is the config image's (cli/images/node-flags.ts): 4 MB young-generation semi-spaces keep a
+// 1,000-object run ~25 MB smaller, at no measurable cost in time. env -S splits the line (GNU and BSD env).
 // The sysconfig binary: parses the command line and turns typed errors into exit codes (the only place that exits).
 import { CommanderError } from "commander";
 import { ExitCode, exitCodeOf, SysconfigError } from "../reconciler/errors.js";

@@ -268,23 +268,20 @@ describe("reconcile pipeline", () => {
     expect(text).toMatch(/^~ update docker:api$/m);
   });
 
-  it("refuses a stale or incomplete rendered/ with exit 3 before touching the target", async () => {
+  // The target is created while rendered/ is checked (its reads overlap the render: test/pipeline-overlap),
+  // but a stale rendered/ ends the run before anything is locked or written, and the target is closed.
+  it("refuses a stale or incomplete rendered/ with exit 3 before writing to the target", async () => {
     await writeConfigRepo(dir, "acme", threeServices);
     await appendFile(path.join(dir, "rendered/hello.yaml"), "# edited by hand\n");
-    let created = false;
-    const stale = await runReconcile(request(), {
-      ...deps(new MemoryTarget()),
-      createTarget: () => {
-        created = true;
-        return Promise.resolve(new MemoryTarget());
-      },
-    }).catch((e: unknown) => e);
+    const target = new MemoryTarget();
+    const stale = await runReconcile(request(), deps(target)).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(InvalidInputError);
     expect((stale as Error).message).toMatch(/rendered\/hello\.yaml \(stale\).*sysconfig render/);
     await rm(path.join(dir, "rendered/api.yaml"));
-    const missing = await runReconcile(request(), deps(new MemoryTarget())).catch((e: unknown) => e);
+    const missing = await runReconcile(request(), deps(target)).catch((e: unknown) => e);
     expect((missing as Error).message).toMatch(/rendered\/api\.yaml \(missing\)/);
-    expect(created).toBe(false);
+    expect(target.log).toEqual(["close", "close"]);
+    expect(target.objects.size).toBe(0);
   });
 
   it("rejects a dependsOn cycle and an unknown environment with exit 3", async () => {

@@ -14,6 +14,7 @@ import { escapeControls } from "../text/escape.js";
 import type { Reporter } from "../report/reporter.js";
 import { readBuildInfo } from "./build-info.js";
 import { checkDesired } from "./check.js";
+import { checkoutStatus } from "./git-status.js";
 
 export interface LoadDesiredOptions {
   /** --environment; default the baked environment, else the checkout's branch. */
@@ -25,7 +26,7 @@ export interface LoadDesiredOptions {
   reporter?: Reporter;
 }
 
-interface Origin {
+export interface Origin {
   environment: string | undefined;
   revision: string;
   baked: boolean;
@@ -46,43 +47,18 @@ async function originOf(dir: string, explicit: string | undefined): Promise<Orig
     return { environment: baked.environment, revision: baked.revision, baked: true };
   }
   if (!existsSync(dir)) throw new InvalidInputError(`${dir} does not exist. Pass --repo with a config repo.`);
-  // Loaded only here: a baked config image (the reconciler in production) never needs git.
-  const { simpleGit } = await import("simple-git");
-  const git = simpleGit(dir);
-  let isRepo = false;
-  try {
-    isRepo = await git.checkIsRepo();
-  } catch {
-    isRepo = false;
-  }
-  if (!isRepo) return { environment: explicit, revision: "unknown", baked: false };
-  try {
-    const revision = (await git.revparse(["HEAD"])).trim();
-    const branch = (await git.revparse(["--abbrev-ref", "HEAD"])).trim();
-    const status = await git.status(["--untracked-files=all"]);
-    const dirty = !status.isClean();
-    const uncommitted = status.files.map((f) => f.path).filter((p) => p.startsWith(`${RENDERED_DIR}/`));
-    return {
-      environment: explicit ?? (branch === "HEAD" ? undefined : branch),
-      revision: dirty ? `${revision}-dirty` : revision,
-      baked: false,
-      uncommitted: uncommitted.sort(),
-    };
-  } catch {
-    // A repository without commits has no revision yet, but its branch names the environment, and every
-    // rendered/ file is uncommitted.
-    const branch = await git.raw(["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(() => "");
-    const rendered = await git.status(["--untracked-files=all"]).then(
-      (s) => s.files.map((f) => f.path).filter((p) => p.startsWith(`${RENDERED_DIR}/`)),
-      () => [],
-    );
-    return {
-      environment: explicit ?? (branch.trim() || undefined),
-      revision: "unknown",
-      baked: false,
-      uncommitted: rendered.sort(),
-    };
-  }
+  // A baked config image (the reconciler in production) never runs git.
+  const status = await checkoutStatus(dir);
+  if (status === undefined) return { environment: explicit, revision: "unknown", baked: false };
+  const uncommitted = status.changed.filter((p) => p.startsWith(`${RENDERED_DIR}/`)).sort();
+  // A repository without commits has no revision yet, but its branch names the environment.
+  const revision =
+    status.revision === undefined
+      ? "unknown"
+      : status.changed.length > 0
+        ? `${status.revision}-dirty`
+        : status.revision;
+  return { environment: explicit ?? status.branch, revision, baked: false, uncommitted };
 }
 
 function pickEnvironment(config: SysconfigConfig, environment: string | undefined, dir: string): string {
@@ -121,18 +97,49 @@ export function resolveTarget(
   return parsed.data;
 }
 
+/** What the desired state is made from, known before anything is rendered: enough to reach the target. */
+export interface DesiredSource {
+  dir: string;
+  config: SysconfigConfig;
+  environment: string;
+  /** The environment's target as configured, and as resolved with --target / --endpoint. */
+  configured: TargetConfig;
+  target: TargetConfig;
+  origin: Origin;
+  reporter?: Reporter;
+}
+
 /**
- * The desired state of `dir` (a config repo checkout, or the baked config in a config image).
- * Invalid config, an unknown environment, or a rendered/ that is missing files or stale against a
- * fresh render is InvalidInputError (exit 3): reconcile only ever applies what was reviewed.
+ * The config, the origin and the target of `dir` (a config repo checkout, or the baked config in a
+ * config image): invalid config or an unknown environment is InvalidInputError (exit 3).
  */
-export async function loadDesiredState(dir: string, options: LoadDesiredOptions = {}): Promise<DesiredState> {
+export async function readDesiredSource(
+  dir: string,
+  options: LoadDesiredOptions = {},
+): Promise<DesiredSource> {
   const config = await loadConfig(dir);
   const origin = await originOf(dir, options.environment);
   const environment = pickEnvironment(config, origin.environment, dir);
   const configured = config.environments[environment]?.target ?? { kind: "docker" as const };
   const target = resolveTarget(configured, options.targetKind, options.endpoint);
+  return {
+    dir,
+    config,
+    environment,
+    configured,
+    target,
+    origin,
+    ...(options.reporter ? { reporter: options.reporter } : {}),
+  };
+}
 
+/**
+ * The desired state of a source: rendered/ as committed, checked against a fresh render. A rendered/ that
+ * is missing files or stale, or holds what the target cannot take, is InvalidInputError (exit 3):
+ * reconcile only ever applies what was reviewed.
+ */
+export async function renderDesiredState(source: DesiredSource): Promise<DesiredState> {
+  const { dir, config, environment, configured, target, origin } = source;
   let files: RenderedFile[];
   if (target.kind === configured.kind) {
     const fresh = await renderAll(dir, config, environment);
@@ -157,7 +164,7 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
     await checkDesired(config, environment, files);
   } else {
     // rendered/ holds files for another target kind: render for the requested one, in memory.
-    options.reporter?.warn(
+    source.reporter?.warn(
       `--target ${target.kind}: rendered/ is for ${configured.kind}, so services are rendered for ${target.kind} in memory (not what was reviewed).`,
     );
     const overridden: SysconfigConfig = {
@@ -177,4 +184,9 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
     files,
     ...(origin.uncommitted && origin.uncommitted.length > 0 ? { uncommitted: origin.uncommitted } : {}),
   };
+}
+
+/** readDesiredSource, then renderDesiredState: the desired state of `dir`. */
+export async function loadDesiredState(dir: string, options: LoadDesiredOptions = {}): Promise<DesiredState> {
+  return renderDesiredState(await readDesiredSource(dir, options));
 }

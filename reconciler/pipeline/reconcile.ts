@@ -3,12 +3,12 @@
 // A run with nothing to change writes nothing, so it takes no lock: a no-op costs the target's reads
 // alone (on fleet the lock costs a PUT, a settle pause, a GET and a DELETE). Anything to change is
 // planned again under the lock, since the state may have moved between the first read and the lock.
-// Each step lives in its own module; this file only strings them together.
+// The target's first reads start while the desired state is rendered. Each step lives in its own module; this file only strings them together.
 import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
 import { dependencyLevels } from "../apply/order.js";
 import { isFailure, type ChangeResult } from "../apply/result.js";
 import type { TargetConfig, TargetKind } from "../config/schema.js";
-import { loadDesiredState } from "../desired/load.js";
+import { readDesiredSource, renderDesiredState } from "../desired/load.js";
 import { openDesiredSecrets } from "../desired/secrets.js";
 import { diffObjects } from "../diff/diff.js";
 import { hasPendingChanges, summarize } from "../diff/summary.js";
@@ -79,24 +79,41 @@ export async function runReconcile(
   request: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<ReconcileOutcome> {
-  const desired = await loadDesiredState(request.repo, {
+  const source = await readDesiredSource(request.repo, {
     environment: request.environment,
     targetKind: request.targetKind,
     endpoint: request.endpoint,
     reporter: deps.reporter,
   });
-  const levels = dependencyLevels(desired.services);
-  // Decrypted before the target is even reached: a missing or wrong identity is exit 3 with nothing applied.
-  const secrets = request.planOnly
-    ? undefined
-    : await openDesiredSecrets(desired, request.identityFile ?? deps.env.SYSCONFIG_IDENTITY_FILE);
-  const target = await deps.createTarget(desired.target, {
+  // The target needs only its config: it is created, and its reads start, while the desired state is
+  // rendered and checked, so a no-op costs max(local work, reads), not their sum. A render or config
+  // error still ends the run (exit 3) before anything is written, and the reads are abandoned.
+  const targetReady = deps.createTarget(source.target, {
     endpoint: request.endpoint,
-    environment: desired.environment,
+    environment: source.environment,
     reporter: deps.reporter,
     env: deps.env,
     ...(request.requestTimeoutMs !== undefined ? { requestTimeoutMs: request.requestTimeoutMs } : {}),
   });
+  targetReady.then((t) => t.prefetchActual?.(source.config.name)).catch(() => undefined);
+  let desired: DesiredState;
+  let levels: ReturnType<typeof dependencyLevels>;
+  let secrets: Awaited<ReturnType<typeof openDesiredSecrets>> | undefined;
+  try {
+    desired = await renderDesiredState(source);
+    levels = dependencyLevels(desired.services);
+    // Decrypted before the target is used: a missing or wrong identity is exit 3 with nothing applied.
+    secrets = request.planOnly
+      ? undefined
+      : await openDesiredSecrets(desired, request.identityFile ?? deps.env.SYSCONFIG_IDENTITY_FILE);
+  } catch (error) {
+    await targetReady.then(
+      (t) => t.close().catch(() => undefined),
+      () => undefined,
+    );
+    throw error;
+  }
+  const target = await targetReady;
   try {
     await target.prepare?.(desired);
     const objects = target.desiredObjects(desired);

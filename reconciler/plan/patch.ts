@@ -1,6 +1,6 @@
 // The unified diff of an update: live text → desired text, secrets masked before anything is compared and
 // control characters (a hand-edited label, say) made visible.
-import { createTwoFilesPatch } from "diff";
+import { createTwoFilesPatch } from "../text/two-files-patch.js";
 import type { Change } from "../model.js";
 import { escapeForTerminal } from "../text/escape.js";
 import { maskSecrets } from "../text/mask.js";

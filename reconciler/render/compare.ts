@@ -1,9 +1,10 @@
 // Compares what is committed under rendered/ with a fresh render: the basis of render --check,
 // validate and build's staleness refusal. rendered/ and everything in it must stay inside the repo
 // (repo-paths.ts): a symlink leading out is refused before any of it is read.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { createTwoFilesPatch } from "diff";
+import { createTwoFilesPatch } from "../text/two-files-patch.js";
 import { mapBounded } from "../concurrency/pool.js";
 import { InvalidInputError } from "../errors.js";
 import { maskSecrets } from "../text/mask.js";
@@ -27,6 +28,8 @@ const READ_PARALLELISM = 32;
 interface RenderedListing {
   /** Files in rendered/ (repo-relative path → where to read it, symlinks already resolved inside the repo). */
   files: Map<string, string>;
+  /** Those of them the listing already knows are regular files (no symlink): read without a stat first. */
+  regular: Set<string>;
   /** Directories (or symlinks to directories) in rendered/, by repo-relative path. */
   directories: Set<string>;
 }
@@ -34,7 +37,7 @@ interface RenderedListing {
 /** What is directly in rendered/, after checking the directory and every symlink in it stay inside the repo. */
 async function listRendered(repoDir: string): Promise<RenderedListing> {
   const real = await resolveInRepo(repoDir, RENDERED_DIR);
-  const listing: RenderedListing = { files: new Map(), directories: new Set() };
+  const listing: RenderedListing = { files: new Map(), regular: new Set(), directories: new Set() };
   let entries;
   try {
     entries = await readdir(real, { withFileTypes: true });
@@ -58,7 +61,10 @@ async function listRendered(repoDir: string): Promise<RenderedListing> {
       if (info?.isDirectory()) listing.directories.add(relative);
       else if (info !== undefined) listing.files.set(relative, target);
     } else if (entry.isDirectory()) listing.directories.add(relative);
-    else listing.files.set(relative, path.join(real, entry.name));
+    else {
+      listing.files.set(relative, path.join(real, entry.name));
+      if (entry.isFile()) listing.regular.add(relative);
+    }
   }
   return listing;
 }
@@ -67,8 +73,10 @@ async function readListed(listing: RenderedListing, relative: string): Promise<s
   const file = listing.files.get(relative);
   if (file === undefined) return undefined;
   try {
-    await checkRegularFile(file, relative);
-    return decodeUtf8(await readFile(file), relative);
+    // A small file read at once costs less than the round trips of an async stat and readFile (1,000
+    // rendered files: 5,000 thread-pool hops); only what the listing could not tell is stat'ed first.
+    if (!listing.regular.has(relative)) await checkRegularFile(file, relative);
+    return decodeUtf8(readFileSync(file), relative);
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
     throw repoFsError(relative, "read", error);

@@ -62,6 +62,12 @@ export interface Target {
    * server-side dry-run of an object whose manifest changed; the apply itself is the server's answer).
    */
   readActual(system: string, purpose?: ReadPurpose): Promise<ActualObject[]>;
+  /**
+   * Starts the reads of actual state that need only the target's config (fleet: every page of /units
+   * and /state), so they run while the desired state is rendered; the next readActual(system) uses them.
+   * A failure surfaces there; close() abandons them.
+   */
+  prefetchActual?(system: string): void;
   /** Applies one create, update or delete; throws a RuntimeFailureError naming the subject. */
   apply(change: Change, context: ApplyContext): Promise<void>;
   /**

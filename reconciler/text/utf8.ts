@@ -54,8 +54,9 @@ export function decodeUtf8(
     );
   }
   // The BOM is not content: TextDecoder drops it, as editors do.
-  return new TextDecoder("utf-8").decode(bytes);
+  return decoder.decode(bytes);
 }
+const decoder = new TextDecoder("utf-8");
 
 function lineAt(bytes: Uint8Array, offset: number): number {
   let line = 1;

@@ -180,9 +180,12 @@ export class FleetClient {
     });
   }
 
+  /** Ends every connection; requests in flight fail without retries, and no new one starts. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
+  private closed = false;
 
   /** Follows nextPageToken to the end; an empty collection comes back as `{}`. */
   private async listAll(resource: string, key: string, query = new URLSearchParams()): Promise<unknown[]> {
@@ -211,10 +214,12 @@ export class FleetClient {
   ): Promise<RawResponse> {
     const label = `fleet ${method} ${path.replace(/^\/fleet\/v1\//, "")}`;
     for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw closedError(label);
       let res: RawResponse;
       try {
         res = await this.once(method, path, body);
       } catch (error) {
+        if (this.closed) throw closedError(label, error);
         if (error instanceof SysconfigError) {
           // From the SSH tunnel: already names the hop and the operation.
           if (error instanceof RuntimeFailureError && error.transient && attempt < this.retries) {
@@ -393,4 +398,12 @@ function toState(raw: unknown): FleetUnitState {
     systemdActiveState: str(r.systemdActiveState),
     systemdSubState: str(r.systemdSubState),
   };
+}
+
+/** A request of a closed client (a read abandoned because the run stopped before it needed it). */
+function closedError(label: string, cause?: unknown): FleetRequestError {
+  return new FleetRequestError(0, "the client was closed", `${label} failed: the client was closed`, {
+    ...(cause === undefined ? {} : { cause }),
+    transient: false,
+  });
 }

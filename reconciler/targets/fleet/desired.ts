@@ -37,12 +37,11 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     const [, service = "", at] = match;
     refuseLockName(`${service}${at}.service`, "fleet unit name", state.system, service);
     const config = state.services[service];
-    const options = parseRendered(file.path, file.content);
+    const { options, hash, text } = parsedUnit(file);
     const secrets = secretFingerprints(options, file.path);
-    const hash = fleetUnitHash(options);
     const base = {
       service,
-      text: maskUnitSecrets(serializeUnitOptions(options)),
+      text,
       hash,
       dependsOn: [...(config?.dependsOn ?? [])],
     };
@@ -85,6 +84,31 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     }
   }
   return objects;
+}
+
+interface ParsedUnit {
+  content: string;
+  options: UnitOption[];
+  hash: string;
+  /** The unit as the plan shows it, secrets masked. */
+  text: string;
+}
+// The desired-state check (validate, plan) and then the target turn the same rendered files into units:
+// each file is parsed, hashed and masked once.
+const parsed = new WeakMap<object, ParsedUnit>();
+
+function parsedUnit(file: { path: string; content: string }): ParsedUnit {
+  const known = parsed.get(file);
+  if (known !== undefined && known.content === file.content) return known;
+  const options = parseRendered(file.path, file.content);
+  const unit = {
+    content: file.content,
+    options,
+    hash: fleetUnitHash(options),
+    text: maskUnitSecrets(serializeUnitOptions(options)),
+  };
+  parsed.set(file, unit);
+  return unit;
 }
 
 function parseRendered(path: string, content: string): UnitOption[] {

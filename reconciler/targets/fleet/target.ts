@@ -86,6 +86,11 @@ export function createFleetTarget(
       desired = new Set(objects.map((o) => o.name));
       return objects;
     },
+    prefetchActual(system) {
+      const lists = readFleetLists(client);
+      lists.catch(() => undefined); // a failure surfaces in readActual, as a direct read's would
+      prefetched = { system, lists };
+    },
     readActual: (system) => {
       const early = prefetched?.system === system ? prefetched.lists : undefined;
       prefetched = undefined;
