@@ -1,32 +1,53 @@
 #!/usr/bin/env node
 // The sysconfig binary: parses the command line and turns typed errors into exit codes (the only place that exits).
+// Also the one place that makes --output json print exactly one JSON document, errors included (json-document.ts),
+// and that keeps a closed stdout or stderr from crashing the process (std-streams.ts).
 import { CommanderError } from "commander";
 import { ExitCode, exitCodeOf, SysconfigError } from "../reconciler/errors.js";
 import { processIo, terminalSafe, type CliIo } from "./io.js";
+import { jsonError, JsonDocument, jsonRequested, type JsonError } from "./json-document.js";
 import { buildProgram } from "./program.js";
+import { standardStreams } from "./std-streams.js";
 
 async function main(argv: string[]): Promise<number> {
+  const streams = standardStreams();
+  const args = argv.slice(2);
   let io: CliIo | undefined;
   // Asked for once the options are parsed: --verbose, or SYSCONFIG_VERBOSE read like every boolean flag's variable.
   const verbose = () => program.opts().verbose === true;
-  const getIo = () => (io ??= processIo(verbose()));
-  const program = buildProgram(getIo);
+  const program = buildProgram(() => (io ??= processIo(verbose(), output)));
+  const json = jsonRequested(args, process.env, (name) =>
+    program.commands.some((c) => c.name() === name && c.options.some((o) => o.long === "--output")),
+  );
+  const document = json ? new JsonDocument() : undefined;
+  const output = (text: string) => (document ? document.capture(text) : streams.out.write(text));
+  let failure: JsonError | undefined;
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;
   } catch (error) {
+    failure = jsonError(
+      error,
+      args.find((a) => !a.startsWith("-")),
+    );
     if (error instanceof CommanderError) {
       // --help and --version exit 0; usage errors are invalid input (commander already printed them).
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
+      if (error.exitCode === 0) {
+        failure = undefined;
+        return ExitCode.ok;
+      }
+      return ExitCode.invalid;
     }
     report(error, verbose());
     return exitCodeOf(error);
+  } finally {
+    if (document) streams.out.write(document.render(failure));
   }
 }
 
 /** Prints the error, with its cause when verbose; credentials in URLs and control characters never reach the terminal. */
 function report(error: unknown, verbose: boolean): void {
-  const write = (text: string) => process.stderr.write(terminalSafe(text));
+  const write = (text: string) => standardStreams().err.write(terminalSafe(text));
   if (error instanceof SysconfigError) {
     if (error.exitCode === ExitCode.changesPending) return;
     write(`sysconfig: ${error.message}\n`);

@@ -11,6 +11,7 @@ import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
 import { terminalSafe, type CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
+import { standardStreams } from "./std-streams.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${projectRoot()}/package.json`, "utf8")) as { version: string };
@@ -166,7 +167,11 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
     .option("--verbose", "more detail on stderr")
     .showHelpAfterError()
     // Usage errors quote the command line: its control characters are shown, never sent to the terminal.
-    .configureOutput({ writeErr: (text) => process.stderr.write(terminalSafe(text)) })
+    // A closed stdout or stderr (`sysconfig --help | head -1`) drops the text instead of crashing (std-streams.ts).
+    .configureOutput({
+      writeOut: (text) => standardStreams().out.write(text),
+      writeErr: (text) => standardStreams().err.write(terminalSafe(text)),
+    })
     .exitOverride()
     .hook("preAction", (_program, actionCommand) => applyEnvironment(actionCommand, env));
 
