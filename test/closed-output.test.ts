@@ -42,7 +42,6 @@ function pipeline(command: string): Promise<{ code: number; stdout: string; stde
   });
 }
 
-
 describe("the CLI with a reader that went away", () => {
   it("plan --output json | head -c 10 prints 10 bytes and exits 0 without a stack trace", async () => {
     const repo = path.join(root, "big");
