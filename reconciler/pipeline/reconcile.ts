@@ -6,6 +6,7 @@
 // Each step lives in its own module; this file only strings them together.
 import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
 import { dependencyLevels } from "../apply/order.js";
+import { summarizeFailures } from "../apply/failure-summary.js";
 import { isFailure, type ChangeResult } from "../apply/result.js";
 import type { TargetConfig, TargetKind } from "../config/schema.js";
 import { loadDesiredState } from "../desired/load.js";
@@ -14,7 +15,6 @@ import { hasPendingChanges, summarize } from "../diff/summary.js";
 import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
 import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../errors.js";
 import type { ChangeSet, DesiredObject, DesiredState } from "../model.js";
-import { maskSecrets } from "../text/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, type LockWait } from "../targets/lock-wait.js";
 import type { Target, TargetOptions } from "../targets/target.js";
@@ -168,16 +168,17 @@ async function readPlan(
   return refusal ? { desired, changeSet, refusal } : { desired, changeSet };
 }
 
-/** The exit-1 error naming every change that did not converge, or undefined when all did. */
+/**
+ * The exit-1 error for the changes that did not converge (the first few named with their reason, the rest
+ * counted by reason: apply/failure-summary.ts), or undefined when all did.
+ */
 export function failureOf(outcome: ReconcileOutcome): RuntimeFailureError | undefined {
   const failed = (outcome.results ?? []).filter(isFailure);
   if (failed.length === 0) return undefined;
   const { system, environment } = outcome.changeSet;
-  const list = failed.map(
-    (r) => `${r.subject} (${r.status}${r.reason === undefined ? "" : `: ${maskSecrets(r.reason)}`})`,
-  );
   return new RuntimeFailureError(
     `reconcile of ${system} (${environment}) failed: ${failed.length} of ${outcome.results?.length ?? 0} change(s) did not converge: ` +
-      `${list.join("; ")}. Fix the cause and run reconcile again; it picks up from the actual state.`,
+      `${summarizeFailures(failed)}. Every change with its reason is in the report and in --output json. ` +
+      `Fix the cause and run reconcile again; it picks up from the actual state.`,
   );
 }
