@@ -100,8 +100,9 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
 function requestTimeoutOption(): Option {
   return new Option(
     "--request-timeout <seconds>",
-    "give up on one request to the target without an answer after this long (default: 30 for the " +
-      "fleet API and the Docker engine, 20 for each SSH hop's handshake, 15 for an SSH channel)",
+    "give up on one request to the target without an answer after this long, never sending it again " +
+      "(default: 30 for the fleet API, the Docker engine and the Kubernetes API, 20 for each SSH hop's " +
+      "handshake, 15 for an SSH channel)",
   ).argParser(seconds("a target cannot answer in no time; omit the flag for the defaults"));
 }
 

@@ -68,7 +68,11 @@ export async function createKubernetesTarget(
     kubeconfig: config.kubeconfig,
     env: options.env,
   });
-  const client = new KubernetesClient(connection, t.client);
+  // --request-timeout bounds each API request here as on the other targets.
+  const client = new KubernetesClient(connection, {
+    ...t.client,
+    ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
+  });
   const namespace = config.namespace;
   let desired: DesiredObject[] = [];
   let lock: KubernetesLock | undefined;
