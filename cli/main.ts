@@ -15,7 +15,13 @@ async function main(argv: string[]): Promise<number> {
   let io: CliIo | undefined;
   // Asked for once the options are parsed: --verbose, or SYSCONFIG_VERBOSE read like every boolean flag's variable.
   const verbose = () => program.opts().verbose === true;
-  const program = buildProgram(() => (io ??= processIo(verbose(), output)));
+  // Flags set by their SYSCONFIG_* variable: an error quoting such a flag says which variable set it.
+  const fromEnv: { flag: string; variable: string }[] = [];
+  const program = buildProgram(
+    () => (io ??= processIo(verbose(), output)),
+    process.env,
+    (flag, variable) => fromEnv.push({ flag, variable }),
+  );
   const json = jsonRequested(args, process.env, (name) =>
     program.commands.some((c) => c.name() === name && c.options.some((o) => o.long === "--output")),
   );
@@ -25,7 +31,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;
-  } catch (error) {
+  } catch (thrown) {
+    const error = namingVariables(thrown, fromEnv);
     failure = jsonError(
       error,
       args.find((a) => !a.startsWith("-")),
@@ -43,6 +50,31 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     if (document) streams.out.write(document.render(failure));
   }
+}
+
+/**
+ * A message that quotes a flag set by its variable (`--listen "x" failed: …` from SYSCONFIG_LISTEN) gets
+ * "(--listen was set by SYSCONFIG_LISTEN)": the operator looks for the value where it really is.
+ */
+function namingVariables(error: unknown, fromEnv: readonly { flag: string; variable: string }[]): unknown {
+  if (!(error instanceof SysconfigError)) return error;
+  const notes = fromEnv
+    .filter(({ flag, variable }) => !error.message.includes(variable) && quotes(error.message, flag))
+    .map(({ flag, variable }) => `${flag} was set by ${variable}`);
+  if (notes.length > 0) error.message = `${error.message} (${notes.join("; ")})`;
+  return error;
+}
+
+/** Whether `message` names `flag` as a whole word (--timeout, not --timeout-x or --lock-timeout). */
+function quotes(message: string, flag: string): boolean {
+  let at = message.indexOf(flag);
+  while (at >= 0) {
+    const before = message[at - 1] ?? " ";
+    const after = message[at + flag.length] ?? " ";
+    if (!/[\w-]/.test(before) && !/[\w-]/.test(after)) return true;
+    at = message.indexOf(flag, at + 1);
+  }
+  return false;
 }
 
 /** Prints the error, with its cause when verbose; credentials in URLs and control characters never reach the terminal. */

@@ -7,6 +7,7 @@ import { InvalidInputError } from "../reconciler/errors.js";
 import { projectRoot } from "../reconciler/render/templates.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
 import { booleanWord } from "./boolean-word.js";
+import { refuseIgnoredFlags } from "./flag-rules.js";
 import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
 import { terminalSafe, type CliIo } from "./io.js";
@@ -60,7 +61,11 @@ function nameEnvironment(command: Command): void {
  * value of a boolean's variable as "on" (SYSCONFIG_FORCE=false forcing), so booleans are parsed here: 1/true/yes,
  * 0/false/no, empty = unset, anything else is invalid input. For --no-X the variable is SYSCONFIG_X: 0 means --no-X.
  */
-function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
+function applyEnvironment(
+  command: Command,
+  env: NodeJS.ProcessEnv,
+  onEnvValue: (flag: string, variable: string) => void,
+): void {
   const lineage: Command[] = [];
   for (let c: Command | null = command; c !== null; c = c.parent) lineage.unshift(c);
   for (const cmd of lineage) {
@@ -81,6 +86,7 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
           throw invalid("expected 1, true or yes to turn it on, 0, false or no to turn it off, any case");
         }
         cmd.setOptionValueWithSource(key, on, "env");
+        onEnvValue(option.long ?? key, variable);
         continue;
       }
       let value: unknown = raw;
@@ -92,8 +98,18 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
         }
       }
       cmd.setOptionValueWithSource(key, value, "env");
+      onEnvValue(option.long ?? key, variable);
     }
   }
+}
+
+/** Where --target and --endpoint came from: the flag, or its SYSCONFIG_* variable (errors name it). */
+function sources(command: Command): { targetSource: string; endpointSource: string } {
+  const from = (key: string, flag: string) =>
+    command.getOptionValueSource(key) === "env"
+      ? (command.options.find((o) => o.attributeName() === key)?.envVar ?? flag)
+      : flag;
+  return { targetSource: from("target", "--target"), endpointSource: from("endpoint", "--endpoint") };
 }
 
 /** --request-timeout, for reconcile, plan and serve. */
@@ -161,7 +177,12 @@ function applyOptions(command: Command, held: "exit" | "skip"): Command {
 }
 
 /** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
-export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.env): Command {
+export function buildProgram(
+  io: () => CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Told of each flag whose value came from its SYSCONFIG_* variable, so errors can name the variable. */
+  onEnvValue: (flag: string, variable: string) => void = () => undefined,
+): Command {
   const program = new Command("sysconfig")
     .description("GitOps for container services: bump tags, bake config images, reconcile clusters.")
     .version(version(), "-V, --version")
@@ -174,7 +195,10 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
       writeErr: (text) => standardStreams().err.write(terminalSafe(text)),
     })
     .exitOverride()
-    .hook("preAction", (_program, actionCommand) => applyEnvironment(actionCommand, env));
+    .hook("preAction", (_program, actionCommand) => {
+      applyEnvironment(actionCommand, env, onEnvValue);
+      refuseIgnoredFlags(actionCommand);
+    });
 
   const repoOption = () =>
     new Option("--repo <path>", `config repo: the top directory of a local checkout (${repoDefault})`);
@@ -358,7 +382,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           : "\nExamples:\n  $ docker run --rm -v /var/run/fleet.sock:/var/run/fleet.sock acme/sysconfig:develop\n" +
               "  $ sysconfig reconcile --repo . --target docker --dry-run",
       )
-      .action(async (o: Record<string, unknown>) =>
+      .action(async (o: Record<string, unknown>, cmd: Command) =>
         (await import("./commands/reconcile.js")).runReconcile(
           {
             repo: await localRepo(o.repo as string | undefined, name),
@@ -377,6 +401,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             lockTimeout: o.lockTimeout as number | undefined,
             parallelism: o.parallelism as number | undefined,
             requestTimeout: o.requestTimeout as number | undefined,
+            ...sources(cmd),
           },
           withKubernetesFlags(io(), o),
         ),
@@ -442,7 +467,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
         "never two runs at once. GET /healthz, /status (JSON), /metrics (Prometheus). One JSON line per event on\n" +
         "stdout when it is not a terminal. SIGTERM: no new run, the running one stops at a safe point.",
     )
-    .action(async (o: Record<string, unknown>) =>
+    .action(async (o: Record<string, unknown>, cmd: Command) =>
       (await import("./commands/serve.js")).runServe(
         {
           repo: await localRepo(o.repo as string | undefined, "serve"),
@@ -463,6 +488,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           lockTimeout: o.lockTimeout as number | undefined,
           parallelism: o.parallelism as number | undefined,
           requestTimeout: o.requestTimeout as number | undefined,
+          ...sources(cmd),
           verbose: program.opts().verbose === true,
           version: version(),
         },

@@ -29,6 +29,7 @@ const FLOORS: readonly (readonly string[])[] = [
     "cli/new-directory.ts",
     "cli/std-streams.ts",
     "cli/json-document.ts",
+    "cli/flag-rules.ts",
   ],
   ["cli/images/", "cli/bump/"],
   ["cli/commands/"],

@@ -22,6 +22,9 @@ export interface LoadDesiredOptions {
   targetKind?: TargetKind;
   /** --endpoint: overrides the target's endpoint. */
   endpoint?: string;
+  /** Where targetKind and endpoint came from, for messages: "--target" (default) or "SYSCONFIG_TARGET", … */
+  targetSource?: string;
+  endpointSource?: string;
   reporter?: Reporter;
 }
 
@@ -107,15 +110,26 @@ export function resolveTarget(
   configured: TargetConfig,
   kind: TargetKind | undefined,
   endpoint: string | undefined,
+  sources: { target?: string; endpoint?: string } = {},
 ): TargetConfig {
   const base: Record<string, unknown> =
     kind === undefined || kind === configured.kind ? { ...configured } : { kind };
   if (endpoint !== undefined) base.endpoint = endpoint;
   const parsed = targetSchema.safeParse(base);
   if (!parsed.success) {
+    // Each problem names the value's source: the flag, its SYSCONFIG_* variable, or the config.
+    const named = parsed.error.issues.map((i) => {
+      const field = String(i.path[0] ?? "");
+      if (field === "endpoint" && endpoint !== undefined) {
+        return `${sources.endpoint ?? "--endpoint"} ${JSON.stringify(endpoint)}: ${i.message}`;
+      }
+      if (field === "kind" && kind !== undefined) {
+        return `${sources.target ?? "--target"} ${JSON.stringify(kind)}: ${i.message} (fleet, docker or kubernetes)`;
+      }
+      return `the environment's target.${i.path.join(".")}: ${i.message}`;
+    });
     throw new InvalidInputError(
-      `invalid target ${JSON.stringify(base)}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}. ` +
-        `--target takes fleet, docker or kubernetes.`,
+      `invalid target: ${named.join("; ")}. Fix the value named. Nothing was changed.`,
     );
   }
   return parsed.data;
@@ -131,7 +145,10 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
   const origin = await originOf(dir, options.environment);
   const environment = pickEnvironment(config, origin.environment, dir);
   const configured = config.environments[environment]?.target ?? { kind: "docker" as const };
-  const target = resolveTarget(configured, options.targetKind, options.endpoint);
+  const target = resolveTarget(configured, options.targetKind, options.endpoint, {
+    ...(options.targetSource !== undefined ? { target: options.targetSource } : {}),
+    ...(options.endpointSource !== undefined ? { endpoint: options.endpointSource } : {}),
+  });
 
   let files: RenderedFile[];
   if (target.kind === configured.kind) {
@@ -158,7 +175,7 @@ export async function loadDesiredState(dir: string, options: LoadDesiredOptions 
   } else {
     // rendered/ holds files for another target kind: render for the requested one, in memory.
     options.reporter?.warn(
-      `--target ${target.kind}: rendered/ is for ${configured.kind}, so services are rendered for ${target.kind} in memory (not what was reviewed).`,
+      `${options.targetSource ?? "--target"} ${target.kind}: rendered/ is for ${configured.kind}, so services are rendered for ${target.kind} in memory (not what was reviewed).`,
     );
     const overridden: SysconfigConfig = {
       ...config,

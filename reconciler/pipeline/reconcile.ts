@@ -38,6 +38,9 @@ export interface ReconcileRequest {
   requestTimeoutMs?: number;
   /** Who holds the lock, e.g. "host pid 123". */
   lockOwner: string;
+  /** Where targetKind and endpoint came from ("--endpoint" or "SYSCONFIG_ENDPOINT", …), named in errors. */
+  targetSource?: string;
+  endpointSource?: string;
 }
 
 export interface PlannedRun {
@@ -79,10 +82,13 @@ export async function runReconcile(
     targetKind: request.targetKind,
     endpoint: request.endpoint,
     reporter: deps.reporter,
+    ...(request.targetSource !== undefined ? { targetSource: request.targetSource } : {}),
+    ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
   });
   const levels = dependencyLevels(desired.services);
   const target = await deps.createTarget(desired.target, {
     endpoint: request.endpoint,
+    ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
     environment: desired.environment,
     reporter: deps.reporter,
     env: deps.env,

@@ -64,6 +64,10 @@ export async function createKubernetesTarget(
   const forceConflicts = parseBooleanWord(options.env.SYSCONFIG_FORCE_CONFLICTS, "SYSCONFIG_FORCE_CONFLICTS");
   const connection = await resolveConnection({
     endpoint: options.endpoint ?? config.endpoint,
+    endpointSource:
+      options.endpoint !== undefined
+        ? (options.endpointSource ?? "--endpoint")
+        : `the ${environment} environment's target.endpoint`,
     context: emptyToUndefined(options.env.SYSCONFIG_CONTEXT) ?? config.context,
     kubeconfig: config.kubeconfig,
     env: options.env,
