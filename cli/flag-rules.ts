@@ -21,9 +21,6 @@ interface FlagRule {
   fromEnvironmentToo?: boolean;
 }
 
-const PLAN_ONLY =
-  "--dry-run only plans: nothing is applied, waited for or locked. Drop the flag, or drop --dry-run to apply";
-
 const RULES: readonly FlagRule[] = [
   {
     commands: ["reconcile"],
@@ -33,18 +30,6 @@ const RULES: readonly FlagRule[] = [
       "reconcile takes --exit-code only with --dry-run (exit 2 when changes are pending); without --dry-run it " +
       "applies the changes. Add --dry-run, or run 'sysconfig plan --exit-code'",
     fromEnvironmentToo: true,
-  },
-  ...(["timeout", "waitLock", "lockTimeout", "parallelism"] as const).map((flag): FlagRule => ({
-    commands: ["reconcile"],
-    flag,
-    ignored: (v) => v.dryRun === true,
-    reason: PLAN_ONLY,
-  })),
-  {
-    commands: ["reconcile"],
-    flag: "wait",
-    ignored: (v) => v.dryRun === true && v.wait === false,
-    reason: PLAN_ONLY,
   },
   {
     commands: ["reconcile", "serve"],

@@ -320,18 +320,6 @@ describe("flags a command would ignore are refused, naming the flag and the comm
       'reconcile SYSCONFIG_EXIT_CODE="1" failed',
     ],
     [
-      "reconcile --dry-run --timeout",
-      ["reconcile", "--dry-run", "--timeout", "5"],
-      {},
-      "reconcile --timeout failed: --dry-run only plans",
-    ],
-    [
-      "reconcile --dry-run --no-wait",
-      ["reconcile", "--dry-run", "--no-wait"],
-      {},
-      "reconcile --no-wait failed: --dry-run only plans",
-    ],
-    [
       "reconcile --lock-timeout without --wait-lock",
       ["reconcile", "--lock-timeout", "5"],
       {},
