@@ -3,6 +3,7 @@ import type { Reporter } from "../reconciler/report/reporter.js";
 import { escapeForTerminal } from "../reconciler/text/escape.js";
 import { maskUrlUserinfo } from "../reconciler/text/url-userinfo.js";
 import { redactSecrets } from "./git/redact.js";
+import { standardStreams } from "./std-streams.js";
 
 /**
  * Every log line and error message on its way to stderr: passwords in URLs masked, control characters
@@ -23,20 +24,28 @@ export interface CliIo {
   cwd: string;
 }
 
-export function processIo(verbose: boolean): CliIo {
+/**
+ * The process's io. Results go to `out` (stdout, or main's JSON document under --output json); logs to
+ * stderr. Both streams are guarded: a reader that went away (EPIPE) drops the output, never the run.
+ */
+export function processIo(
+  verbose: boolean,
+  out: (text: string) => void = (text) => standardStreams().out.write(text),
+): CliIo {
+  const err = (text: string) => standardStreams().err.write(text);
   const isTTY = process.stdout.isTTY === true;
   const color = isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== "dumb";
   const errColor = process.stderr.isTTY === true && process.env.NO_COLOR === undefined;
   const paint = (code: string, text: string) => (errColor ? `\u001b[${code}m${text}\u001b[0m` : text);
   return {
     // Results are masked where they are made (plan, diffs); a URL's password is masked here once more.
-    out: (text) => process.stdout.write(maskUrlUserinfo(text.endsWith("\n") ? text : `${text}\n`)),
+    out: (text) => out(maskUrlUserinfo(text.endsWith("\n") ? text : `${text}\n`)),
     // Logs may quote an endpoint, a remote URL or a user's value: see terminalSafe.
     reporter: {
-      info: (message) => process.stderr.write(`${terminalSafe(message)}\n`),
-      warn: (message) => process.stderr.write(`${paint("33", "warning:")} ${terminalSafe(message)}\n`),
+      info: (message) => err(`${terminalSafe(message)}\n`),
+      warn: (message) => err(`${paint("33", "warning:")} ${terminalSafe(message)}\n`),
       debug: (message) => {
-        if (verbose) process.stderr.write(`${paint("2", terminalSafe(message))}\n`);
+        if (verbose) err(`${paint("2", terminalSafe(message))}\n`);
       },
     },
     color,

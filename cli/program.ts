@@ -7,11 +7,13 @@ import { InvalidInputError } from "../reconciler/errors.js";
 import { projectRoot } from "../reconciler/render/templates.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
 import { booleanWord } from "./boolean-word.js";
+import { refuseIgnoredFlags } from "./flag-rules.js";
 import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
 import { terminalSafe, type CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
 import { addSecretCommands } from "./commands/secret-program.js";
+import { standardStreams } from "./std-streams.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(`${projectRoot()}/package.json`, "utf8")) as { version: string };
@@ -68,7 +70,11 @@ function nameEnvironment(command: Command): void {
  * value of a boolean's variable as "on" (SYSCONFIG_FORCE=false forcing), so booleans are parsed here: 1/true/yes,
  * 0/false/no, empty = unset, anything else is invalid input. For --no-X the variable is SYSCONFIG_X: 0 means --no-X.
  */
-function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
+function applyEnvironment(
+  command: Command,
+  env: NodeJS.ProcessEnv,
+  onEnvValue: (flag: string, variable: string) => void,
+): void {
   const lineage: Command[] = [];
   for (let c: Command | null = command; c !== null; c = c.parent) lineage.unshift(c);
   for (const cmd of lineage) {
@@ -89,6 +95,7 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
           throw invalid("expected 1, true or yes to turn it on, 0, false or no to turn it off, any case");
         }
         cmd.setOptionValueWithSource(key, on, "env");
+        onEnvValue(option.long ?? key, variable);
         continue;
       }
       let value: unknown = raw;
@@ -100,16 +107,27 @@ function applyEnvironment(command: Command, env: NodeJS.ProcessEnv): void {
         }
       }
       cmd.setOptionValueWithSource(key, value, "env");
+      onEnvValue(option.long ?? key, variable);
     }
   }
+}
+
+/** Where --target and --endpoint came from: the flag, or its SYSCONFIG_* variable (errors name it). */
+function sources(command: Command): { targetSource: string; endpointSource: string } {
+  const from = (key: string, flag: string) =>
+    command.getOptionValueSource(key) === "env"
+      ? (command.options.find((o) => o.attributeName() === key)?.envVar ?? flag)
+      : flag;
+  return { targetSource: from("target", "--target"), endpointSource: from("endpoint", "--endpoint") };
 }
 
 /** --request-timeout, for reconcile, plan and serve. */
 function requestTimeoutOption(): Option {
   return new Option(
     "--request-timeout <seconds>",
-    "give up on one request to the target without an answer after this long (default: 30 for the " +
-      "fleet API and the Docker engine, 20 for each SSH hop's handshake, 15 for an SSH channel)",
+    "give up on one request to the target without an answer after this long, never sending it again " +
+      "(default: 30 for the fleet API, the Docker engine and the Kubernetes API, 20 for each SSH hop's " +
+      "handshake, 15 for an SSH channel)",
   ).argParser(seconds("a target cannot answer in no time; omit the flag for the defaults"));
 }
 
@@ -168,16 +186,28 @@ function applyOptions(command: Command, held: "exit" | "skip"): Command {
 }
 
 /** Builds the program. `io` carries stdout/stderr; `run` records the promise of the chosen command. */
-export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.env): Command {
+export function buildProgram(
+  io: () => CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+  /** Told of each flag whose value came from its SYSCONFIG_* variable, so errors can name the variable. */
+  onEnvValue: (flag: string, variable: string) => void = () => undefined,
+): Command {
   const program = new Command("sysconfig")
     .description("GitOps for container services: bump tags, bake config images, reconcile clusters.")
     .version(version(), "-V, --version")
     .option("--verbose", "more detail on stderr")
     .showHelpAfterError()
     // Usage errors quote the command line: its control characters are shown, never sent to the terminal.
-    .configureOutput({ writeErr: (text) => process.stderr.write(terminalSafe(text)) })
+    // A closed stdout or stderr (`sysconfig --help | head -1`) drops the text instead of crashing (std-streams.ts).
+    .configureOutput({
+      writeOut: (text) => standardStreams().out.write(text),
+      writeErr: (text) => standardStreams().err.write(terminalSafe(text)),
+    })
     .exitOverride()
-    .hook("preAction", (_program, actionCommand) => applyEnvironment(actionCommand, env));
+    .hook("preAction", (_program, actionCommand) => {
+      applyEnvironment(actionCommand, env, onEnvValue);
+      refuseIgnoredFlags(actionCommand);
+    });
 
   const repoOption = () =>
     new Option("--repo <path>", `config repo: the top directory of a local checkout (${repoDefault})`);
@@ -384,7 +414,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           : "\nExamples:\n  $ docker run --rm -v /var/run/fleet.sock:/var/run/fleet.sock acme/sysconfig:develop\n" +
               "  $ sysconfig reconcile --repo . --target docker --dry-run",
       )
-      .action(async (o: Record<string, unknown>) =>
+      .action(async (o: Record<string, unknown>, cmd: Command) =>
         (await import("./commands/reconcile.js")).runReconcile(
           {
             repo: await localRepo(o.repo as string | undefined, name),
@@ -403,6 +433,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
             lockTimeout: o.lockTimeout as number | undefined,
             parallelism: o.parallelism as number | undefined,
             requestTimeout: o.requestTimeout as number | undefined,
+            ...sources(cmd),
           },
           withIdentityFile(withKubernetesFlags(io(), o), o),
         ),
@@ -473,7 +504,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
         "never two runs at once. GET / (read-only web page, live), /healthz, /status (JSON), /metrics (Prometheus).\nOne JSON line per event on " +
         "stdout when it is not a terminal. SIGTERM: no new run, the running one stops at a safe point.",
     )
-    .action(async (o: Record<string, unknown>) =>
+    .action(async (o: Record<string, unknown>, cmd: Command) =>
       (await import("./commands/serve.js")).runServe(
         {
           repo: await localRepo(o.repo as string | undefined, "serve"),
@@ -495,6 +526,7 @@ export function buildProgram(io: () => CliIo, env: NodeJS.ProcessEnv = process.e
           lockTimeout: o.lockTimeout as number | undefined,
           parallelism: o.parallelism as number | undefined,
           requestTimeout: o.requestTimeout as number | undefined,
+          ...sources(cmd),
           verbose: program.opts().verbose === true,
           version: version(),
         },

@@ -294,3 +294,107 @@ describe("sysconfig build --base", () => {
     }
   });
 });
+
+describe("flags a command would ignore are refused, naming the flag and the command", () => {
+  let dir: string;
+  let fleet: FakeFleetServer;
+  beforeAll(async () => {
+    dir = path.join(root, "ignored-flags");
+    fleet = await startFleetServer({ transitionMs: 0 });
+    await writeConfigRepo(dir, "ignored", { hello: {} }, "staging");
+  });
+  afterAll(() => fleet.close());
+  const where = () => ["--repo", dir, "--environment", "staging", "--endpoint", fleet.endpoint];
+
+  it.each([
+    [
+      "reconcile --exit-code",
+      ["reconcile", "--exit-code"],
+      {},
+      "reconcile --exit-code failed: reconcile takes --exit-code only with --dry-run",
+    ],
+    [
+      "SYSCONFIG_EXIT_CODE=1 reconcile",
+      ["reconcile"],
+      { SYSCONFIG_EXIT_CODE: "1" },
+      'reconcile SYSCONFIG_EXIT_CODE="1" failed',
+    ],
+    [
+      "reconcile --lock-timeout without --wait-lock",
+      ["reconcile", "--lock-timeout", "5"],
+      {},
+      "reconcile --lock-timeout failed: --lock-timeout bounds --wait-lock only",
+    ],
+    [
+      "reconcile --no-wait --timeout",
+      ["reconcile", "--no-wait", "--timeout", "5"],
+      {},
+      "reconcile --timeout failed: --timeout bounds the health wait, which --no-wait skips",
+    ],
+  ])("%s: exit 3, nothing applied", async (_case, args, env, message) => {
+    const result = await runCli([...args, ...where()], { env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`sysconfig: ${message}`);
+    expect(fleet.units.size).toBe(0);
+  });
+
+  it("refuses them on build, render, bump and serve too, and names the command of an unknown flag", async () => {
+    const cases: [string[], string][] = [
+      [
+        ["build", "--skip-tip-check", "--repo", dir],
+        "build --skip-tip-check failed: the tip check runs only with --push",
+      ],
+      [["render", "--any-branch", "--repo", dir], "render --any-branch failed:"],
+      [
+        ["bump", "hello", "2-develop", "--dry-run", "--max-attempts", "3", "--repo", dir],
+        "bump --max-attempts failed:",
+      ],
+      [["serve", "--lock-timeout", "5", "--repo", dir], "serve --lock-timeout failed:"],
+      [["serve", "--exit-code", "--repo", dir], "unknown option '--exit-code'"],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(args);
+      expect({ args, code: result.code }).toEqual({ args, code: 3 });
+      expect(result.stderr).toContain(message);
+    }
+  });
+});
+
+describe("a value from a SYSCONFIG_* variable is named by its variable in errors", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = path.join(root, "env-sources");
+    await writeConfigRepo(dir, "sources", { hello: {} }, "staging");
+  });
+
+  it.each([
+    [{ SYSCONFIG_ENDPOINT: "bogus" }, "fleet endpoint 'bogus' (from SYSCONFIG_ENDPOINT) is invalid"],
+    [
+      { SYSCONFIG_ENDPOINT: "a\u0001b" },
+      'invalid target: SYSCONFIG_ENDPOINT "a\\u0001b": a string without control characters',
+    ],
+    [
+      { SYSCONFIG_TARGET: "docker", SYSCONFIG_ENDPOINT: "bogus" },
+      'docker endpoint "bogus" (from SYSCONFIG_ENDPOINT) is invalid',
+    ],
+    [{ SYSCONFIG_ENVIRONMENT: "nope" }, "(--environment was set by SYSCONFIG_ENVIRONMENT)"],
+  ])("plan with %j", async (env, message) => {
+    const args = [
+      "plan",
+      "--repo",
+      dir,
+      ...("SYSCONFIG_ENVIRONMENT" in env ? [] : ["--environment", "staging"]),
+    ];
+    const result = await runCli(args, { env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toContain("--target takes");
+  });
+
+  it("serve with SYSCONFIG_LISTEN", async () => {
+    const result = await runCli(["serve", "--repo", dir], { env: { SYSCONFIG_LISTEN: "bogus" } });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('--listen "bogus" failed');
+    expect(result.stderr).toContain("(--listen was set by SYSCONFIG_LISTEN)");
+  });
+});

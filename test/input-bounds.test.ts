@@ -118,6 +118,7 @@ describe("whole-number flags and their variables are bounded", () => {
       "--dry-run",
       "--timeout",
       "2147483",
+      "--wait-lock", // --lock-timeout without it is refused as ignored (cli/flag-rules.ts)
       "--lock-timeout",
       "2147483",
       "--parallelism",

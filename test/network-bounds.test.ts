@@ -8,6 +8,7 @@ import path from "node:path";
 import { checkBranchTip } from "../cli/images/branch-tip.js";
 import { silentReporter } from "../reconciler/report/reporter.js";
 import { createFleetTarget } from "../reconciler/targets/fleet/target.js";
+import { KubernetesClient } from "../reconciler/targets/kubernetes/client.js";
 import { writeFleetRepo } from "./fleet-server/config-repo.js";
 import { startBlackHole, type BlackHole } from "./helpers/black-hole.js";
 import { CLI, runCli } from "./helpers/cli.js";
@@ -246,4 +247,71 @@ describe("targets against an endpoint that accepts and never answers", () => {
       await target.close();
     }
   }, 30_000);
+});
+
+describe("a request that timed out is not sent again", () => {
+  let silent: BlackHole;
+  beforeAll(async () => {
+    silent = await startBlackHole();
+  });
+  afterAll(() => silent.close());
+
+  it.each(["plan", "reconcile"])(
+    "fleet %s: the two list walks, one connection each, nothing sent after the first timeout",
+    async (command) => {
+      const staging = path.join(root, `fleet-once-${command}`);
+      await writeFleetRepo(staging, { name: "once", endpoint: "http://127.0.0.1:1", services: { web: {} } });
+      const before = silent.accepted();
+      const { result, seconds } = await timed(() =>
+        runCli([
+          command,
+          "--repo",
+          staging,
+          "--environment",
+          "staging",
+          "--endpoint",
+          `http://127.0.0.1:${silent.port}`,
+          "--request-timeout",
+          "2",
+        ]),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("within 2 s; if it is only slow, raise --request-timeout");
+      expect(seconds).toBeLessThan(12);
+      // The list of units and the list of states went out side by side; when one timed out the run ended
+      // and the other was abandoned, not retried on a new connection.
+      expect(silent.accepted() - before).toBe(2);
+      expect(await silent.drained(3_000)).toBe(0);
+    },
+    30_000,
+  );
+
+  it("kubernetes: a request without an answer fails once after the bound, naming it", async () => {
+    const client = new KubernetesClient(
+      {
+        server: new URL(`https://127.0.0.1:${silent.port}`),
+        source: "test",
+        tls: {},
+        headers: () => Promise.resolve({}),
+      },
+      { timeoutMs: 500, backoffMs: 10 },
+    );
+    const before = silent.accepted();
+    try {
+      const { result, seconds } = await timed(() =>
+        client.request("GET", "/api").then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
+      expect((result as Error).message).toBe(
+        `kubernetes GET /api failed: no answer from the Kubernetes API at https://127.0.0.1:${silent.port} ` +
+          "within 0.5 s; if it is only slow, raise --request-timeout SECONDS (SYSCONFIG_REQUEST_TIMEOUT)",
+      );
+      expect(seconds).toBeLessThan(3);
+      expect(silent.accepted() - before).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
 });

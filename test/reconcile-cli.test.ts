@@ -64,7 +64,12 @@ describe("sysconfig plan / reconcile: invalid input exits 3", () => {
       ]);
       expect(result.code).toBe(3);
       expect(result.stderr).toMatch(/sysconfig\.yaml.*name: expected/s);
-      expect(result.stdout).toBe("");
+      // --output json: the error as one JSON document on stdout (the readable message stays on stderr).
+      const doc = JSON.parse(result.stdout) as {
+        error: { exitCode: number; class: string; message: string };
+      };
+      expect(doc.error).toMatchObject({ exitCode: 3, class: "InvalidInputError" });
+      expect(doc.error.message).toMatch(/sysconfig\.yaml.*name: expected/s);
     } finally {
       await broken.cleanup();
     }

@@ -185,3 +185,28 @@ it("a receiver that never answers delays no run: the post times out on its own a
   expect(Date.parse(timedOut.time)).toBeGreaterThan(Date.parse(second.time));
   expect((await fetch(`${serve.base}/healthz`)).status).toBe(200);
 });
+
+it("sends the credentials of a notify URL with user:password as an Authorization header, never in the log", async () => {
+  const seen: { auth: string | undefined; path: string }[] = [];
+  const base = await listen((req, res) => {
+    seen.push({ auth: req.headers.authorization, path: req.url ?? "" });
+    req.resume();
+    req.on("end", () => res.writeHead(200).end("ok"));
+  });
+  const url = base.replace("http://", "http://hook-user:p%40ss-w0rd-9137@");
+  const { repo } = await configRepo("notify-auth");
+  serve = await startServe(["--repo", repo, "--environment", "staging", "--schedule", "0 0 1 1 *"], {
+    env: { SYSCONFIG_NOTIFY_URL: url },
+  });
+  await serve.waitFor((e) => e.event === "notify.sent" && e.run === 1);
+  expect(seen).toEqual([
+    {
+      auth: `Basic ${Buffer.from("hook-user:p@ss-w0rd-9137").toString("base64")}`,
+      path: `/services/T000/B000/${HOOK_TOKEN}`,
+    },
+  ]);
+  const log = JSON.stringify(serve.events) + serve.stderr();
+  expect(log).not.toContain("p%40ss-w0rd-9137");
+  expect(log).not.toContain("p@ss-w0rd-9137");
+  expect(serve.named("notify.failed")).toEqual([]);
+});

@@ -155,7 +155,7 @@ describe("webhook signature", () => {
     expect(putHook.status).toBe(405);
     const postStatus = await fetch(`${s.base}/status`, { method: "POST", body: "{}" });
     expect(postStatus.status).toBe(405);
-    expect(postStatus.headers.get("allow")).toBe("GET");
+    expect(postStatus.headers.get("allow")).toBe("GET, HEAD");
     expect((await fetch(`${s.base}/hooks/other`, { method: "POST" })).status).toBe(404);
     await new Promise((r) => setTimeout(r, 300));
     expect(s.named("run.started")).toHaveLength(1);

@@ -19,6 +19,9 @@ export interface ApplyFlags {
   parallelism?: number;
   /** Seconds one request to the target (or one SSH hop's handshake) may take (default 30). */
   requestTimeout?: number;
+  /** Where --target and --endpoint came from: the flag, or its SYSCONFIG_* variable (named in errors). */
+  targetSource?: string;
+  endpointSource?: string;
 }
 
 export function applyRequest(flags: ApplyFlags): Omit<ReconcileRequest, "planOnly" | "lockOwner"> {
@@ -34,5 +37,7 @@ export function applyRequest(flags: ApplyFlags): Omit<ReconcileRequest, "planOnl
     lockTimeoutSeconds: flags.lockTimeout,
     parallelism: flags.parallelism,
     ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout * 1000 } : {}),
+    ...(flags.targetSource !== undefined ? { targetSource: flags.targetSource } : {}),
+    ...(flags.endpointSource !== undefined ? { endpointSource: flags.endpointSource } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // JSON-lines progress streams turned into events and typed errors.
 import Docker from "dockerode";
 import { InvalidInputError, reasonOf, RuntimeFailureError } from "../../reconciler/errors.js";
+import { boundEngineConnect } from "../../reconciler/targets/docker/connect-bound.js";
 import { parseDockerHost } from "../../reconciler/targets/docker/endpoint.js";
 import { MAX_TIMER_SECONDS } from "../number-flags.js";
 
@@ -17,7 +18,11 @@ export interface EngineEvent {
   errorDetail?: { message?: string; code?: number };
 }
 
-/** How long connecting to the engine may take: an unreachable DOCKER_HOST fails instead of hanging. */
+/**
+ * How long connecting to the engine may take: an unreachable DOCKER_HOST fails instead of hanging. A real
+ * connect bound, cleared when the socket connects (reconciler/targets/docker/connect-bound.ts); the time
+ * a build takes to upload its context and get the engine's first answer is under the silence bound.
+ */
 export const CONNECT_TIMEOUT_MS = 15_000;
 /**
  * How long the engine may stay silent on one request before it is abandoned. A build or push streams
@@ -35,13 +40,15 @@ export function dockerClient(
   timeouts: { connectMs?: number; silenceMs?: number } = {},
 ): Docker {
   const fromEnv = checkDockerEnvironment(env);
-  // docker-modem takes connectionTimeout; @types/dockerode does not list it (hence the variable, not a literal).
-  const options: Docker.DockerOptions & { connectionTimeout: number } = {
-    connectionTimeout: timeouts.connectMs ?? CONNECT_TIMEOUT_MS,
+  const options: Docker.DockerOptions = {
     timeout: timeouts.silenceMs ?? fromEnv ?? SILENCE_TIMEOUT_MS,
     ...defaultTcpPort(env),
   };
-  return new Docker(options);
+  return boundEngineConnect(
+    new Docker(options),
+    timeouts.connectMs ?? CONNECT_TIMEOUT_MS,
+    engineAddress(env),
+  );
 }
 
 /**

@@ -23,6 +23,9 @@ export interface LoadDesiredOptions {
   targetKind?: TargetKind;
   /** --endpoint: overrides the target's endpoint. */
   endpoint?: string;
+  /** Where targetKind and endpoint came from, for messages: "--target" (default) or "SYSCONFIG_TARGET", … */
+  targetSource?: string;
+  endpointSource?: string;
   reporter?: Reporter;
 }
 
@@ -83,15 +86,26 @@ export function resolveTarget(
   configured: TargetConfig,
   kind: TargetKind | undefined,
   endpoint: string | undefined,
+  sources: { target?: string; endpoint?: string } = {},
 ): TargetConfig {
   const base: Record<string, unknown> =
     kind === undefined || kind === configured.kind ? { ...configured } : { kind };
   if (endpoint !== undefined) base.endpoint = endpoint;
   const parsed = targetSchema.safeParse(base);
   if (!parsed.success) {
+    // Each problem names the value's source: the flag, its SYSCONFIG_* variable, or the config.
+    const named = parsed.error.issues.map((i) => {
+      const field = String(i.path[0] ?? "");
+      if (field === "endpoint" && endpoint !== undefined) {
+        return `${sources.endpoint ?? "--endpoint"} ${JSON.stringify(endpoint)}: ${i.message}`;
+      }
+      if (field === "kind" && kind !== undefined) {
+        return `${sources.target ?? "--target"} ${JSON.stringify(kind)}: ${i.message} (fleet, docker or kubernetes)`;
+      }
+      return `the environment's target.${i.path.join(".")}: ${i.message}`;
+    });
     throw new InvalidInputError(
-      `invalid target ${JSON.stringify(base)}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}. ` +
-        `--target takes fleet, docker or kubernetes.`,
+      `invalid target: ${named.join("; ")}. Fix the value named. Nothing was changed.`,
     );
   }
   return parsed.data;
@@ -107,6 +121,8 @@ export interface DesiredSource {
   target: TargetConfig;
   origin: Origin;
   reporter?: Reporter;
+  /** Where a --target override came from ("--target" or "SYSCONFIG_TARGET"), named in messages. */
+  targetSource?: string;
 }
 
 /**
@@ -121,7 +137,10 @@ export async function readDesiredSource(
   const origin = await originOf(dir, options.environment);
   const environment = pickEnvironment(config, origin.environment, dir);
   const configured = config.environments[environment]?.target ?? { kind: "docker" as const };
-  const target = resolveTarget(configured, options.targetKind, options.endpoint);
+  const target = resolveTarget(configured, options.targetKind, options.endpoint, {
+    ...(options.targetSource !== undefined ? { target: options.targetSource } : {}),
+    ...(options.endpointSource !== undefined ? { endpoint: options.endpointSource } : {}),
+  });
   return {
     dir,
     config,
@@ -130,6 +149,7 @@ export async function readDesiredSource(
     target,
     origin,
     ...(options.reporter ? { reporter: options.reporter } : {}),
+    ...(options.targetSource !== undefined ? { targetSource: options.targetSource } : {}),
   };
 }
 
@@ -165,7 +185,7 @@ export async function renderDesiredState(source: DesiredSource): Promise<Desired
   } else {
     // rendered/ holds files for another target kind: render for the requested one, in memory.
     source.reporter?.warn(
-      `--target ${target.kind}: rendered/ is for ${configured.kind}, so services are rendered for ${target.kind} in memory (not what was reviewed).`,
+      `${source.targetSource ?? "--target"} ${target.kind}: rendered/ is for ${configured.kind}, so services are rendered for ${target.kind} in memory (not what was reviewed).`,
     );
     const overridden: SysconfigConfig = {
       ...config,

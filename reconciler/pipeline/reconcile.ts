@@ -6,6 +6,7 @@
 // The target's first reads start while the desired state is rendered. Each step lives in its own module; this file only strings them together.
 import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
 import { dependencyLevels } from "../apply/order.js";
+import { summarizeFailures } from "../apply/failure-summary.js";
 import { isFailure, type ChangeResult } from "../apply/result.js";
 import type { TargetConfig, TargetKind } from "../config/schema.js";
 import { readDesiredSource, renderDesiredState } from "../desired/load.js";
@@ -15,7 +16,6 @@ import { hasPendingChanges, summarize } from "../diff/summary.js";
 import { checkPruneGuard, type PruneGuardOptions } from "../diff/prune-guard.js";
 import { reasonOf, RuntimeFailureError, type SafetyRefusalError } from "../errors.js";
 import type { ChangeSet, DesiredObject, DesiredState } from "../model.js";
-import { maskSecrets } from "../text/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, type LockWait } from "../targets/lock-wait.js";
 import type { Target, TargetOptions } from "../targets/target.js";
@@ -41,6 +41,9 @@ export interface ReconcileRequest {
   lockOwner: string;
   /** age identity that decrypts the environment's secrets (default SYSCONFIG_IDENTITY_FILE); plan needs none. */
   identityFile?: string;
+  /** Where targetKind and endpoint came from ("--endpoint" or "SYSCONFIG_ENDPOINT", …), named in errors. */
+  targetSource?: string;
+  endpointSource?: string;
 }
 
 export interface PlannedRun {
@@ -84,12 +87,15 @@ export async function runReconcile(
     targetKind: request.targetKind,
     endpoint: request.endpoint,
     reporter: deps.reporter,
+    ...(request.targetSource !== undefined ? { targetSource: request.targetSource } : {}),
+    ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
   });
   // The target needs only its config: it is created, and its reads start, while the desired state is
   // rendered and checked, so a no-op costs max(local work, reads), not their sum. A render or config
   // error still ends the run (exit 3) before anything is written, and the reads are abandoned.
   const targetReady = deps.createTarget(source.target, {
     endpoint: request.endpoint,
+    ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
     environment: source.environment,
     reporter: deps.reporter,
     env: deps.env,
@@ -197,16 +203,17 @@ async function readPlan(
   return refusal ? { desired, changeSet, refusal } : { desired, changeSet };
 }
 
-/** The exit-1 error naming every change that did not converge, or undefined when all did. */
+/**
+ * The exit-1 error for the changes that did not converge (the first few named with their reason, the rest
+ * counted by reason: apply/failure-summary.ts), or undefined when all did.
+ */
 export function failureOf(outcome: ReconcileOutcome): RuntimeFailureError | undefined {
   const failed = (outcome.results ?? []).filter(isFailure);
   if (failed.length === 0) return undefined;
   const { system, environment } = outcome.changeSet;
-  const list = failed.map(
-    (r) => `${r.subject} (${r.status}${r.reason === undefined ? "" : `: ${maskSecrets(r.reason)}`})`,
-  );
   return new RuntimeFailureError(
     `reconcile of ${system} (${environment}) failed: ${failed.length} of ${outcome.results?.length ?? 0} change(s) did not converge: ` +
-      `${list.join("; ")}. Fix the cause and run reconcile again; it picks up from the actual state.`,
+      `${summarizeFailures(failed)}. Every change with its reason is in the report and in --output json. ` +
+      `Fix the cause and run reconcile again; it picks up from the actual state.`,
   );
 }

@@ -1,5 +1,8 @@
 // serve's HTTP surface: a fixed table of routes, 404 for any other path, 405 (with Allow) for a wrong
 // method. Handlers live in their own files; this file only listens, routes and answers.
+// A route matches the request's raw path exactly: nothing is decoded or normalised, so `/hooks/../status`,
+// `/hooks/%2e%2e/metrics` or `//status` are no route at all (404), never another route that operators keep
+// internal while exposing /hooks/. HEAD on a GET route answers as GET does, without the body.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { RuntimeFailureError, reasonOf } from "../errors.js";
@@ -77,17 +80,30 @@ export async function startHttpServer(
   };
 }
 
+/** The request target's path as sent, up to any query: no URL parsing (which resolves `..` and `%2e%2e`). */
+export function rawPath(target: string | undefined): string {
+  const raw = target ?? "";
+  const end = raw.search(/[?#]/);
+  return end < 0 ? raw : raw.slice(0, end);
+}
+
+/** The methods a route answers: a GET route answers HEAD too. */
+function methodsOf(route: Route): string[] {
+  return route.method === "GET" ? ["GET", "HEAD"] : [route.method];
+}
+
 async function answer(req: http.IncomingMessage, routes: Record<string, Route>): Promise<Reply> {
-  const path = new URL(req.url ?? "/", "http://serve").pathname;
+  const path = rawPath(req.url);
   const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
   if (route === undefined) {
     req.resume();
     return json(404, { error: `no such path ${path}; serve answers ${Object.keys(routes).join(", ")}` });
   }
-  if (req.method !== route.method) {
+  const methods = methodsOf(route);
+  if (!methods.includes(req.method ?? "")) {
     req.resume();
     route.onWrongMethod?.();
-    return json(405, { error: `${path} takes ${route.method} only` }, { allow: route.method });
+    return json(405, { error: `${path} takes ${methods.join(" or ")} only` }, { allow: methods.join(", ") });
   }
   return route.handle(req);
 }
@@ -102,8 +118,10 @@ function send(res: http.ServerResponse, reply: Reply): void {
     reply.contentType === undefined ? `${JSON.stringify(reply.body, null, 2)}\n` : String(reply.body);
   res.writeHead(reply.status, {
     "content-type": reply.contentType ?? "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
     "cache-control": "no-store",
     ...reply.headers,
   });
+  // For HEAD, Node sends the headers (the same length as GET's) and no body.
   res.end(text);
 }

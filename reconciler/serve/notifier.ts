@@ -1,6 +1,8 @@
 // Posts chat messages to a Slack-compatible incoming webhook. Fire and forget: send() returns at once,
 // the post has a timeout, and a failure is only logged, so a slow or broken chat never delays or fails
-// a run. The URL is a secret (it holds the hook's token): it is never logged, only its host.
+// a run. The URL is a secret (it holds the hook's token): it is never logged, only its host. Credentials in
+// the URL (https://user:pass@host/…, which fetch refuses to send) go as an Authorization: Basic header, as
+// curl sends them.
 import { reasonOf } from "../errors.js";
 import type { EventLog } from "./event-log.js";
 import type { ChatMessage } from "./notification.js";
@@ -17,13 +19,17 @@ export interface Notifier {
 export function createNotifier(url: URL, log: EventLog, timeoutMs = NOTIFY_TIMEOUT_MS): Notifier {
   const inFlight = new Set<Promise<void>>();
   const closing = new AbortController();
-  const host = url.host;
+  const { target, authorization } = withoutUserinfo(url);
+  const host = target.host;
   const post = async (message: ChatMessage, run: number): Promise<void> => {
     const started = Date.now();
     try {
-      const response = await fetch(url, {
+      const response = await fetch(target, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(authorization === undefined ? {} : { authorization }),
+        },
         body: JSON.stringify(message),
         signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), closing.signal]),
       });
@@ -64,6 +70,17 @@ export function createNotifier(url: URL, log: EventLog, timeoutMs = NOTIFY_TIMEO
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** The URL without user:password, and those as a Basic Authorization header value (undefined when none). */
+export function withoutUserinfo(url: URL): { target: URL; authorization?: string } {
+  if (url.username === "" && url.password === "") return { target: url };
+  const target = new URL(url.href);
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  target.username = "";
+  target.password = "";
+  return { target, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` };
 }
 
 /** fetch's "fetch failed" with the reason underneath (ECONNREFUSED, …). */

@@ -90,6 +90,8 @@ export interface Target {
 export interface TargetOptions {
   /** --endpoint: overrides the environment's configured endpoint. */
   endpoint?: string;
+  /** Where `endpoint` came from, for messages: "--endpoint" (default) or "SYSCONFIG_ENDPOINT". */
+  endpointSource?: string;
   /** The environment (config branch) this run reconciles: fleet records it in its ownership marker. */
   environment?: string;
   reporter: Reporter;

@@ -7,6 +7,7 @@ import Dockerode from "dockerode";
 import { InvalidInputError, reasonOf } from "../../errors.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../target.js";
 import { parseDockerHost, type DockerHostAddress } from "./endpoint.js";
+import { boundEngineConnect } from "./connect-bound.js";
 import { EngineTimeoutError } from "./engine-errors.js";
 
 export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
@@ -28,7 +29,8 @@ export function connectDocker(
   timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
 ): Dockerode {
   const host = parseDockerHost(address.value, address.from, ["unix", "tcp", "http", "https"]);
-  return bounded(dockerodeFor(host, address, env, timeoutMs), host, timeoutMs);
+  const docker = boundEngineConnect(dockerodeFor(host, address, env, timeoutMs), timeoutMs, host.shown);
+  return bounded(docker, host, timeoutMs);
 }
 
 function dockerodeFor(
@@ -37,8 +39,9 @@ function dockerodeFor(
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
 ): Dockerode {
-  // connectionTimeout (docker-modem) runs until the response headers: it bounds a silent engine too.
-  const timeouts = { timeout: timeoutMs, connectionTimeout: timeoutMs } as Dockerode.DockerOptions;
+  // The silence bound (the socket's idle time); the connect bound is added by boundEngineConnect, since
+  // docker-modem's connectionTimeout runs until the engine answers (connect-bound.ts).
+  const timeouts = { timeout: timeoutMs } as Dockerode.DockerOptions;
   if (host.kind === "unix") return new Dockerode({ socketPath: host.socketPath, ...timeouts });
   if (host.kind !== "tcp") throw new InvalidInputError(`docker endpoint '${address.value}' is not supported`);
   const tls = host.scheme === "https" || (env.DOCKER_TLS_VERIFY ?? "") !== "";

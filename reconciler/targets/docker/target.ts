@@ -30,7 +30,7 @@ export function createDockerTarget(
     connectDocker(
       dockerAddress(
         options.endpoint !== undefined
-          ? { value: options.endpoint, from: "--endpoint" }
+          ? { value: options.endpoint, from: options.endpointSource ?? "--endpoint" }
           : config.endpoint !== undefined
             ? {
                 value: config.endpoint,

@@ -1,6 +1,9 @@
 // fleet HTTP API v1 client: unix socket, TCP or any stream (SSH tunnel); every list is paged through
 // nextPageToken; timeouts on every request; transient failures (connection reset, timeout, 429, 5xx)
-// retried with jittered backoff, permanent ones (other 4xx) not.
+// retried with jittered backoff, permanent ones (other 4xx) not. A request that timed out is never sent
+// again, and once the client is closed (the run failed or ended) nothing is retried: the requests still in
+// flight beside a failed one (the two list walks) died with their sockets, and retrying them made a silent
+// fleetd cost twice --request-timeout.
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { RuntimeFailureError, SysconfigError, reasonOf } from "../../errors.js";
@@ -97,6 +100,8 @@ export class FleetClient {
   private readonly backoffMs: number;
   /** Requests issued, retries included (the benchmarks print it). */
   requests = 0;
+  /** Aborted by close(): ends backoff pauses, and no request is retried after it. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: FleetClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -183,6 +188,7 @@ export class FleetClient {
   /** Ends every connection; requests in flight fail without retries, and no new one starts. */
   close(): void {
     this.closed = true;
+    this.closing.abort();
     this.agent.destroy();
   }
   private closed = false;
@@ -222,8 +228,8 @@ export class FleetClient {
         if (this.closed) throw closedError(label, error);
         if (error instanceof SysconfigError) {
           // From the SSH tunnel: already names the hop and the operation.
-          if (error instanceof RuntimeFailureError && error.transient && attempt < this.retries) {
-            await sleep(this.delay(attempt));
+          if (error instanceof RuntimeFailureError && error.transient && this.mayRetry(attempt)) {
+            await this.pause(this.delay(attempt));
             continue;
           }
           throw error;
@@ -237,8 +243,8 @@ export class FleetClient {
         }
         const code = (error as NodeJS.ErrnoException).code ?? "";
         const transient = TRANSIENT_CODES.has(code) || /socket hang up|timed out/.test(reasonOf(error));
-        if (transient && attempt < this.retries) {
-          await sleep(this.delay(attempt));
+        if (transient && this.mayRetry(attempt)) {
+          await this.pause(this.delay(attempt));
           continue;
         }
         throw new FleetRequestError(
@@ -254,12 +260,36 @@ export class FleetClient {
       if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return res;
       const reason = errorMessage(res);
       const transient = isTransientStatus(res.status);
-      if (transient && attempt < this.retries) {
-        await sleep(this.delay(attempt, res.retryAfter));
+      if (transient && this.mayRetry(attempt)) {
+        await this.pause(this.delay(attempt, res.retryAfter));
         continue;
       }
       const retried = attempt > 0 ? ` (after ${attempt + 1} attempts)` : "";
       throw new FleetRequestError(res.status, reason, `${label} failed: ${reason}${retried}`, { transient });
+    }
+  }
+
+  private mayRetry(attempt: number): boolean {
+    return attempt < this.retries && !this.closing.signal.aborted;
+  }
+
+  /** A backoff pause that close() ends at once; a request started after close() fails on the destroyed agent. */
+  private async pause(ms: number): Promise<void> {
+    const signal = this.closing.signal;
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done);
+    });
+    if (signal.aborted) {
+      throw new FleetRequestError(0, "the client was closed", "fleet request abandoned: the run ended", {
+        transient: false,
+      });
     }
   }
 
@@ -344,10 +374,6 @@ function socketLike(stream: Duplex): Duplex {
   s.unref = () => s;
   stream.once("close", () => clearTimeout(timer));
   return stream;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function str(value: unknown): string {

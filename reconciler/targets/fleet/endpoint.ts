@@ -7,12 +7,14 @@ export type FleetEndpoint =
   | { kind: "unix"; socketPath: string; url: string }
   | { kind: "http"; host: string; port: number; url: string };
 
-export function parseFleetEndpoint(raw: string): FleetEndpoint {
+/** `from` names where the address came from (--endpoint, SYSCONFIG_ENDPOINT, the config), said when it is invalid. */
+export function parseFleetEndpoint(raw: string, from?: string): FleetEndpoint {
+  const where = from === undefined ? "" : ` (from ${from})`;
   if (raw.startsWith("unix://")) {
     const socketPath = raw.slice("unix://".length);
     if (!socketPath.startsWith("/")) {
       throw new InvalidInputError(
-        `fleet endpoint '${raw}' is invalid: a unix endpoint needs an absolute socket path, e.g. ${DEFAULT_FLEET_ENDPOINT}`,
+        `fleet endpoint '${raw}'${where} is invalid: a unix endpoint needs an absolute socket path, e.g. ${DEFAULT_FLEET_ENDPOINT}`,
       );
     }
     return { kind: "unix", socketPath, url: raw };
@@ -22,13 +24,13 @@ export function parseFleetEndpoint(raw: string): FleetEndpoint {
     url = new URL(raw);
   } catch (error) {
     throw new InvalidInputError(
-      `fleet endpoint '${raw}' is invalid: expected unix:///path/to/fleet.sock or http://host:port`,
+      `fleet endpoint '${raw}'${where} is invalid: expected unix:///path/to/fleet.sock or http://host:port`,
       { cause: error },
     );
   }
   if (url.protocol !== "http:" || (url.pathname !== "/" && url.pathname !== "") || url.search !== "") {
     throw new InvalidInputError(
-      `fleet endpoint '${raw}' is invalid: expected unix:///path/to/fleet.sock or http://host:port (fleet's API has no TLS; use the SSH tunnel to cross networks)`,
+      `fleet endpoint '${raw}'${where} is invalid: expected unix:///path/to/fleet.sock or http://host:port (fleet's API has no TLS; use the SSH tunnel to cross networks)`,
     );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");

@@ -50,7 +50,12 @@ export function createFleetTarget(
   tuning: Partial<FleetTuning> = {},
 ): FleetTarget {
   const t = { ...DEFAULT_FLEET_TUNING, ...tuning };
-  const endpoint = parseFleetEndpoint(options.endpoint ?? config.endpoint ?? DEFAULT_FLEET_ENDPOINT);
+  const endpoint = parseFleetEndpoint(
+    options.endpoint ?? config.endpoint ?? DEFAULT_FLEET_ENDPOINT,
+    options.endpoint !== undefined
+      ? (options.endpointSource ?? "--endpoint")
+      : `the ${options.environment ?? ""} environment's target.endpoint`,
+  );
   const tunnel = config.tunnel
     ? createSshTunnel(config.tunnel, {
         env: options.env,

@@ -1,6 +1,8 @@
 // A thin HTTPS client for the Kubernetes API: keep-alive connections bounded to `maxSockets`, a timeout
 // on every request, and transient failures (connection reset, 429 with its Retry-After, 5xx) retried
-// with jittered backoff; permanent ones (other 4xx) are not. Counts requests by verb (benchmarks).
+// with jittered backoff; permanent ones (other 4xx) are not. A request that timed out is not sent again
+// (the bound is on the whole wait: retries made a silent API server cost six times --request-timeout),
+// and nothing is retried once the client is closed. Counts requests by verb (benchmarks).
 import https from "node:https";
 import { RuntimeFailureError, reasonOf } from "../../errors.js";
 import { pause } from "../lock-wait.js";
@@ -77,6 +79,8 @@ export class KubernetesClient {
   /** Requests sent, retries included, by HTTP verb (and "list" for collection GETs). */
   readonly counts: Record<string, number> = {};
   requests = 0;
+  /** Set by close(): requests failing after it (their sockets were destroyed) are not retried. */
+  private closed = false;
 
   constructor(
     readonly connection: Connection,
@@ -104,15 +108,19 @@ export class KubernetesClient {
           return { status: res.status, body: parseBody(res.body, res.status < 300) as T };
         }
         const error = statusError(what, res.status, res.body);
-        if (!error.transient || attempt >= this.tuning.retries) throw error;
+        if (!error.transient || attempt >= this.tuning.retries || this.closed) throw error;
         retryAfterMs = parseRetryAfter(res.retryAfter);
       } catch (error) {
         if (error instanceof KubernetesRequestError) {
-          if (!error.transient || attempt >= this.tuning.retries) throw error;
+          if (!error.transient || attempt >= this.tuning.retries || this.closed) throw error;
         } else {
           const code = (error as NodeJS.ErrnoException).code ?? "";
-          const transient = TRANSIENT_CODES.has(code) || error instanceof TimeoutError;
-          const reason = `${reasonOf(error)} (${this.server})`;
+          const transient = TRANSIENT_CODES.has(code) && !this.closed;
+          const reason =
+            error instanceof TimeoutError
+              ? `no answer from the Kubernetes API at ${this.server} within ${this.tuning.timeoutMs / 1000} s; ` +
+                `if it is only slow, raise --request-timeout SECONDS (SYSCONFIG_REQUEST_TIMEOUT)`
+              : `${reasonOf(error)} (${this.server})`;
           if (!transient || attempt >= this.tuning.retries || options.signal?.aborted === true) {
             throw new KubernetesRequestError(0, code, reason, [], `${what} failed: ${reason}`, {
               cause: error,
@@ -170,10 +178,12 @@ export class KubernetesClient {
   }
 
   close(): void {
+    this.closed = true;
     this.agent.destroy();
   }
 }
 
+/** No answer within the request timeout: not transient, never sent again. */
 class TimeoutError extends Error {}
 
 /** JSON of a 2xx answer; an accepted error status may come as plain text (a 404 of an unserved group). */

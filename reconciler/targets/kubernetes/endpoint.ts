@@ -16,6 +16,8 @@ export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccoun
 export interface ConnectionRequest {
   /** --endpoint: an https:// API server URL replacing the kubeconfig's server. */
   endpoint?: string | undefined;
+  /** Where `endpoint` came from (--endpoint, SYSCONFIG_ENDPOINT, the config), said when it is invalid. */
+  endpointSource?: string | undefined;
   /** --context: a kubeconfig context other than its current one. */
   context?: string | undefined;
   /** The target config's kubeconfig file (relative paths against the working directory). */
@@ -61,7 +63,10 @@ function inClusterConnection(request: ConnectionRequest): Connection {
   const source = "the in-cluster service account";
   const hostPart = host.includes(":") ? `[${host}]` : host;
   return {
-    server: serverUrl(request.endpoint ?? `https://${hostPart}:${port}`, source),
+    server: serverUrl(
+      request.endpoint ?? `https://${hostPart}:${port}`,
+      request.endpoint !== undefined ? (request.endpointSource ?? "--endpoint") : source,
+    ),
     source,
     tls: { ca: fs.readFileSync(caFile, "utf8") },
     headers: () => Promise.resolve({ Authorization: `Bearer ${readToken(tokenFile, source)}` }),
@@ -79,7 +84,10 @@ async function kubeconfigConnection(request: ConnectionRequest): Promise<Connect
         `(it would send credentials to whoever answers). Give the cluster's CA (certificate-authority-data) instead.`,
     );
   }
-  const server = serverUrl(request.endpoint ?? cluster.server, source);
+  const server = serverUrl(
+    request.endpoint ?? cluster.server,
+    request.endpoint !== undefined ? (request.endpointSource ?? "--endpoint") : source,
+  );
   if (user.plugin !== undefined) return pluginConnection(config, server, source);
   const tls: ConnectionTls = {};
   if (cluster.ca !== undefined) tls.ca = cluster.ca;

@@ -78,11 +78,19 @@ export async function createKubernetesTarget(
   const forceConflicts = parseBooleanWord(options.env.SYSCONFIG_FORCE_CONFLICTS, "SYSCONFIG_FORCE_CONFLICTS");
   const connection = await resolveConnection({
     endpoint: options.endpoint ?? config.endpoint,
+    endpointSource:
+      options.endpoint !== undefined
+        ? (options.endpointSource ?? "--endpoint")
+        : `the ${environment} environment's target.endpoint`,
     context: emptyToUndefined(options.env.SYSCONFIG_CONTEXT) ?? config.context,
     kubeconfig: config.kubeconfig,
     env: options.env,
   });
-  const client = new KubernetesClient(connection, t.client);
+  // --request-timeout bounds each API request here as on the other targets.
+  const client = new KubernetesClient(connection, {
+    ...t.client,
+    ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
+  });
   const namespace = config.namespace;
   let desired: DesiredObject[] = [];
   let lock: KubernetesLock | undefined;
