@@ -5,6 +5,7 @@
 import { mkdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { InvalidInputError } from "../../reconciler/errors.js";
+import { acquireCheckoutLock, DEFAULT_CHECKOUT_LOCK_SECONDS, type CheckoutLock } from "./checkout-lock.js";
 import { createTempDir } from "./temp-dir.js";
 import {
   commitPaths,
@@ -18,6 +19,39 @@ import {
 const BUMP_PATHS = ["sysconfig.yaml", "rendered", "templates"];
 
 export async function openCheckout(dir: string, options: OpenOptions): Promise<Workspace> {
+  // Everything from the dirty check to the commit happens under the checkout's lock: two bumps in one
+  // checkout would otherwise both read the same sysconfig.yaml and the second commit would drop the first tag.
+  const lock = await lockCheckout(dir, options);
+  try {
+    const workspace = await openLocked(dir, options);
+    return {
+      ...workspace,
+      dispose: async () => {
+        try {
+          await workspace.dispose();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function lockCheckout(dir: string, options: OpenOptions): Promise<CheckoutLock> {
+  const gitDir = (await options.git.run(["rev-parse", "--absolute-git-dir"], dir)).trim();
+  return acquireCheckoutLock({
+    gitDir,
+    purpose: options.purpose ?? "bump",
+    command: "bump",
+    timeoutMs: (options.lockTimeoutSeconds ?? DEFAULT_CHECKOUT_LOCK_SECONDS) * 1000,
+    onWait: (holder) => options.reporter.info(`${dir}: waiting for the checkout's lock, held by ${holder}`),
+  });
+}
+
+async function openLocked(dir: string, options: OpenOptions): Promise<Workspace> {
   const { git, branch, reporter } = options;
   const top = (await git.run(["rev-parse", "--show-toplevel"], dir)).trim();
   if ((await realpath(top)) !== (await realpath(dir))) {
