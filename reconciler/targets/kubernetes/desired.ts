@@ -5,6 +5,7 @@ import { loadAll, YAMLException } from "js-yaml";
 import { stringify } from "yaml";
 import { InvalidInputError, reasonOf } from "../../errors.js";
 import type { DesiredObject, DesiredState } from "../../model.js";
+import { shown } from "../../text/escape.js";
 import { maskYamlSecrets } from "../../text/mask.js";
 import { orderWithinService } from "./order.js";
 import { kindInfo, kindKey, supportedKinds, type KindInfo } from "./kinds.js";
@@ -272,7 +273,7 @@ function validate(
   const info = kindInfo(apiVersion, kind);
   if (!info) {
     return fail(
-      `${apiVersion} ${kind} is not a kind sysconfig manages (it knows ${supportedKinds().join(", ")}); ` +
+      `${shown(apiVersion)} ${shown(kind)} is not a kind sysconfig manages (it knows ${supportedKinds().join(", ")}); ` +
         `use one of those API versions`,
     );
   }
@@ -282,7 +283,7 @@ function validate(
   const meta = { ...(metadata as KubeMetadata) };
   if (typeof meta.name !== "string" || !NAME.test(meta.name)) {
     return fail(
-      `metadata.name must be a DNS name (lowercase letters, digits, '-' and '.'), got ${JSON.stringify(meta.name)}`,
+      `metadata.name must be a DNS name (lowercase letters, digits, '-' and '.'), got ${meta.name === undefined ? "nothing" : shown(JSON.stringify(meta.name))}`,
     );
   }
   if (info.namespaced) {
