@@ -175,10 +175,10 @@ describe("messages that state the rule", () => {
     expect(result.stderr).toMatch(/\n {4}.*\{\{service\.imageRef\}\n {4}-+\^\n/);
   });
 
-  it("the README section that errors point to exists", async () => {
-    const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
-    expect(readme).toMatch(/^#+ Templates$/m);
-    expect(readme).toContain("`service.imageRef`");
+  it("the docs page that template errors point to exists", async () => {
+    const page = await readFile(path.join(ROOT, "docs/templates.md"), "utf8");
+    expect(page).toMatch(/^#+ Templates$/m);
+    expect(page).toContain("`service.imageRef`");
   });
 
   it("--repo naming a regular file says it is a file", async () => {
