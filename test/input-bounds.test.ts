@@ -239,3 +239,17 @@ describe("init into paths it cannot create", () => {
     30_000,
   );
 });
+
+describe("secret files from flags", () => {
+  it("refuses a device, a directory or an oversized file instead of reading it for ever (exit 3)", async () => {
+    const { readSecretFile } = await import("../reconciler/serve/inputs.js");
+    for (const [file, reason] of [
+      ["/dev/zero", "it is not a regular file"],
+      ["/tmp", "it is not a regular file"],
+    ] as const) {
+      expect(() => readSecretFile(file, "--webhook-secret-file")).toThrow(
+        expect.objectContaining({ exitCode: 3, message: expect.stringContaining(reason) as string }),
+      );
+    }
+  });
+});

@@ -104,6 +104,8 @@ function guard(name: string, helper: Helper): Helper {
 
 export function createHandlebars(): typeof Handlebars {
   const hbs = Handlebars.create();
+  // Handlebars' logger writes to the console (prototype-access warnings, the log helper): never, here.
+  hbs.logger.level = Number.POSITIVE_INFINITY;
   // No side effects: log writes to the console, and a missing helper is refused rather than looked up.
   hbs.registerHelper("log", () => {
     throw new Error(
