@@ -241,15 +241,20 @@ describe("init into paths it cannot create", () => {
 });
 
 describe("secret files from flags", () => {
-  it("refuses a device, a directory or an oversized file instead of reading it for ever (exit 3)", async () => {
+  it("refuses a device or a directory instead of reading it for ever (exit 3)", async () => {
     const { readSecretFile } = await import("../reconciler/serve/inputs.js");
     for (const [file, reason] of [
       ["/dev/zero", "it is not a regular file"],
       ["/tmp", "it is not a regular file"],
     ] as const) {
-      expect(() => readSecretFile(file, "--webhook-secret-file")).toThrow(
-        expect.objectContaining({ exitCode: 3, message: expect.stringContaining(reason) as string }),
-      );
+      let error: unknown;
+      try {
+        readSecretFile(file, "--webhook-secret-file");
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ exitCode: 3 });
+      expect(String(error)).toContain(reason);
     }
   });
 });
