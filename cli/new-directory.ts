@@ -4,6 +4,7 @@
 import { lstat, mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { InvalidInputError, reasonOf } from "../reconciler/errors.js";
+import { escapeControls } from "../reconciler/text/escape.js";
 
 /**
  * Makes `dir` (absolute). Resolves the first directory created (to remove on failure), or undefined when
@@ -21,7 +22,7 @@ export async function makeDirectory(
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw refuse(`cannot look at ${at} (${reasonOf(error)})`, error);
+        throw refuse(`cannot look at ${escapeControls(at)} (${reasonOf(error)})`, error);
       }
     }
     const parent = path.dirname(at);
@@ -33,16 +34,16 @@ export async function makeDirectory(
   try {
     info = await stat(at);
   } catch (error) {
-    throw refuse(`cannot look at ${at} (${reasonOf(error)})`, error);
+    throw refuse(`cannot look at ${escapeControls(at)} (${reasonOf(error)})`, error);
   }
-  if (!info.isDirectory()) throw refuse(`${at} is not a directory`);
+  if (!info.isDirectory()) throw refuse(`${escapeControls(at)} is not a directory`);
   let first: string | undefined;
   for (const level of missing) {
     try {
       await mkdir(level);
     } catch (error) {
       if (first !== undefined) await rm(first, { recursive: true, force: true }).catch(() => undefined);
-      throw refuse(`cannot create ${level} (${reasonOf(error)})`, error);
+      throw refuse(`cannot create ${escapeControls(level)} (${reasonOf(error)})`, error);
     }
     first ??= level;
   }

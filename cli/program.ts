@@ -8,6 +8,7 @@ import { projectRoot } from "../reconciler/render/templates.js";
 import { DEFAULT_LOCK_TIMEOUT_SECONDS } from "../reconciler/targets/lock-wait.js";
 import { booleanWord } from "./boolean-word.js";
 import { refuseIgnoredFlags } from "./flag-rules.js";
+import { DEFAULT_CHECKOUT_LOCK_SECONDS } from "./git/checkout-lock.js";
 import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
 import { terminalSafe, type CliIo } from "./io.js";
@@ -305,6 +306,16 @@ export function buildProgram(
         .default(16),
     )
     .addOption(gitTimeoutOption("clone, fetch and push"))
+    .addOption(
+      new Option(
+        "--lock-timeout <seconds>",
+        "in a working checkout: wait this long for another bump there to finish, then exit 4",
+      )
+        .argParser(
+          seconds("a bump waits for the one before it in the same checkout; omit the flag for the default"),
+        )
+        .default(DEFAULT_CHECKOUT_LOCK_SECONDS),
+    )
     .addOption(outputOption())
     .addHelpText(
       "after",
@@ -315,7 +326,8 @@ export function buildProgram(
         "Rules: TAG is <build_num>-<branch> (^[0-9]+-[A-Za-z0-9_][A-Za-z0-9_.-]*$, ≤ 128 chars); the branch is the\n" +
         "tag's part after the first '-'. A lower build number than the repo holds is refused (exit 4) unless\n" +
         "--force; the same tag again changes nothing (exit 0). A push rejected because the branch moved is\n" +
-        "re-applied on the new head and retried (--max-attempts). Exit codes: 0 done, 1 git/network failure,\n" +
+        "re-applied on the new head and retried (--max-attempts). Bumps in one working checkout take turns on a\n" +
+        "lock in its .git (--lock-timeout). Exit codes: 0 done, 1 git/network failure,\n" +
         "3 invalid input, 4 refused by a safety rule.",
     )
     .action(async (service: string, tag: string, o: Record<string, unknown>) =>
@@ -331,6 +343,7 @@ export function buildProgram(
           output: o.output as "text" | "json",
           maxAttempts: o.maxAttempts as number,
           gitTimeout: o.gitTimeout as number,
+          lockTimeout: o.lockTimeout as number,
         },
         io(),
       ),

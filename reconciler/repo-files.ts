@@ -45,10 +45,17 @@ export async function readRepoText(
   repoDir: string,
   relative: string,
   label: RepoPathLabel = {},
+  maxBytes?: number,
 ): Promise<string | undefined> {
   const real = await resolveInRepo(repoDir, relative, label);
   try {
-    await checkRegularFile(real, relative);
+    const size = await checkRegularFile(real, relative);
+    if (maxBytes !== undefined && size > maxBytes) {
+      throw new InvalidInputError(
+        `${relative} read failed: it is ${size} bytes, more than sysconfig reads for such a file ` +
+          `(${maxBytes} bytes). Nothing was changed.`,
+      );
+    }
     return decodeUtf8(await readFile(real), relative);
   } catch (error) {
     if (fsCode(error) === "ENOENT") return undefined;
@@ -58,7 +65,7 @@ export async function readRepoText(
 }
 
 /** Refuses a directory, FIFO, socket or device where a file belongs (reading a FIFO would block for ever). */
-export async function checkRegularFile(real: string, relative: string): Promise<void> {
+export async function checkRegularFile(real: string, relative: string): Promise<number> {
   const info = await stat(real);
   if (info.isDirectory()) throw inTheWay(relative, "read", "EISDIR");
   if (!info.isFile()) {
@@ -67,4 +74,5 @@ export async function checkRegularFile(real: string, relative: string): Promise<
         `file sysconfig expects. Nothing was changed.`,
     );
   }
+  return info.size;
 }

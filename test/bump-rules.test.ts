@@ -19,10 +19,10 @@ function freshRemote(): string {
 }
 
 /** Runs bump with a private TMPDIR, so a test can check that the temp clone was removed. */
-async function bump(args: string[], env: NodeJS.ProcessEnv = {}) {
+async function bump(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
   const tmp = path.join(root, `tmp-${++counter}`);
   await mkdir(tmp);
-  const result = await runCli(["bump", ...args], { env: { TMPDIR: tmp, ...env } });
+  const result = await runCli(["bump", ...args], { env: { TMPDIR: tmp, ...env }, cwd });
   return { ...result, leftovers: await readdir(tmp) };
 }
 
@@ -281,9 +281,17 @@ describe("bump: --template from the service's repo", () => {
   it("refuses a template with a missing variable (exit 3, names it) and commits nothing", async () => {
     const remote = freshRemote();
     const before = refsOf(remote);
-    const template = path.join(root, "broken.yaml.hbs");
-    await writeFile(template, "service: {{service.name}}\nimage: {{service.imgRef}}\n");
-    const result = await bump(["hello", "62-develop", "--repo", remote, "--template", template]);
+    const serviceRepo = path.join(root, "broken-service");
+    await mkdir(serviceRepo, { recursive: true });
+    await writeFile(
+      path.join(serviceRepo, "broken.yaml.hbs"),
+      "service: {{service.name}}\nimage: {{service.imgRef}}\n",
+    );
+    const result = await bump(
+      ["hello", "62-develop", "--repo", remote, "--template", "broken.yaml.hbs"],
+      {},
+      serviceRepo,
+    );
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/:2: template variable 'imgRef' is not defined/);
     expect(result.stderr).toContain("Nothing was committed");

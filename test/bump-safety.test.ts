@@ -124,9 +124,17 @@ describe("a failed bump in a working checkout is undone completely", () => {
     await failingHook(path.join(checkout, ".git"), "pre-commit");
     const head = git(["rev-parse", "HEAD"], checkout);
     const before = refsOf(remote);
-    const template = path.join(root, "own-hello.yaml.hbs");
-    await writeFile(template, "service: {{json service.name}}\nimage: {{json service.imageRef}}\n");
-    const result = await runCli(["bump", "hello", "80-develop", "--template", template], { cwd: checkout });
+    // The template comes from the service's own repo, where bump runs; the config repo is the checkout.
+    const serviceRepo = path.join(root, `own-hello-${counter}`);
+    await mkdir(serviceRepo);
+    await writeFile(
+      path.join(serviceRepo, "own-hello.yaml.hbs"),
+      "service: {{json service.name}}\nimage: {{json service.imageRef}}\n",
+    );
+    const result = await runCli(
+      ["bump", "hello", "80-develop", "--repo", checkout, "--template", "own-hello.yaml.hbs"],
+      { cwd: serviceRepo },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("commit in");
     expect(result.stderr).toContain("policy: no bumps today");
@@ -164,6 +172,37 @@ describe("a failed bump in a working checkout is undone completely", () => {
     expect(result.stderr).toContain("untracked files where a bump writes (rendered/notes.txt)");
     expect(status(checkout)).toBe("?? rendered/notes.txt\n");
     expect(git(["rev-parse", "HEAD"], checkout)).toBe(head);
+  });
+});
+
+describe("a working checkout whose upstream was rewritten", () => {
+  it("says the branch diverged from a rewritten upstream (force-push?) and how to recover, changing nothing", async () => {
+    const { remote, checkout } = freshCheckout();
+    const other = path.join(root, `other-${counter}`);
+    git(["clone", "--quiet", "--branch", "develop", "--", remote, other]);
+    git(
+      ["-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "--allow-empty", "-m", "X"],
+      other,
+    );
+    git(["push", "--quiet", "origin", "develop"], other);
+    git(["pull", "--quiet", "--ff-only"], checkout);
+    // The upstream is rewritten: X replaced by Y, force-pushed.
+    git(["reset", "--quiet", "--hard", "HEAD~1"], other);
+    git(
+      ["-c", "user.name=a", "-c", "user.email=a@b", "commit", "--quiet", "--allow-empty", "-m", "Y"],
+      other,
+    );
+    git(["push", "--quiet", "--force", "origin", "develop"], other);
+    const head = git(["rev-parse", "HEAD"], checkout);
+    const before = refsOf(remote);
+    const result = await runCli(["bump", "hello", "90-develop"], { cwd: checkout });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("'develop' diverged from a rewritten upstream (force-push?)");
+    expect(result.stderr).toContain("git reset --hard origin/develop");
+    expect(result.stderr).not.toContain("Push or drop them first");
+    expect(git(["rev-parse", "HEAD"], checkout)).toBe(head);
+    expect(refsOf(remote)).toBe(before);
+    expect(status(checkout)).toBe("");
   });
 });
 
@@ -229,6 +268,36 @@ describe("--template and the config repo stay inside their repos", () => {
     expect(refsOf(remote)).toBe(before);
   });
 
+  it.each([
+    ["an absolute path outside the service's repo", () => path.join(root, "id_ed25519")],
+    ["a relative path climbing out of it", () => "../id_ed25519"],
+    ["a path into its .git", () => ".git/config"],
+  ])("refuses --template as %s (exit 3) and prints nothing of the file", async (_what, template) => {
+    const remote = freshRemote();
+    const before = refsOf(remote);
+    const result = await bumpWithTemplate(remote, "65-develop", template());
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/refused: it (climbs out of the repo|leads into the repo's \.git)/);
+    expect(result.stderr).toContain("the service's repository");
+    expect(`${result.stdout}${result.stderr}`).not.toContain(outsideSecret);
+    expect(`${result.stdout}${result.stderr}`).not.toContain("[core]");
+    expect(refsOf(remote)).toBe(before);
+  });
+
+  it("quotes at most a short, escaped excerpt of a template whose render the target refuses", async () => {
+    const remote = freshRemote();
+    const lines = Array.from({ length: 40 }, (_, i) => `secret${i}: hash-${i}-Zq8`);
+    await writeFile(path.join(serviceRepo, "deploy/keys.yaml.hbs"), `${lines.join("\n")}\n`);
+    const result = await bumpWithTemplate(remote, "66-develop", "deploy/keys.yaml.hbs");
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("unknown keys");
+    expect(result.stderr).toMatch(/and 3\d more/);
+    const quoted = lines.filter((line) => result.stderr.includes(`"${line.split(":")[0] ?? ""}"`));
+    expect(quoted.length).toBeLessThanOrEqual(3);
+    expect(result.stderr).not.toContain("hash-39-Zq8");
+    expect(result.stderr.length).toBeLessThan(2000);
+  });
+
   it("takes a symlink that stays inside the service's repo", async () => {
     const remote = freshRemote();
     const result = await bumpWithTemplate(remote, "62-develop", "deploy/inside.yaml.hbs");
@@ -243,7 +312,9 @@ describe("--template and the config repo stay inside their repos", () => {
     const before = refsOf(remote);
     const text = await bumpWithTemplate(remote, "63-develop", "deploy/esc.yaml.hbs");
     expect(text.code).toBe(3);
-    expect(text.stderr).toContain('line 2 holds the control character "\\u001b"');
+    expect(text.stderr).toContain(
+      'deploy/esc.yaml.hbs:2: the template holds the control character "\\u001b"',
+    );
     expect(text.stderr).not.toContain("\u001b");
     const name = await bumpWithTemplate(remote, "63-develop", "deploy/real.yaml.hbs\n");
     expect(name.code).toBe(3);

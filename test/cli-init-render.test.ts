@@ -44,6 +44,20 @@ describe("sysconfig init", () => {
     }
   });
 
+  it("echoes control characters in the directory's name escaped, on stdout and stderr", async () => {
+    const name = "acme\nsysconfig: valid\u001b[2J\u0007";
+    const made = await runCli(["init", path.join(root, name)]);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain("acme\\nsysconfig: valid\\e[2J\\u0007");
+    const refused = await runCli(["init", path.join(root, name)]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain("acme\\nsysconfig: valid\\e[2J\\u0007");
+    for (const out of [made.stdout, refused.stderr]) {
+      expect(out).not.toMatch(/^sysconfig: valid/m);
+      expect(out).not.toMatch(/[^\P{Cc}\n]/u);
+    }
+  });
+
   it("refuses a directory that is not empty (exit 3)", async () => {
     const result = await runCli(["init", work]);
     expect(result.code).toBe(3);

@@ -240,3 +240,22 @@ describe("init into paths it cannot create", () => {
     30_000,
   );
 });
+
+describe("secret files from flags", () => {
+  it("refuses a device or a directory instead of reading it for ever (exit 3)", async () => {
+    const { readSecretFile } = await import("../reconciler/serve/inputs.js");
+    for (const [file, reason] of [
+      ["/dev/zero", "it is not a regular file"],
+      ["/tmp", "it is not a regular file"],
+    ] as const) {
+      let error: unknown;
+      try {
+        readSecretFile(file, "--webhook-secret-file");
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ exitCode: 3 });
+      expect(String(error)).toContain(reason);
+    }
+  });
+});

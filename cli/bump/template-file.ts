@@ -1,18 +1,20 @@
 // Reads --template: the service's own template from the service's repo, which CI checks out from code that
-// may come from a pull request. A symlink there must not smuggle a file from elsewhere on the CI machine
-// (a key, /etc/…) into the config repo, and the text must hold nothing that could rewrite the terminal.
-import { lstat, readFile, stat } from "node:fs/promises";
+// may come from a pull request. The path follows the config repo's containment rule (reconciler/repo-paths.ts)
+// with the service's repository as the repo: inside it, no symlink out, not in .git, a regular text file of
+// at most 1 MiB. So /etc/shadow, ../../secret or a symlink to ~/.ssh/id_rsa is refused before it is read, and
+// nothing of another file's content can reach the config repo or a CI log.
+import { execFile } from "node:child_process";
+import { readFile, realpath, stat } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { InvalidInputError, reasonOf } from "../../reconciler/errors.js";
 import { resolveInRepo } from "../../reconciler/repo-paths.js";
 import { shown } from "./validate.js";
 import { decodeUtf8 } from "../../reconciler/text/utf8.js";
+import { checkTemplateText, MAX_TEMPLATE_BYTES } from "../../reconciler/render/template-text.js";
 
-/** Own templates are text files of reasonable size. */
-const MAX_TEMPLATE_BYTES = 1024 * 1024;
-
-/** C0/C1 control characters other than tab, newline and carriage return (ESC sequences, NUL, …). */
-const CONTROL = /(?![\t\n\r])\p{Cc}/u;
+const execFileAsync = promisify(execFile);
 
 export async function readTemplate(file: string, cwd: string): Promise<{ source: string; content: string }> {
   if (/\p{Cc}/u.test(file)) {
@@ -32,11 +34,13 @@ export async function readTemplate(file: string, cwd: string): Promise<{ source:
   try {
     // The one containment rule (reconciler/repo-paths.ts), here for the service's repo: a template is
     // copied into the config repo and pushed, so only files inside the service's own repo are taken.
-    const root = await repoRoot(path.dirname(source));
+    const root = await serviceRepoRoot(cwd, fail);
     const real = await resolveInRepo(root, path.relative(root, source), {
       shown: `--template ${source}`,
-      repo: `${root} (the service's repository)`,
-      fix: "A template is copied into the config repo and pushed: pass a template file that lives in the service's repo.",
+      repo: `${root} (the service's repository: the git checkout bump runs in)`,
+      fix:
+        "A template is copied into the config repo and pushed: pass a template file that lives in the service's " +
+        "repo, and run bump from that repo.",
     });
     const info = await stat(real);
     if (!info.isFile()) throw fail("not a regular file");
@@ -48,25 +52,35 @@ export async function readTemplate(file: string, cwd: string): Promise<{ source:
     throw fail(`cannot read it (${reasonOf(error)})`, error);
   }
   if (content.includes("\0")) throw fail("it is not a text file");
-  const control = CONTROL.exec(content);
-  if (control) {
-    const line = content.slice(0, control.index).split("\n").length;
-    throw fail(
-      `line ${line} holds the control character ${shown(control[0])} (escape sequences could rewrite the ` +
-        `terminal that shows the bump's diff)`,
-    );
+  try {
+    checkTemplateText(content, `--template ${source}`);
+  } catch (error) {
+    throw new InvalidInputError(`${reasonOf(error)} Nothing was changed.`, { cause: error });
   }
   return { source, content };
 }
 
-/** The repository a file is in: the nearest directory up with a `.git` entry, else the file's own directory. */
-async function repoRoot(dir: string): Promise<string> {
-  for (let at = dir; ; at = path.dirname(at)) {
-    const found = await lstat(path.join(at, ".git")).then(
-      () => true,
-      () => false,
-    );
-    if (found) return at;
-    if (path.dirname(at) === at) return dir;
+/**
+ * The service's repository: the git work tree bump runs in (the CI checkout of the service). Outside any
+ * git work tree, the current directory — but never the whole machine or the home directory, which hold
+ * every other secret.
+ */
+async function serviceRepoRoot(cwd: string, fail: (reason: string) => InvalidInputError): Promise<string> {
+  try {
+    const env = { ...process.env, GIT_DIR: undefined, GIT_WORK_TREE: undefined };
+    const { stdout } = await execFileAsync("git", ["rev-parse", "--show-toplevel"], { cwd, env });
+    const top = stdout.trim();
+    if (top !== "") return top;
+  } catch {
+    // Not a git work tree: the current directory.
   }
+  const dir = await realpath(cwd).catch(() => path.resolve(cwd));
+  const home = await realpath(os.homedir()).catch(() => os.homedir());
+  if (path.dirname(dir) === dir || path.relative(dir, home).split(path.sep)[0] !== "..") {
+    throw fail(
+      `bump runs in ${dir}, which is not a git checkout and holds ${dir === home ? "the home directory" : "the home directory or the whole machine"}; ` +
+        `the template must come from the service's repository. Run bump from the service's checkout`,
+    );
+  }
+  return dir;
 }

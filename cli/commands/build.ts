@@ -3,6 +3,8 @@ import { buildConfigImage, type ConfigImageResult, MovingTagNotMovedError } from
 import { checkDockerEnvironment, dockerClient } from "../images/docker-engine.js";
 import { createProgress } from "../images/progress.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
+import { parseImageReference } from "../../reconciler/registry/image-reference.js";
+import { shown } from "../../reconciler/text/escape.js";
 import type { CliIo } from "../io.js";
 
 export interface BuildOptions {
@@ -76,21 +78,16 @@ function textResult(r: ConfigImageResult): string {
   return lines.join("\n");
 }
 
-/** Docker's image reference grammar: [domain[:port]/]path[:tag][@digest]. */
-const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const DOMAIN_LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
-const IMAGE_REFERENCE = new RegExp(
-  `^(?:${DOMAIN_LABEL}(?:\\.${DOMAIN_LABEL})*(?::[0-9]+)?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*` +
-    "(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
-);
-
-/** --base goes into the generated Dockerfile's FROM line: only a plain image reference may. */
+/** --base goes into the generated Dockerfile's FROM line: only a plain image reference may (tag and digest allowed). */
 function checkBase(base: string | undefined): void {
-  if (base === undefined || (base.length <= 512 && IMAGE_REFERENCE.test(base))) return;
+  if (base === undefined) return;
+  const parsed =
+    base.length <= 512 ? parseImageReference(base) : { problem: "it is longer than 512 characters" };
+  if (!("problem" in parsed)) return;
   throw new InvalidInputError(
-    `--base ${JSON.stringify(base)} build failed: not an image reference. Pass the reconciler image to build on, ` +
-      `e.g. --base registry:5000/acme/sysconfig-reconciler:0.1.0 (lower-case path, optional :tag and @sha256:digest). ` +
-      `Nothing was built.`,
+    `--base ${shown(base)} build failed: not an image reference: ${parsed.problem}. Pass the reconciler image to ` +
+      `build on, e.g. --base registry:5000/acme/sysconfig-reconciler:0.1.0 (lower-case path, optional :tag and ` +
+      `@sha256:digest). Nothing was built.`,
   );
 }
 

@@ -24,6 +24,8 @@ export interface BumpOptions {
   maxAttempts: number;
   /** Seconds a clone, fetch or push may go without a word from the remote (default 30). */
   gitTimeout?: number;
+  /** Seconds to wait for another bump's lock on the same working checkout (default 120). */
+  lockTimeout?: number;
 }
 
 export async function runBump(options: BumpOptions, rawIo: CliIo): Promise<void> {
@@ -74,6 +76,8 @@ async function bump(
     reporter: io.reporter,
     shownUrl: redact(options.repo),
     attempts: options.maxAttempts,
+    lockTimeoutSeconds: options.lockTimeout,
+    purpose: `bump ${options.service} ${options.tag}`,
   });
   try {
     return await bumpWithRetries(workspace, request, {

@@ -9,6 +9,7 @@ import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { projectRoot, RENDERED_DIR } from "../../reconciler/render/templates.js";
 import { writeRendered } from "../../reconciler/render/write.js";
+import { escapeControls } from "../../reconciler/text/escape.js";
 import { gitIdentityEnv } from "../git/identity.js";
 import { operatorGit } from "../git/operator-git.js";
 import type { CliIo } from "../io.js";
@@ -22,7 +23,7 @@ export interface InitOptions {
 async function checkTarget(dir: string): Promise<void> {
   const refuse = (reason: string, cause?: unknown) =>
     new InvalidInputError(
-      `init ${dir} failed: ${reason}. init only scaffolds into a new or empty directory: pass another DIR. ` +
+      `init ${escapeControls(dir)} failed: ${reason}. init only scaffolds into a new or empty directory: pass another DIR. ` +
         `Nothing was changed.`,
       { cause },
     );
@@ -40,7 +41,7 @@ async function checkTarget(dir: string): Promise<void> {
   } catch (error) {
     throw refuse(`cannot list it (${reasonOf(error)})`, error);
   }
-  if (entries.length > 0) throw refuse(`${dir} is not empty`);
+  if (entries.length > 0) throw refuse(`${escapeControls(dir)} is not empty`);
 }
 
 /** Points every service's tag at this environment's branch: 1-develop becomes 1-master on master. */
@@ -62,7 +63,7 @@ export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
     dir,
     (reason, cause) =>
       new InvalidInputError(
-        `init ${dir} failed: ${reason}. Pass a DIR whose parent is a writable directory. Nothing was changed.`,
+        `init ${escapeControls(dir)} failed: ${reason}. Pass a DIR whose parent is a writable directory. Nothing was changed.`,
         { cause },
       ),
   );
@@ -82,7 +83,7 @@ function fileSystemError(dir: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof SysconfigError || typeof code !== "string") return error;
   const message =
-    `init ${dir} failed: cannot write the scaffold there (${reasonOf(error)}). ` +
+    `init ${escapeControls(dir)} failed: cannot write the scaffold there (${reasonOf(error)}). ` +
     `Pass a DIR on a writable file system. Nothing was changed.`;
   return ["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "ENOENT", "EEXIST", "EINVAL"].includes(code)
     ? new InvalidInputError(message, { cause: error })
@@ -117,5 +118,8 @@ async function scaffold(dir: string, io: CliIo): Promise<void> {
     io.reporter.info(`branch ${environment}: rendered for ${config.environments[environment]?.target.kind}`);
   }
   await git.checkout(first);
-  io.out(`initialised config repo ${dir} with branches ${environments.join(", ")} (on ${first})`);
+  // The directory's name is the operator's input: a newline or ESC in it is shown, never obeyed.
+  io.out(
+    `initialised config repo ${escapeControls(dir)} with branches ${environments.join(", ")} (on ${first})`,
+  );
 }

@@ -5,6 +5,7 @@
 import { mkdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { InvalidInputError } from "../../reconciler/errors.js";
+import { acquireCheckoutLock, DEFAULT_CHECKOUT_LOCK_SECONDS, type CheckoutLock } from "./checkout-lock.js";
 import { createTempDir } from "./temp-dir.js";
 import {
   commitPaths,
@@ -18,6 +19,39 @@ import {
 const BUMP_PATHS = ["sysconfig.yaml", "rendered", "templates"];
 
 export async function openCheckout(dir: string, options: OpenOptions): Promise<Workspace> {
+  // Everything from the dirty check to the commit happens under the checkout's lock: two bumps in one
+  // checkout would otherwise both read the same sysconfig.yaml and the second commit would drop the first tag.
+  const lock = await lockCheckout(dir, options);
+  try {
+    const workspace = await openLocked(dir, options);
+    return {
+      ...workspace,
+      dispose: async () => {
+        try {
+          await workspace.dispose();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function lockCheckout(dir: string, options: OpenOptions): Promise<CheckoutLock> {
+  const gitDir = (await options.git.run(["rev-parse", "--absolute-git-dir"], dir)).trim();
+  return acquireCheckoutLock({
+    gitDir,
+    purpose: options.purpose ?? "bump",
+    command: "bump",
+    timeoutMs: (options.lockTimeoutSeconds ?? DEFAULT_CHECKOUT_LOCK_SECONDS) * 1000,
+    onWait: (holder) => options.reporter.info(`${dir}: waiting for the checkout's lock, held by ${holder}`),
+  });
+}
+
+async function openLocked(dir: string, options: OpenOptions): Promise<Workspace> {
   const { git, branch, reporter } = options;
   const top = (await git.run(["rev-parse", "--show-toplevel"], dir)).trim();
   if ((await realpath(top)) !== (await realpath(dir))) {
@@ -58,14 +92,16 @@ export async function openCheckout(dir: string, options: OpenOptions): Promise<W
     );
     return (await git.run(["rev-parse", "--verify", "FETCH_HEAD^{commit}"], dir)).trim();
   };
+  // What the checkout last knew of its upstream, read before the fetch moves it: tells a rewritten upstream apart.
+  const tracking =
+    upstream && `refs/remotes/${upstream.remote}/${upstream.merge.replace(/^refs\/heads\//, "")}`;
+  const known = tracking === undefined ? [] : await knownTips(options, dir, tracking);
   const tip = await fetch();
   if (tip !== undefined) {
     const ahead = Number((await git.run(["rev-list", "--count", `${tip}..HEAD`], dir)).trim());
     if (ahead > 0) {
-      throw new InvalidInputError(
-        `--repo ${dir} bump failed: '${branch}' has ${ahead} commit(s) not on its upstream ${upstreamName}; ` +
-          `a bump pushes only its own commit. Push or drop them first. Nothing was changed.`,
-      );
+      const behind = Number((await git.run(["rev-list", "--count", `HEAD..${tip}`], dir)).trim());
+      throw await notOnUpstream(options, dir, { ahead, behind, known, upstreamName: upstreamName ?? "" });
     }
   }
   if (options.readOnly) return openSnapshot(dir, options, tip, upstreamName);
@@ -95,6 +131,60 @@ export async function openCheckout(dir: string, options: OpenOptions): Promise<W
     },
     dispose: () => Promise.resolve(),
   };
+}
+
+/** Commits the remote-tracking ref pointed to lately (its reflog, newest first, and its current value). */
+async function knownTips(options: OpenOptions, dir: string, ref: string): Promise<string[]> {
+  const out = await options.git
+    .run(["log", "--walk-reflogs", "--format=%H", "--max-count=20", ref, "--"], dir)
+    .catch(() => "");
+  const current = await options.git.run(["rev-parse", "--verify", "--quiet", ref], dir).catch(() => "");
+  return [...new Set([current.trim(), ...out.split("\n").map((l) => l.trim())].filter((l) => l !== ""))];
+}
+
+/**
+ * The refusal when HEAD has commits the upstream lacks. When the upstream once held HEAD and no longer does,
+ * it was rewritten (a force-push): "push or drop them" would be wrong advice, so the message says what happened.
+ */
+async function notOnUpstream(
+  options: OpenOptions,
+  dir: string,
+  facts: { ahead: number; behind: number; known: string[]; upstreamName: string },
+): Promise<InvalidInputError> {
+  const { branch, git } = options;
+  const { ahead, behind, upstreamName } = facts;
+  let published = false;
+  for (const commit of facts.known) {
+    const contained = await git
+      .run(["merge-base", "--is-ancestor", "HEAD", commit], dir)
+      .then(() => true)
+      .catch(() => false);
+    if (contained) {
+      published = true;
+      break;
+    }
+  }
+  if (published && behind > 0) {
+    return new InvalidInputError(
+      `--repo ${dir} bump failed: '${branch}' diverged from a rewritten upstream (force-push?): ${upstreamName} ` +
+        `no longer holds ${ahead} commit(s) that it held before and the checkout still has, and holds ${behind} ` +
+        `the checkout lacks. If the rewrite was deliberate, align the checkout with it: 'git reset --hard ` +
+        `${upstreamName}' (the dropped commits stay reachable through 'git reflog'), then bump again. If it was ` +
+        `not, restore the upstream ('git push --force-with-lease' of the old tip, with care). Nothing was changed.`,
+    );
+  }
+  if (behind > 0) {
+    return new InvalidInputError(
+      `--repo ${dir} bump failed: '${branch}' diverged from its upstream ${upstreamName}: ${ahead} local ` +
+        `commit(s) are not on it and ${behind} of its commit(s) are not here. A bump pushes only its own commit: ` +
+        `rebase or drop the local commits ('git pull --rebase' or 'git reset --hard ${upstreamName}'), then bump ` +
+        `again. Nothing was changed.`,
+    );
+  }
+  return new InvalidInputError(
+    `--repo ${dir} bump failed: '${branch}' has ${ahead} commit(s) not on its upstream ${upstreamName}; ` +
+      `a bump pushes only its own commit. Push or drop them first. Nothing was changed.`,
+  );
 }
 
 /** Refuses uncommitted changes to tracked files, and untracked files where a bump writes. */

@@ -37,6 +37,10 @@ export interface OpenOptions {
   /** The URL as it may be shown (credentials redacted). */
   shownUrl: string;
   attempts: number;
+  /** A working checkout: how long to wait for another bump's lock on it (default 120 s). */
+  lockTimeoutSeconds?: number;
+  /** What holds the checkout's lock, shown to a bump waiting for it: "bump web 58-develop". */
+  purpose?: string;
 }
 
 /** Commits the given paths in `dir` (shared by both workspaces); new files are staged first. */

@@ -22,6 +22,7 @@ import {
   registryCredentials,
   registryOf,
 } from "../../reconciler/registry/credentials.js";
+import { readStableTree } from "./stable-tree.js";
 import { stampImage } from "./stamp-image.js";
 import { BRANCH_VARIABLES, checkRepository, configImageTags, resolveBuildNumber } from "./tags.js";
 
@@ -132,18 +133,22 @@ export async function buildConfigImage(
   options: ConfigImageOptions,
   deps: ConfigImageDeps,
 ): Promise<ConfigImageResult> {
-  await assertClean(options.repo);
-  const config = await loadConfig(options.repo);
-  const head = await snapshotHead(options.repo);
-  const branch = head.branch ?? branchFromCi(deps.env);
-  if (branch === undefined) {
-    throw new InvalidInputError(
-      `${options.repo} is on a detached HEAD, so the branch (the environment) is unknown. ` +
-        `Check out the branch, or set one of ${BRANCH_VARIABLES.join(", ")}.`,
-    );
-  }
-  const environment = await resolveEnvironment(options.repo, config, branch);
-  await assertRenderedCurrent(options.repo, config, environment);
+  // The checks and the snapshot read one still checkout: a bump running there is waited for (stable-tree.ts).
+  const { config, head, branch, environment } = await readStableTree(options.repo, async () => {
+    await assertClean(options.repo);
+    const config = await loadConfig(options.repo);
+    const head = await snapshotHead(options.repo);
+    const branch = head.branch ?? branchFromCi(deps.env);
+    if (branch === undefined) {
+      throw new InvalidInputError(
+        `${options.repo} is on a detached HEAD, so the branch (the environment) is unknown. ` +
+          `Check out the branch, or set one of ${BRANCH_VARIABLES.join(", ")}.`,
+      );
+    }
+    const environment = await resolveEnvironment(options.repo, config, branch);
+    await assertRenderedCurrent(options.repo, config, environment);
+    return { config, head, branch, environment };
+  });
 
   const image = checkRepository(
     options.image ?? config.image,

@@ -1,6 +1,7 @@
 // The config image's references: IMAGE:BRANCH (moving), IMAGE:BUILDNUM-BRANCH and IMAGE:git-SHORTSHA
 // (immutable), and where the build number comes from.
 import { InvalidInputError } from "../../reconciler/errors.js";
+import { repositoryProblem } from "../../reconciler/registry/image-reference.js";
 import { escapeControls } from "../../reconciler/text/escape.js";
 
 /** CI systems' build-number variables, in the order they are consulted. */
@@ -18,10 +19,6 @@ export const BRANCH_VARIABLES = [
   "CI_COMMIT_REF_NAME",
   "CIRCLE_BRANCH",
 ] as const;
-
-const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const REPOSITORY = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
-const HOST_PART = /^[a-zA-Z0-9.-]+(?::[0-9]+)?$/;
 
 export interface BuildNumber {
   value: string | undefined;
@@ -52,15 +49,13 @@ export function branchTag(branch: string): string {
   return tag.slice(0, 100) || "branch";
 }
 
-/** Validates an image repository (registry host optional, no tag, no digest). */
+/** Validates an image repository (registry host optional, no tag, no digest) by Docker's grammar. */
 export function checkRepository(image: string, from: string): string {
-  const slash = image.indexOf("/");
-  const first = slash < 0 ? "" : image.slice(0, slash);
-  const hasHost = first.includes(".") || first.includes(":") || first === "localhost";
-  const rest = hasHost ? image.slice(slash + 1) : image;
-  if ((hasHost && !HOST_PART.test(first)) || !REPOSITORY.test(rest) || image.includes("@")) {
+  const problem = repositoryProblem(image);
+  if (problem !== undefined) {
     throw new InvalidInputError(
-      `image repository '${escapeControls(image)}' from ${from} is not a valid Docker repository name: expected e.g. registry.example.com/acme/sysconfig (lowercase, no tag).`,
+      `image repository '${escapeControls(image)}' from ${from} is not a valid Docker repository name: ${problem}. ` +
+        `Expected e.g. registry.example.com/acme/sysconfig (lower-case path, no tag).`,
     );
   }
   return image;

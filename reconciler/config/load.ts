@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { InvalidInputError } from "../errors.js";
 import { isSecretName, maskSecrets, maskValue } from "../text/mask.js";
 import { readRepoText, repoFsError } from "../repo-files.js";
-import { escapeControls, shown } from "../text/escape.js";
+import { escapeControls, shown, shownList } from "../text/escape.js";
 import { resolveInRepo } from "../repo-paths.js";
 import { configSchema, type SysconfigConfig } from "./schema.js";
 import { parseYamlText } from "./yaml-text.js";
@@ -72,7 +72,7 @@ const TYPE_WORDS: Record<string, string> = {
 
 function describeExpected(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_format" && "pattern" in issue) return issue.message;
-  if (issue.code === "unrecognized_keys") return `no unknown keys (${issue.keys.map(shown).join(", ")})`;
+  if (issue.code === "unrecognized_keys") return `no unknown keys (${shownList(issue.keys)})`;
   if (issue.code === "invalid_type") return TYPE_WORDS[issue.expected] ?? issue.expected;
   return issue.message.replace(/^Invalid input: expected /, "");
 }

@@ -3,17 +3,29 @@
 // injecting a line into a unit.
 import { z } from "zod";
 import { isRecipient, RECIPIENT_RULE } from "../secrets/recipients.js";
+import { repositoryProblem } from "../registry/image-reference.js";
 
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const TAG = /^[0-9]+-[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const MAX_TAG_LENGTH = 128;
 const BRANCH = /^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$/;
-const IMAGE_REPOSITORY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]|__|-*[a-z0-9]+)*)*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const safeString = z.string().regex(NO_CONTROL, "a string without control characters (newline, tab, …)");
 const port = z.number().int().min(1).max(65535);
+
+/** An image repository by Docker's grammar (registry/image-reference.ts), the reason said when it is not. */
+const imageRepository = (example: string) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = repositoryProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `an image repository without tag, e.g. ${example} (${problem})`,
+      });
+    }
+  });
 
 export const tagSchema = z
   .string()
@@ -126,7 +138,7 @@ const healthSchema = z
   });
 
 export const serviceSchema = z.strictObject({
-  image: z.string().regex(IMAGE_REPOSITORY, "an image repository without tag, e.g. registry:5000/acme/web"),
+  image: imageRepository("registry:5000/acme/web"),
   tag: tagSchema,
   command: z.array(safeString).optional(),
   ports: z.array(portSchema).default([]),
@@ -162,9 +174,7 @@ export type ServiceConfig = z.infer<typeof serviceSchema>;
 export const configSchema = z
   .strictObject({
     name: z.string().regex(SERVICE_NAME, "a system name: lowercase letters, digits and '-'"),
-    image: z
-      .string()
-      .regex(IMAGE_REPOSITORY, "the config image repository, e.g. registry:5000/acme/sysconfig"),
+    image: imageRepository("registry:5000/acme/sysconfig"),
     environments: z.record(
       z
         .string()
@@ -192,6 +202,7 @@ export const configSchema = z
         message: "at least one environment (a branch)",
       });
     }
+    const known = Object.keys(config.services).sort();
     for (const [name, service] of Object.entries(config.services)) {
       for (const [secret, values] of Object.entries(service.secrets)) {
         if (secret in service.env) {
@@ -211,15 +222,18 @@ export const configSchema = z
           }
         }
       }
-      for (const dep of service.dependsOn) {
-        if (!(dep in config.services)) {
+      service.dependsOn.forEach((dep, index) => {
+        // Own keys only: `constructor` is no service.
+        if (!Object.hasOwn(config.services, dep)) {
+          const some =
+            known.slice(0, 10).join(", ") + (known.length > 10 ? `, … (${known.length} in all)` : "");
           ctx.addIssue({
             code: "custom",
-            path: ["services", name, "dependsOn"],
-            message: `a known service, got '${dep}'`,
+            path: ["services", name, "dependsOn", index],
+            message: `the name of a service in this file (${some})`,
           });
         }
-      }
+      });
     }
   });
 export type SysconfigConfig = z.infer<typeof configSchema>;

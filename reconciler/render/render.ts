@@ -6,8 +6,12 @@ import { InvalidInputError, reasonOf } from "../errors.js";
 import { readRepoText } from "../repo-files.js";
 import { resolveInRepo } from "../repo-paths.js";
 import { buildContext } from "./context.js";
-import { createHandlebars } from "./helpers.js";
+import { MAX_RENDERED_BYTES, withBudget } from "./budget.js";
+import { createHandlebars, TemplateHelperError } from "./helpers.js";
+import { templateError } from "./template-errors.js";
+import { checkTemplateText, MAX_TEMPLATE_BYTES } from "./template-text.js";
 import { renderedPathFor, templateFor, type TemplateRef } from "./templates.js";
+import { shown } from "../text/escape.js";
 import { decodeUtf8 } from "../text/utf8.js";
 
 export interface RenderedFile {
@@ -17,55 +21,82 @@ export interface RenderedFile {
   content: string;
 }
 
-/** Renders template text with a context; a missing variable names the template, line and variable. */
+/**
+ * Renders template text with a context; every error names the template and the line (template-errors.ts),
+ * and the render is bounded in output and work (budget.ts).
+ */
 export function renderTemplate(source: string, label: string, context: object): string {
+  let out: string;
   try {
-    const out = compiledTemplate(source)(context);
-    return out.endsWith("\n") ? out : `${out}\n`;
+    out = withBudget(() => compiledTemplate(source)(context));
   } catch (error) {
     throw templateError(label, error);
   }
+  const bytes = Buffer.byteLength(out);
+  if (bytes > MAX_RENDERED_BYTES) {
+    throw new InvalidInputError(
+      `${label}: renders ${bytes} bytes, more than a rendered file may hold (${MAX_RENDERED_BYTES} bytes, 1 MiB). ` +
+        `A unit file or manifest is a few KB: check the template for nested {{#each}} or repeated blocks.`,
+    );
+  }
+  const control = RENDERED_CONTROL.exec(out);
+  if (control !== null) {
+    const line = out.slice(0, control.index).split("\n").length;
+    throw new InvalidInputError(
+      `${label}: the rendered file's line ${line} holds the control character ${shown(control[0])}, which a unit ` +
+        `file, a manifest or a container spec would take literally (and a terminal showing the diff would obey). ` +
+        `It comes from a value the template writes there: remove it from that value in sysconfig.yaml.`,
+    );
+  }
+  return out.endsWith("\n") ? out : `${out}\n`;
 }
+
+/** Control characters other than newline and tab, in rendered output (C1 and DEL included: JSON keeps them raw). */
+const RENDERED_CONTROL = /[^\P{Cc}\n\t]/u;
 
 // One Handlebars environment and one compiled template per distinct source: rendering 1,000
 // services from the same built-in template compiles it once.
 const handlebars = createHandlebars();
 const compiledCache = new Map<string, HandlebarsTemplateDelegate>();
 
+/** {{…}} expressions in one template: the built-in templates hold under 100. */
+export const MAX_TEMPLATE_EXPRESSIONS = 2000;
+
 function compiledTemplate(source: string): HandlebarsTemplateDelegate {
   let compiled = compiledCache.get(source);
   if (compiled === undefined) {
-    compiled = handlebars.compile(source, { noEscape: true, strict: true });
+    // Handlebars takes about a millisecond (and 100 KB) per {{…}} to parse and compile: bounded before it starts.
+    const expressions = source.split("{{").length - 1;
+    if (expressions > MAX_TEMPLATE_EXPRESSIONS) {
+      throw new TemplateHelperError(
+        undefined,
+        `it holds ${expressions} {{…}} expressions, more than a template may (${MAX_TEMPLATE_EXPRESSIONS}; the ` +
+          `built-in ones hold under 100)`,
+      );
+    }
+    const ast = handlebars.parse(source);
+    refuseUnsupported(ast);
+    compiled = handlebars.compile(ast, { noEscape: true, strict: true });
     compiledCache.set(source, compiled);
   }
   return compiled;
 }
 
-function templateError(label: string, error: unknown): InvalidInputError {
-  const message = reasonOf(error);
-  const missing = /^"([^"]+)" not defined in .* - (\d+):(\d+)$/.exec(message);
-  if (missing) {
-    const [, variable, line] = missing;
-    return new InvalidInputError(
-      `${label}:${line}: template variable '${variable}' is not defined. ` +
-        `Use one of the variables sysconfig provides (see docs/config.md, "Templates"), or fix the spelling.`,
-      { cause: error },
+/** Partials and decorators ({{> x}}, {{#*inline}}) load or define code from elsewhere: not in templates. */
+function refuseUnsupported(node: unknown): void {
+  if (typeof node !== "object" || node === null) return;
+  const { type, loc } = node as { type?: unknown; loc?: { start?: { line?: number } } };
+  if (typeof type === "string" && /^(Partial|PartialBlock)Statement$|^Decorator(Block)?$/.test(type)) {
+    throw new TemplateHelperError(
+      loc?.start?.line,
+      `${type.startsWith("Partial") ? "partials ({{> name}})" : "decorators ({{* name}}, {{#*inline}})"} are not ` +
+        `supported: a template is one self-contained file`,
     );
   }
-  // Handlebars' parser: "Parse error on line N:\n<excerpt>\n----^\nExpecting …, got …": all of it, by file and line.
-  const parse = /^Parse error on line (\d+):\n([\s\S]*)$/.exec(message);
-  if (parse) {
-    const [, line, detail = ""] = parse;
-    const lines = detail.split("\n");
-    const expecting = lines.filter((l) => /^Expecting |^Unexpected /.test(l)).join(" ");
-    const excerpt = lines.filter((l) => !/^Expecting |^Unexpected /.test(l)).map((l) => `    ${l}`);
-    return new InvalidInputError(
-      `${label}:${line}: template syntax error: ${expecting || "Handlebars cannot parse it"}\n${excerpt.join("\n")}\n` +
-        `Fix the template's {{…}} expression there (see docs/config.md, "Templates").`,
-      { cause: error },
-    );
+  for (const value of Object.values(node)) {
+    if (Array.isArray(value)) value.forEach(refuseUnsupported);
+    else if (typeof value === "object" && value !== null) refuseUnsupported(value);
   }
-  return new InvalidInputError(`${label}: template error: ${message.replace(/\n+/g, " ")}`, { cause: error });
 }
 
 /** A template's text; a service's own must stay inside the config repo (repo-paths.ts). */
@@ -73,7 +104,7 @@ async function readTemplate(repoDir: string, ref: TemplateRef): Promise<string> 
   let text: string | undefined;
   try {
     text = ref.own
-      ? await readRepoText(repoDir, ref.own.path, { from: ref.own.from })
+      ? await readRepoText(repoDir, ref.own.path, { from: ref.own.from }, MAX_TEMPLATE_BYTES)
       : decodeUtf8(await readFile(ref.file), ref.label);
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
@@ -88,6 +119,7 @@ async function readTemplate(repoDir: string, ref: TemplateRef): Promise<string> 
         `Add it (e.g. under templates/) or fix the path in sysconfig.yaml.`,
     );
   }
+  checkTemplateText(text, ref.label);
   return text;
 }
 

@@ -1,6 +1,6 @@
 // serve's inputs that are not plain flags: the listen address, and the two secrets (webhook secret,
 // notification URL), which come only from files or the environment, never from the command line.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { InvalidInputError, reasonOf } from "../errors.js";
 import type { ListenAddress } from "./http-server.js";
 
@@ -18,12 +18,24 @@ export function parseListen(text: string): ListenAddress {
   return { host, port };
 }
 
+/** A webhook secret or a notification URL is a line, not a file's worth. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
 /** Reads a secret file: trailing newlines are dropped (echo adds one), an empty or unreadable file is exit 3. */
 export function readSecretFile(file: string, flag: string): Buffer {
   let text: string;
   try {
+    // A regular file of a secret's size: /dev/zero, a FIFO or a directory would hang or exhaust memory.
+    const info = statSync(file);
+    if (!info.isFile() || info.size > MAX_SECRET_FILE_BYTES) {
+      throw new InvalidInputError(
+        `${flag} ${file} failed: ${info.isFile() ? `it is ${info.size} bytes, more than a secret (${MAX_SECRET_FILE_BYTES} at most)` : "it is not a regular file"}. ` +
+          `Point ${flag} at the file holding the secret. Nothing was started.`,
+      );
+    }
     text = readFileSync(file, "utf8");
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(
       `${flag} ${file} failed: cannot read it (${reasonOf(error)}). Point ${flag} at a readable file ` +
         `holding the secret. Nothing was started.`,

@@ -22,8 +22,18 @@ export function escapeForTerminal(text: string): string {
   return text.replace(CONTROL_BUT_LAYOUT, visible);
 }
 
+/** At most `max` values, each shown(), then "and N more": a list of keys from a file never floods a message. */
+export function shownList(values: readonly string[], max = 3): string {
+  const head = values.slice(0, max).map(shown).join(", ");
+  return values.length > max ? `${head} and ${values.length - max} more` : head;
+}
+
 /** A user-supplied value quoted for a message: JSON-quoted (controls made visible), long values cut. */
 export function shown(value: string): string {
-  const json = JSON.stringify(value);
+  // JSON.stringify escapes C0 but leaves DEL and C1 (U+0080–U+009F) raw: those are made visible too.
+  const json = JSON.stringify(value).replace(
+    CONTROL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
   return json.length > 90 ? `${json.slice(0, 87)}..."` : json;
 }

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { parseYamlText } from "../../config/yaml-text.js";
 import { InvalidInputError } from "../../errors.js";
+import { escapeControls, shownList } from "../../text/escape.js";
 
 const port = z.number().int().min(1).max(65535);
 const text = z.string().regex(/^[^\p{Cc}]*$/u, "a string without control characters");
@@ -81,12 +82,24 @@ function parseSpecText(content: string, file: string): RenderedSpec {
   }
   const result = renderedSpecSchema.safeParse(parsed.value);
   if (result.success) return result.data;
+  // A file's content reaches these messages only as a few short, escaped excerpts (keys of a wrong file).
   const issues = result.error.issues.map(
-    (issue) => `${file}: ${issue.path.map(String).join(".") || "(top level)"}: ${issue.message}`,
+    (issue) =>
+      `${file}: ${escapeControls(issue.path.map(String).join(".").slice(0, 120)) || "(top level)"}: ` +
+      (issue.code === "unrecognized_keys"
+        ? `unknown keys ${shownList(issue.keys)}`
+        : shortMessage(issue.message)),
   );
   throw new InvalidInputError(
     `${file} is not a valid docker container spec: fix the service's template, or, if the file was rendered ` +
-      `for another target kind, run sysconfig render:\n  ${issues.join("\n  ")}`,
+      `for another target kind, run sysconfig render:\n  ${issues.slice(0, 5).join("\n  ")}` +
+      (issues.length > 5 ? `\n  … and ${issues.length - 5} more` : ""),
     { issues },
   );
+}
+
+/** zod's message, one line, control characters visible, cut to a line's length. */
+function shortMessage(message: string): string {
+  const one = escapeControls(message.replace(/\n+/g, " "));
+  return one.length > 160 ? `${one.slice(0, 157)}...` : one;
 }

@@ -1,5 +1,6 @@
 // systemd unit text ⇄ fleet's list of {section, name, value} options, and the unit hash fleet reports.
 import { createHash } from "node:crypto";
+import { escapeControls } from "../../text/escape.js";
 
 /** One option of a unit file, as fleet's API carries it. */
 export interface UnitOption {
@@ -48,7 +49,7 @@ export function parseUnitFile(text: string): UnitOption[] {
     const name = line.slice(0, eq).trim();
     if (name === "") throw new UnitFileSyntaxError(i + 1, "empty option name (the line starts with '=')");
     if (section === undefined) {
-      throw new UnitFileSyntaxError(i + 1, `option '${name}' before any [Section] header`);
+      throw new UnitFileSyntaxError(i + 1, `option '${keyShown(name)}' before any [Section] header`);
     }
     let value = line.slice(eq + 1);
     const start = i + 1;
@@ -56,7 +57,8 @@ export function parseUnitFile(text: string): UnitOption[] {
       value = `${value.slice(0, -1)} `;
       i++;
       while (i < lines.length && isComment((lines[i] ?? "").trim())) i++;
-      if (i >= lines.length) throw new UnitFileSyntaxError(start, `continuation of '${name}' at end of file`);
+      if (i >= lines.length)
+        throw new UnitFileSyntaxError(start, `continuation of '${keyShown(name)}' at end of file`);
       value += (lines[i] ?? "").trim();
     }
     options.push({ section, name, value: value.trim() });
@@ -99,4 +101,10 @@ export function normalizeOptions(raw: unknown): UnitOption[] {
       value: typeof r.value === "string" ? r.value : "",
     };
   });
+}
+
+/** An option's key as an error shows it: control characters visible, at most 60 characters. */
+function keyShown(name: string): string {
+  const visible = escapeControls(name);
+  return visible.length > 60 ? `${visible.slice(0, 57)}...` : visible;
 }

@@ -5,6 +5,7 @@ import { loadAll, YAMLException } from "js-yaml";
 import { stringify } from "yaml";
 import { InvalidInputError, reasonOf } from "../../errors.js";
 import type { DesiredObject, DesiredState } from "../../model.js";
+import { shown } from "../../text/escape.js";
 import { maskYamlSecrets } from "../../text/mask.js";
 import { orderWithinService } from "./order.js";
 import { builtinKind, groupOf, kindKey, rankOf, type KindInfo } from "./kinds.js";
@@ -466,7 +467,7 @@ function validate(data: unknown, where: string): KubeObject {
   const meta = { ...(metadata as KubeMetadata) };
   if (typeof meta.name !== "string" || !NAME.test(meta.name)) {
     return fail(
-      `metadata.name must be a DNS name (lowercase letters, digits, '-' and '.'), got ${JSON.stringify(meta.name)}`,
+      `metadata.name must be a DNS name (lowercase letters, digits, '-' and '.'), got ${meta.name === undefined ? "nothing" : shown(JSON.stringify(meta.name))}`,
     );
   }
   if (meta.namespace !== undefined && (typeof meta.namespace !== "string" || !NAME.test(meta.namespace)))

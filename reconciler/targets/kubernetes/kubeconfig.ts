@@ -42,7 +42,8 @@ export function readKubeconfig(file: string, wantedContext: string | undefined):
   try {
     doc = parse(fs.readFileSync(file, "utf8"));
   } catch (error) {
-    throw cannotRead(file, reasonOf(error), error);
+    // Only the first line: yaml's error goes on with an excerpt of the file, and a kubeconfig holds tokens.
+    throw cannotRead(file, reasonOf(error).split("\n")[0] ?? "", error);
   }
   if (!isMap(doc)) throw cannotRead(file, "not a YAML mapping");
   const dir = path.dirname(file);
