@@ -157,7 +157,8 @@ describe("config layer reproducibility", () => {
     expect(second.configLayerDigest).toBe(first.configLayerDigest);
     // Labels and time are stamped from the commit, so even the image ID is the same.
     expect(second.imageId).toBe(first.imageId);
-    expect(second.configLayerSize).toBeLessThan(20_000);
+    // The example's whole config repo (every environment's templates and rendered files): tens of KB.
+    expect(second.configLayerSize).toBeLessThan(40_000);
   });
 
   it("rebuilds only the config layer after a one-service change", async () => {

@@ -267,7 +267,7 @@ describe("bump: --template from the service's repo", () => {
     expect(result.code).toBe(0);
     expect(fileAt(remote, "develop", "templates/hello.docker.hbs")).toContain("# hello's own spec");
     expect(fileAt(remote, "develop", "sysconfig.yaml")).toMatch(
-      /templates:\n\s+docker: templates\/hello\.docker\.hbs/,
+      /templates:\n(\s+\w+: \S+\n)*\s+docker: templates\/hello\.docker\.hbs/,
     );
     expect(fileAt(remote, "develop", "rendered/hello.yaml")).toBe(
       '# hello\'s own spec\nservice: "hello"\nimage: "127.0.0.1:5000/acme/hello:61-develop"\nrestart: always\n',

@@ -13,6 +13,7 @@ import {
   kubeconfigText,
   kubeRequest,
   serviceAccountToken,
+  settleDeployments,
   testNamespace,
   until,
 } from "./helpers/kube.js";
@@ -152,6 +153,7 @@ describe("kubernetes kinds by discovery on a real apiserver", () => {
       (await kubeRequest("GET", `/apis/policy/v1beta1/namespaces/${ns.name}/poddisruptionbudgets/web`))
         .status,
     ).toBe(200);
+    await settleDeployments(ns.name);
     const again = await kubeReconcile(repo, { planOnly: true });
     expect(again.outcome?.changeSet.changes.filter((c) => c.action !== "unchanged")).toEqual([]);
   });
@@ -160,6 +162,7 @@ describe("kubernetes kinds by discovery on a real apiserver", () => {
     await write({ web: {}, policy: { template: NETPOL } });
     expect((await kubeReconcile(repo)).error).toBeUndefined();
     await write({ web: {} });
+    await settleDeployments(ns.name);
     const run = await kubeReconcile(repo);
     expect(run.error).toBeUndefined();
     expect(run.outcome?.results?.filter((r) => r.action === "delete").map((r) => r.subject)).toEqual([
@@ -180,6 +183,7 @@ describe("kubernetes kinds by discovery on a real apiserver", () => {
     );
     await write({ web: {}, api: {}, more: {} });
     const reporter = recorder();
+    await settleDeployments(ns.name);
     const run = await kubeReconcile(repo, {}, { reporter });
     expect(run.error).toBeUndefined();
     const said = reporter.lines.find((l) => l.includes("inventory"));

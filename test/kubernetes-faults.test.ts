@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { RuntimeFailureError } from "../reconciler/errors.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
-import { adminToken, kube, kubeconfigText, testNamespace } from "./helpers/kube.js";
+import { adminToken, kube, kubeconfigText, settleDeployments, testNamespace } from "./helpers/kube.js";
 import { kubeReconcile, writeKubeRepo } from "./helpers/kube-repo.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -70,6 +70,7 @@ describe("kubernetes target retries through a faulty network", () => {
     proxy.inject({ method: "PATCH", path: toDeployments, times: 1, fault: { kind: "drop-response" } });
     const run = await kubeReconcile(repo, {}, { tuning: fast });
     expect(run.error).toBeUndefined();
+    await settleDeployments(ns.name);
     const plan = await kubeReconcile(repo, { planOnly: true }, { tuning: fast });
     expect(plan.outcome?.changeSet.changes.every((c) => c.action === "unchanged")).toBe(true);
   });

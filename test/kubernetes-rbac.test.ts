@@ -13,6 +13,7 @@ import {
   kubeRequest,
   markPodsReady,
   serviceAccountToken,
+  settleDeployments,
   testNamespace,
   until,
 } from "./helpers/kube.js";
@@ -117,6 +118,7 @@ describe("sysconfig rbac", () => {
         `v1/Service/${ns.name}/hello`,
       ].sort(),
     );
+    await settleDeployments(ns.name);
     const again = await kubeReconcile(repo, { planOnly: true });
     expect(again.error).toBeUndefined();
     expect(again.outcome?.changeSet.changes.filter((c) => c.action !== "unchanged")).toEqual([]);

@@ -16,6 +16,7 @@ import {
   testNamespace,
   writeWorkloadStatus,
   completeRollout,
+  settleDeployments,
 } from "./helpers/kube.js";
 import { kubeReconcile, writeKubeRepo, type KubeService } from "./helpers/kube-repo.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -82,6 +83,7 @@ describe("kubernetes target on a real apiserver", () => {
       "sysconfig/Apply",
     );
 
+    await settleDeployments(ns.name);
     const plan = await kubeReconcile(repo, { planOnly: true });
     expect(summarize(plan.outcome?.changeSet.changes ?? [])).toMatchObject({
       create: 0,
@@ -117,6 +119,7 @@ describe("kubernetes target on a real apiserver", () => {
     const fix = await kubeReconcile(repo);
     expect(fix.error).toBeUndefined();
     expect((await deployment("web")).spec.replicas).toBe(1);
+    await settleDeployments(ns.name);
     const again = await kubeReconcile(repo, { planOnly: true });
     expect(summarize(again.outcome?.changeSet.changes ?? []).unchanged).toBe(2);
   });
@@ -125,6 +128,7 @@ describe("kubernetes target on a real apiserver", () => {
     await write({ web: {}, api: {} });
     expect((await kubeReconcile(repo)).error).toBeUndefined();
     await write({ web: { tag: "2-develop" }, api: {} });
+    await settleDeployments(ns.name);
     const plan = await kubeReconcile(repo, { planOnly: true });
     const changes = plan.outcome?.changeSet.changes ?? [];
     expect(changes.filter((c) => c.action === "update").map((c) => c.subject)).toEqual([
@@ -136,6 +140,7 @@ describe("kubernetes target on a real apiserver", () => {
       "    -        - image: 127.0.0.1:5000/acme/web:1-develop",
       "    +        - image: 127.0.0.1:5000/acme/web:2-develop",
     ]);
+    await settleDeployments(ns.name);
     const run = await kubeReconcile(repo);
     expect(run.outcome?.results?.map((r) => r.subject)).toEqual([
       `kubernetes:apps/v1/Deployment/${ns.name}/web`,
@@ -240,6 +245,7 @@ describe("kubernetes target on a real apiserver", () => {
     await write({ web: {}, settings: { template: CONFIGMAP("settings", "x") }, api: {}, jobs: {}, more: {} });
     expect((await kubeReconcile(repo)).error).toBeUndefined();
     await write({ web: {}, api: {}, jobs: {}, more: {} });
+    await settleDeployments(ns.name);
     const run = await kubeReconcile(repo);
     expect(run.error).toBeUndefined();
     expect(run.outcome?.results?.filter((r) => r.action === "delete").map((r) => r.subject)).toEqual([

@@ -6,7 +6,14 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runCli, type CliResult } from "./helpers/cli.js";
-import { bareClone, cloneOf, commitAll, initExample, refsOf } from "./helpers/config-repos.js";
+import {
+  bareClone,
+  cloneOf,
+  commitAll,
+  initExample,
+  refsOf,
+  setOwnTemplate,
+} from "./helpers/config-repos.js";
 import { tempDir } from "./helpers/tmp.js";
 
 let root: string;
@@ -62,14 +69,7 @@ describe("a YAML alias bomb is invalid input, never a stack trace", () => {
       path.join(dir, "templates/bomb.docker.hbs"),
       `service: {{json service.name}}\nimage: {{json service.imageRef}}\n${ALIAS_BOMB}\n`,
     );
-    const config = path.join(dir, "sysconfig.yaml");
-    await writeFile(
-      config,
-      (await readFile(config, "utf8")).replace(
-        "\n  hello:\n",
-        "\n  hello:\n    templates: { docker: templates/bomb.docker.hbs }\n",
-      ),
-    );
+    await setOwnTemplate(dir, "hello", "docker", "templates/bomb.docker.hbs");
     expectCleanRefusal(
       await runCli(["validate", "--repo", dir]),
       "rendered/hello.yaml",

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ROOT, runCli, type CliResult } from "./helpers/cli.js";
-import { cloneOf, commitAll, initExample } from "./helpers/config-repos.js";
+import { cloneOf, commitAll, initExample, setOwnTemplate } from "./helpers/config-repos.js";
 import { tempDir } from "./helpers/tmp.js";
 
 let root: string;
@@ -28,18 +28,6 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 const checkout = (branch?: string): string => cloneOf(work, root, branch);
-
-async function setOwnTemplate(dir: string, service: string, kind: string, template: string): Promise<void> {
-  const file = path.join(dir, "sysconfig.yaml");
-  const text = await readFile(file, "utf8");
-  await writeFile(
-    file,
-    text.replace(
-      `\n  ${service}:\n`,
-      `\n  ${service}:\n    templates: { ${kind}: ${JSON.stringify(template)} }\n`,
-    ),
-  );
-}
 
 /** Every command that reads the repo's content: each must refuse (exit 3). */
 const COMMANDS: readonly (readonly string[])[] = [

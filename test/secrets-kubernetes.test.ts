@@ -10,7 +10,7 @@ import { InvalidInputError } from "../reconciler/errors.js";
 import { findStale } from "../reconciler/render/compare.js";
 import { renderAll } from "../reconciler/render/render.js";
 import { writeRendered } from "../reconciler/render/write.js";
-import { KUBE, kube, kubeRequest, testNamespace } from "./helpers/kube.js";
+import { KUBE, kube, kubeRequest, settleDeployments, testNamespace } from "./helpers/kube.js";
 import { kubeReconcile } from "./helpers/kube-repo.js";
 import { secretsYaml } from "./helpers/secret-config.js";
 import { keygen } from "./helpers/secret-repos.js";
@@ -75,10 +75,8 @@ const decoded = (s: Secret, k: string) => Buffer.from(s.data?.[k] ?? "", "base64
 describe("encrypted secrets on the kubernetes target", () => {
   it("without an identity: exit 3 naming the secret and its recipient, nothing applied", async () => {
     await writeRepo({ API_TOKEN: "kube-token-111", DB_PASSWORD: "kube-db-222" });
-    // Refused before any target is reached.
-    const error = await kubeReconcile(repo(), {}, { env: { SYSCONFIG_IDENTITY_FILE: "" } }).catch(
-      (e: unknown) => e,
-    );
+    // Refused before anything is applied (the target is reached only for its reads).
+    const { error } = await kubeReconcile(repo(), {}, { env: { SYSCONFIG_IDENTITY_FILE: "" } });
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toContain(`hello/API_TOKEN (master, encrypted to ${key.recipient})`);
     expect((await kubeRequest("GET", `/apis/apps/v1/namespaces/${ns.name}/deployments/hello`)).status).toBe(
@@ -115,6 +113,7 @@ describe("encrypted secrets on the kubernetes target", () => {
   });
 
   it("plan without the identity: unchanged after apply; a new ciphertext is changed (encrypted) and rolls the Deployment", async () => {
+    await settleDeployments(ns.name);
     const same = await kubeReconcile(repo(), { planOnly: true }, { env: { SYSCONFIG_IDENTITY_FILE: "" } });
     expect(same.error).toBeUndefined();
     expect(same.outcome?.changeSet.changes.map((c) => c.action)).toEqual([
@@ -141,6 +140,7 @@ describe("encrypted secrets on the kubernetes target", () => {
     expect(after.spec.template.metadata.annotations?.["sysconfig.io/secrets-checksum"]).not.toBe(
       before.spec.template.metadata.annotations?.["sysconfig.io/secrets-checksum"],
     );
+    await settleDeployments(ns.name);
     const again = await kubeReconcile(repo(), { planOnly: true }, { env: { SYSCONFIG_IDENTITY_FILE: "" } });
     expect(again.outcome?.changeSet.changes.map((c) => c.action)).toEqual([
       "unchanged",

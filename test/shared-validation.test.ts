@@ -9,7 +9,16 @@ import { findStale } from "../reconciler/render/compare.js";
 import { renderAll } from "../reconciler/render/render.js";
 import { writeRendered } from "../reconciler/render/write.js";
 import { runCli } from "./helpers/cli.js";
-import { bareClone, cloneOf, commitAll, fileAt, git, initExample, refsOf } from "./helpers/config-repos.js";
+import {
+  bareClone,
+  cloneOf,
+  commitAll,
+  fileAt,
+  git,
+  initExample,
+  refsOf,
+  setOwnTemplate,
+} from "./helpers/config-repos.js";
 import { tempDir } from "./helpers/tmp.js";
 
 let root: string;
@@ -51,9 +60,7 @@ describe("one validation for validate, render, build and plan", () => {
   it("refuses a service's own template that renders an invalid docker spec (image: 42), writing nothing", async () => {
     const dir = checkout();
     await writeFile(path.join(dir, "templates/bad.docker.hbs"), BAD_SPEC);
-    await editConfig(dir, (t) =>
-      t.replace("\n  hello:\n", "\n  hello:\n    templates: { docker: templates/bad.docker.hbs }\n"),
-    );
+    await setOwnTemplate(dir, "hello", "docker", "templates/bad.docker.hbs");
     const committed = await readFile(path.join(dir, "rendered/hello.yaml"), "utf8");
     for (const args of [["validate"], ["render"], ["render", "--check"]]) {
       const result = await runCli([...args, "--repo", dir]);
@@ -67,9 +74,7 @@ describe("one validation for validate, render, build and plan", () => {
   it("refuses that spec in build and plan too, once it is committed", async () => {
     const dir = checkout();
     await writeFile(path.join(dir, "templates/bad.docker.hbs"), BAD_SPEC);
-    await editConfig(dir, (t) =>
-      t.replace("\n  hello:\n", "\n  hello:\n    templates: { docker: templates/bad.docker.hbs }\n"),
-    );
+    await setOwnTemplate(dir, "hello", "docker", "templates/bad.docker.hbs");
     await writeFile(path.join(dir, "rendered/hello.yaml"), 'service: "hello"\nimage: 42\n');
     commitAll(dir);
     for (const args of [["build", "--dry-run"], PLAN]) {

@@ -9,8 +9,9 @@ import { isFailure, type ChangeResult } from "./result.js";
 export const NAMED_FAILURES = 5;
 /** Distinct reasons counted for the rest. */
 export const COUNTED_REASONS = 5;
-/** Longest reason quoted, in characters. */
-const REASON_CHARS = 240;
+/** Longest reason quoted for a change named one by one (long enough to keep the reason's fix), and for a counted one. */
+const NAMED_REASON_CHARS = 1000;
+const COUNTED_REASON_CHARS = 240;
 
 /** "a (failed: …); b (unhealthy: …); and 495 more: 490 failed: HTTP 500 …, 5 skipped: …". */
 export function summarizeFailures(results: readonly ChangeResult[]): string {
@@ -18,13 +19,14 @@ export function summarizeFailures(results: readonly ChangeResult[]): string {
   const named = failed
     .slice(0, NAMED_FAILURES)
     .map(
-      (r) => `${r.subject} (${r.status}${r.reason === undefined ? "" : `: ${clip(maskSecrets(r.reason))}`})`,
+      (r) =>
+        `${r.subject} (${r.status}${r.reason === undefined ? "" : `: ${clip(maskSecrets(r.reason), NAMED_REASON_CHARS)}`})`,
     );
   const rest = failed.slice(NAMED_FAILURES);
   if (rest.length === 0) return named.join("; ");
   const counts = new Map<string, number>();
   for (const r of rest) {
-    const key = `${r.status}${r.reason === undefined ? "" : `: ${clip(generic(maskSecrets(r.reason), r.subject))}`}`;
+    const key = `${r.status}${r.reason === undefined ? "" : `: ${clip(generic(maskSecrets(r.reason), r.subject), COUNTED_REASON_CHARS)}`}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const ranked = [...counts].sort((a, b) => b[1] - a[1]);
@@ -44,7 +46,7 @@ function generic(reason: string, subject: string): string {
   return text;
 }
 
-function clip(text: string): string {
+function clip(text: string, chars: number): string {
   const line = text.replace(/\s+/g, " ").trim();
-  return line.length > REASON_CHARS ? `${line.slice(0, REASON_CHARS - 1)}…` : line;
+  return line.length > chars ? `${line.slice(0, chars - 1)}…` : line;
 }

@@ -1,8 +1,9 @@
 // Config repos for bump tests and the bump benchmark: made by the built CLI (`sysconfig init`,
 // `sysconfig render`) and served from bare remotes in temp dirs, read back with real git.
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { parseDocument } from "yaml";
 import { runCli } from "./cli.js";
 
 const GIT_ENV = {
@@ -94,4 +95,18 @@ export function tagAt(repo: string, branch: string, service: string): string | u
   const text = fileAt(repo, branch, "sysconfig.yaml");
   const block = text.split(new RegExp(`^  ${service}:\\n`, "m"))[1] ?? "";
   return /^ {4}tag: ['"]?([^'"\n]+)/m.exec(block)?.[1];
+}
+
+/** Points a service of the checkout's sysconfig.yaml at its own template for a target kind (a YAML edit:
+ * the example's services may already have a templates map). */
+export async function setOwnTemplate(
+  dir: string,
+  service: string,
+  kind: string,
+  template: string,
+): Promise<void> {
+  const file = path.join(dir, "sysconfig.yaml");
+  const doc = parseDocument(await readFile(file, "utf8"));
+  doc.setIn(["services", service, "templates", kind], template);
+  await writeFile(file, doc.toString());
 }

@@ -302,3 +302,17 @@ export async function completeRollout(
     timeoutMs,
   );
 }
+
+/**
+ * Plays the kubelet for every Deployment in a namespace: its pods are reported ready until each rollout
+ * completes. Without a kubelet no Deployment ever becomes available, and a Deployment that is not
+ * available is not converged (the plan shows it unhealthy, no prune runs), so tests that reconcile
+ * again settle the namespace first, as a cluster would by itself.
+ */
+export async function settleDeployments(namespace: string): Promise<void> {
+  const list = await kube<{ items: { metadata: { name: string } }[] }>(
+    "GET",
+    `/apis/apps/v1/namespaces/${namespace}/deployments`,
+  );
+  for (const item of list.items) await completeRollout("Deployment", namespace, item.metadata.name);
+}
