@@ -6,7 +6,13 @@ import path from "node:path";
 
 // Bottom to top. A file belongs to the floor of the longest prefix that matches its path.
 const FLOORS: readonly (readonly string[])[] = [
-  ["reconciler/errors.ts", "reconciler/plain-data.ts", "reconciler/text/", "reconciler/concurrency/"],
+  [
+    "reconciler/errors.ts",
+    "reconciler/plain-data.ts",
+    "reconciler/http-body.ts",
+    "reconciler/text/",
+    "reconciler/concurrency/",
+  ],
   ["reconciler/secrets/"],
   ["reconciler/repo-paths.ts", "reconciler/repo-files.ts"],
   ["reconciler/config/", "reconciler/report/", "reconciler/registry/"],

@@ -4,6 +4,7 @@
 // again, and once the client is closed (the run failed or ended) nothing is retried: the requests still in
 // flight beside a failed one (the two list walks) died with their sockets, and retrying them made a silent
 // fleetd cost twice --request-timeout.
+import { collectText, type TextResponse } from "../../http-body.js";
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { RuntimeFailureError, SysconfigError, reasonOf } from "../../errors.js";
@@ -87,11 +88,7 @@ class RequestTimeoutError extends Error {
   }
 }
 
-interface RawResponse {
-  status: number;
-  body: string;
-  retryAfter?: string;
-}
+type RawResponse = TextResponse;
 
 export class FleetClient {
   private readonly agent: http.Agent;
@@ -324,19 +321,7 @@ export class FleetClient {
               : {}),
           },
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const retryAfter = res.headers["retry-after"];
-            resolve({
-              status: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString("utf8"),
-              ...(typeof retryAfter === "string" ? { retryAfter } : {}),
-            });
-          });
-        },
+        (res) => collectText(res, resolve, reject),
       );
       // Idle time on the connection: connect, first byte and any stall after it are each bounded by timeoutMs.
       req.setTimeout(this.timeoutMs, () => {

@@ -3,6 +3,7 @@
 // with jittered backoff; permanent ones (other 4xx) are not. A request that timed out is not sent again
 // (the bound is on the whole wait: retries made a silent API server cost six times --request-timeout),
 // and nothing is retried once the client is closed. Counts requests by verb (benchmarks).
+import { collectText, type TextResponse } from "../../http-body.js";
 import https from "node:https";
 import { RuntimeFailureError, reasonOf } from "../../errors.js";
 import { pause } from "../lock-wait.js";
@@ -134,11 +135,7 @@ export class KubernetesClient {
     }
   }
 
-  private async once(
-    method: string,
-    path: string,
-    options: RequestOptions,
-  ): Promise<{ status: number; body: string; retryAfter?: string }> {
+  private async once(method: string, path: string, options: RequestOptions): Promise<TextResponse> {
     const url = new URL(path, this.connection.server);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
@@ -157,19 +154,7 @@ export class KubernetesClient {
       const req = https.request(
         url,
         { method, headers, agent: this.agent, timeout: this.tuning.timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const retryAfter = res.headers["retry-after"];
-            resolve({
-              status: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString("utf8"),
-              ...(typeof retryAfter === "string" ? { retryAfter } : {}),
-            });
-          });
-        },
+        (res) => collectText(res, resolve, reject),
       );
       req.on("timeout", () => req.destroy(new TimeoutError(`no answer within ${this.tuning.timeoutMs} ms`)));
       req.on("error", reject);
