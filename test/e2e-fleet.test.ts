@@ -10,7 +10,14 @@ import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
 import { sysconfigVersion } from "../cli/images/reconciler-image-name.js";
 import { lockUnitName } from "../reconciler/targets/fleet/lock.js";
 import { startFleetServer, type FakeFleetServer } from "./fleet-server/fleet-server.js";
-import { bumpInPlace, git, initConfigRepo, removeImages, exitCodeOf } from "./helpers/build-fixtures.js";
+import {
+  bumpInPlace,
+  git,
+  initConfigRepo,
+  removeImages,
+  exitCodeOf,
+  removeContainer,
+} from "./helpers/build-fixtures.js";
 import { buildReconcilerImage, runCli, runCommand } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -76,7 +83,7 @@ async function runImage(
     }
     return { code: StatusCode, stdout, stderr };
   } finally {
-    await container.remove({ force: true });
+    await removeContainer(container);
   }
 }
 

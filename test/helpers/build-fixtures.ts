@@ -68,7 +68,7 @@ export async function readImageFiles(
     });
     return files;
   } finally {
-    await container.remove({ force: true });
+    await removeContainer(container);
   }
 }
 
@@ -100,7 +100,7 @@ export async function runInImage(
     }
     return { code: StatusCode, stdout, stderr };
   } finally {
-    await container.remove({ force: true });
+    await removeContainer(container);
   }
 }
 
@@ -163,4 +163,17 @@ export async function registryTags(
   if (!response.ok) throw new Error(`registry ${registry} answered ${response.status}`);
   const body = (await response.json()) as { tags?: string[] | null };
   return body.tags ?? [];
+}
+
+/**
+ * Removes a container the test ran. The engine may already be removing it (409 "removal … is already in
+ * progress", seen when a dropped wait long-poll was asked again) or have removed it (404): both are done.
+ */
+export async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw error;
+  }
 }
