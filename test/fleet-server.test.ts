@@ -317,11 +317,13 @@ describe("fake fleetd realistic clock (fleetd v1.0.0 timing)", () => {
       const units = await walk("units");
       expect(units.pages).toBe(11);
       expect(units.ms).toBeGreaterThan(1_800);
-      expect(units.ms).toBeLessThan(2_600);
+      // The floor is the modelled cost; the ceiling only catches a clock far off (a loaded 2-core CI
+      // worker adds a few hundred ms of event-loop delay across 11 pages).
+      expect(units.ms).toBeLessThan(3_500);
       const state = await walk("state");
       expect(state.pages).toBe(11);
       expect(state.ms).toBeGreaterThan(800);
-      expect(state.ms).toBeLessThan(1_300);
+      expect(state.ms).toBeLessThan(2_000);
       // concurrent PUTs queue: fleetd works on two at a time, so ten take five times one
       const started = Date.now();
       await Promise.all(
