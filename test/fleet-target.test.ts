@@ -218,7 +218,8 @@ describe("fleet target through the reconcile pipeline", () => {
     await writeFleetRepo(repoDir(), spec({ worker: { instances: 3 } }));
     await reconcile();
     await writeFleetRepo(repoDir(), spec({ worker: { instances: 3, tag: "2-staging" } }));
-    server.transitionMs = 15;
+    // two transitions of 200 ms each: long enough that a loaded machine's first poll still sees one
+    server.transitionMs = 200;
     server.resetCounts();
     const outcome = await reconcile();
     expect(Object.values(actions(outcome))).toEqual(Array(4).fill("update"));
