@@ -254,16 +254,17 @@ export function resolveDesiredObjects(
     objects.push(entry);
   }
   const seen = new Map<string, string>();
-  for (const o of objects) {
+  objects.forEach((o, i) => {
+    const where = documents[i]?.where ?? o.service;
     const before = seen.get(o.subject);
     if (before !== undefined) {
       throw new InvalidInputError(
-        `${o.subject} is rendered twice (services ${before} and ${o.service}): every object must come from one ` +
-          `place. Rename one of them and re-render.`,
+        `${o.subject} is rendered twice (${before} and ${where}): every object must come from one place. ` +
+          `Rename one of them in its template and re-render.`,
       );
     }
-    seen.set(o.subject, o.service);
-  }
+    seen.set(o.subject, where);
+  });
   return objects;
 }
 
@@ -288,7 +289,7 @@ function crdSubject(object: KubeObject): string | undefined {
 }
 
 /** Kinds the config's own CustomResourceDefinitions define (served versions), keyed `apiVersion/kind`. */
-function kindsDefinedByCrds(
+export function kindsDefinedByCrds(
   documents: readonly ParsedDocument[],
   resolver: KindResolver,
 ): Map<string, KindInfo> {
