@@ -164,7 +164,9 @@ export interface ParsedDocument {
 }
 
 /** Every document of every rendered file, checked for shape (no API knowledge needed). */
-export function parseDesiredDocuments(state: DesiredState): ParsedDocument[] {
+export function parseDesiredDocuments(state: DesiredState): readonly ParsedDocument[] {
+  const cached = parsedByFiles.get(state.files);
+  if (cached !== undefined) return cached;
   const out: ParsedDocument[] = [];
   for (const file of state.files) {
     const documents = parseManifests(file.path, file.content);
@@ -178,8 +180,16 @@ export function parseDesiredDocuments(state: DesiredState): ParsedDocument[] {
       }),
     );
   }
+  parsedByFiles.set(state.files, Object.freeze(out));
   return out;
 }
+
+/**
+ * Parses of one list of rendered files: the offline check (check-offline.ts) and the target's prepare
+ * both parse the files a run loaded, and parsing 2,000 manifests costs most of a no-op's CPU time.
+ * Nothing changes a ParsedDocument once made (resolving copies what it settles).
+ */
+const parsedByFiles = new WeakMap<DesiredState["files"], readonly ParsedDocument[]>();
 
 /** The API versions a set of documents may use (their own and their fallbacks): what discovery must load. */
 export function apiVersionsOf(documents: readonly ParsedDocument[]): string[] {
