@@ -45,10 +45,16 @@ interface RunResult {
   /** Requests by verb and resource (`list deployments`): the O(kinds) claim, visible. */
   byResource?: Record<string, number>;
   rssMb: number;
+  /** CPU time (user + system) of the whole child process: on a loaded machine, the comparable figure. */
+  cpuMs?: number;
   note: string;
 }
 
 const rss = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const cpu = () => {
+  const { user, system } = process.cpuUsage();
+  return Math.round((user + system) / 1000);
+};
 
 /** Child: one `sysconfig plan` or `reconcile --no-wait` of REPO through the pipeline. */
 async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
@@ -102,6 +108,7 @@ async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
     counts: target?.client.counts ?? {},
     byResource: target?.client.countsByResource ?? {},
     rssMb: rss(),
+    cpuMs: cpu(),
     note:
       (results.length > 0
         ? count(results.map((r) => r.status))
@@ -281,7 +288,12 @@ function perResource(r: RunResult): string {
 
 /** A child run: sysconfig's runs with the reconciler image's V8 flags (as its launcher starts it). */
 function child(args: string[]): Promise<RunResult> {
-  const flags = args[0] === "--sysconfig" ? RECONCILER_NODE_FLAGS : [];
+  // SYSCONFIG_BENCH_CPU_PROF=DIR: a V8 CPU profile of each sysconfig run, written to DIR (see docs/performance.md).
+  const profile = process.env.SYSCONFIG_BENCH_CPU_PROF;
+  const flags =
+    args[0] === "--sysconfig"
+      ? [...RECONCILER_NODE_FLAGS, ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])]
+      : [];
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [...flags, here, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     children.add(proc);
@@ -547,14 +559,14 @@ async function mixed(services: number): Promise<void> {
         .map(([k, n]) => `${n} ${k}`)
         .join(" + ");
     const row = (label: string, r: RunResult, extra = "") =>
-      `${label.padEnd(46)} ${`${Math.round(r.ms)} ms`.padStart(9)} ${String(r.requests).padStart(8)} ` +
-      `${(r.rssMb > 0 ? `${r.rssMb} MB` : "—").padStart(7)}  ${r.note} [${counts(r)}]${extra}`;
+      `${label.padEnd(46)} ${`${Math.round(r.ms)} ms`.padStart(9)} ${(r.cpuMs === undefined ? "—" : `${r.cpuMs} ms`).padStart(9)} ` +
+      `${String(r.requests).padStart(8)} ${(r.rssMb > 0 ? `${r.rssMb} MB` : "—").padStart(7)}  ${r.note} [${counts(r)}]${extra}`;
     const kinds = 4 + 10 + 1;
     const ratio = kubectl.ms / changed.ms;
     const peak = Math.max(create.rssMb, plan.rssMb, noop.rssMb, changed.rssMb);
     const lines = [
       `${objects} objects (${services} × Deployment + Service + HPA + PDB, 10 CRDs and one object of each) on kube-apiserver v1.20.2:`,
-      `${"".padEnd(46)} ${"wall".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(7)}  notes [requests by kind]`,
+      `${"".padEnd(46)} ${"wall".padStart(9)} ${"CPU".padStart(9)} ${"requests".padStart(8)} ${"peakRSS".padStart(7)}  notes [requests by verb]`,
       row("sysconfig reconcile --no-wait (create all)", create),
       row("sysconfig plan, nothing changed", plan),
       row("sysconfig reconcile, nothing changed", noop),
