@@ -13,9 +13,11 @@ import {
   environmentLabel,
   kubernetesDesiredObjects,
   LABEL,
+  parseDesiredDocuments,
   type KubeObject,
   type KubernetesDesiredSpec,
 } from "../reconciler/targets/kubernetes/desired.js";
+import { checkKubernetesManifests } from "../reconciler/targets/kubernetes/check-offline.js";
 
 const DEPLOYMENT = `# comment
 apiVersion: apps/v1
@@ -360,5 +362,19 @@ describe("kubernetes rollout health", () => {
   });
   it("is pending while the object is not listed yet", () => {
     expect(check([]).get("kubernetes:apps/v1/Deployment/shop/web")?.state).toBe("pending");
+  });
+});
+
+describe("one parse of a run's rendered files", () => {
+  it("the offline check and the target's prepare share it (a second parse cost ~1 s CPU at 2,000 objects)", () => {
+    const files = [{ path: "rendered/web.yaml", service: "web", content: DEPLOYMENT }];
+    const checked = state(files);
+    checkKubernetesManifests(checked);
+    // The pipeline checks the loaded files, then builds the run's state around the same list.
+    const documents = parseDesiredDocuments({ ...checked, revision: "other" });
+    expect(parseDesiredDocuments(checked)).toBe(documents);
+    expect(Object.isFrozen(documents)).toBe(true);
+    // Other files (another run, a re-render) are parsed on their own.
+    expect(parseDesiredDocuments(state([...files]))).not.toBe(documents);
   });
 });

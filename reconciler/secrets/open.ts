@@ -69,7 +69,8 @@ export async function openSecrets(
   return { valueOf, resolve: (text) => replaceReferences(text, valueOf) };
 }
 
-function listed(sealed: readonly SealedSecret[]): string {
+/** `hello/DB_PASSWORD (master, encrypted to age1…); …`: which secrets, and who can decrypt them. */
+export function listed(sealed: readonly SealedSecret[]): string {
   return sealed
     .map((s) => `${secretLabel(s)} (${s.environment}, encrypted to ${s.recipients.join(", ")})`)
     .join("; ");

@@ -17,8 +17,10 @@ export async function checkTargetCanTake(kind: TargetKind, state: DesiredState):
       dockerContainerSpecs(state);
       return;
     }
-    case "kubernetes":
-      // No kubernetes target yet (createTarget says so): its rendered manifests are only rendered.
+    case "kubernetes": {
+      const { checkKubernetesManifests } = await import("./kubernetes/check-offline.js");
+      checkKubernetesManifests(state);
       return;
+    }
   }
 }

@@ -79,6 +79,8 @@ export class KubernetesClient {
   private readonly tuning: ClientTuning;
   /** Requests sent, retries included, by HTTP verb (and "list" for collection GETs). */
   readonly counts: Record<string, number> = {};
+  /** The same requests by verb and resource (`list deployments`, `GET discovery`): O(kinds) or not. */
+  readonly countsByResource: Record<string, number> = {};
   requests = 0;
   /** Set by close(): requests failing after it (their sockets were destroyed) are not retried. */
   private closed = false;
@@ -150,6 +152,8 @@ export class KubernetesClient {
     this.requests += 1;
     const verb = options.countAs ?? method;
     this.counts[verb] = (this.counts[verb] ?? 0) + 1;
+    const byResource = `${verb} ${resourceOfPath(url.pathname)}`;
+    this.countsByResource[byResource] = (this.countsByResource[byResource] ?? 0) + 1;
     return new Promise((resolve, reject) => {
       const req = https.request(
         url,
@@ -166,6 +170,19 @@ export class KubernetesClient {
     this.closed = true;
     this.agent.destroy();
   }
+}
+
+/**
+ * The resource a request path names (`/apis/apps/v1/namespaces/x/deployments/web` → `deployments`,
+ * `/apis/apps/v1` → `discovery`); a subresource keeps its parent (`deployments/status`).
+ */
+export function resourceOfPath(pathname: string): string {
+  const parts = pathname.split("/").filter((p) => p !== "");
+  // /api/v1/… or /apis/GROUP/VERSION/…: what follows is [namespaces/NS/]RESOURCE[/NAME[/SUB]].
+  let rest = parts[0] === "api" ? parts.slice(2) : parts[0] === "apis" ? parts.slice(3) : [];
+  if (rest.length === 0) return "discovery";
+  if (rest[0] === "namespaces" && rest.length > 2) rest = rest.slice(2);
+  return rest.length > 2 ? `${rest[0]}/${rest[2]}` : (rest[0] ?? "discovery");
 }
 
 /** No answer within the request timeout: not transient, never sent again. */

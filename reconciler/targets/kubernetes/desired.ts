@@ -164,7 +164,9 @@ export interface ParsedDocument {
 }
 
 /** Every document of every rendered file, checked for shape (no API knowledge needed). */
-export function parseDesiredDocuments(state: DesiredState): ParsedDocument[] {
+export function parseDesiredDocuments(state: DesiredState): readonly ParsedDocument[] {
+  const cached = parsedByFiles.get(state.files);
+  if (cached !== undefined) return cached;
   const out: ParsedDocument[] = [];
   for (const file of state.files) {
     const documents = parseManifests(file.path, file.content);
@@ -178,8 +180,16 @@ export function parseDesiredDocuments(state: DesiredState): ParsedDocument[] {
       }),
     );
   }
+  parsedByFiles.set(state.files, Object.freeze(out));
   return out;
 }
+
+/**
+ * Parses of one list of rendered files: the offline check (check-offline.ts) and the target's prepare
+ * both parse the files a run loaded, and parsing 2,000 manifests costs most of a no-op's CPU time.
+ * Nothing changes a ParsedDocument once made (resolving copies what it settles).
+ */
+const parsedByFiles = new WeakMap<DesiredState["files"], readonly ParsedDocument[]>();
 
 /** The API versions a set of documents may use (their own and their fallbacks): what discovery must load. */
 export function apiVersionsOf(documents: readonly ParsedDocument[]): string[] {
@@ -254,16 +264,17 @@ export function resolveDesiredObjects(
     objects.push(entry);
   }
   const seen = new Map<string, string>();
-  for (const o of objects) {
+  objects.forEach((o, i) => {
+    const where = documents[i]?.where ?? o.service;
     const before = seen.get(o.subject);
     if (before !== undefined) {
       throw new InvalidInputError(
-        `${o.subject} is rendered twice (services ${before} and ${o.service}): every object must come from one ` +
-          `place. Rename one of them and re-render.`,
+        `${o.subject} is rendered twice (${before} and ${where}): every object must come from one place. ` +
+          `Rename one of them in its template and re-render.`,
       );
     }
-    seen.set(o.subject, o.service);
-  }
+    seen.set(o.subject, where);
+  });
   return objects;
 }
 
@@ -288,7 +299,7 @@ function crdSubject(object: KubeObject): string | undefined {
 }
 
 /** Kinds the config's own CustomResourceDefinitions define (served versions), keyed `apiVersion/kind`. */
-function kindsDefinedByCrds(
+export function kindsDefinedByCrds(
   documents: readonly ParsedDocument[],
   resolver: KindResolver,
 ): Map<string, KindInfo> {

@@ -100,7 +100,7 @@ export async function createKubernetesTarget(
   let lastDryRuns = 0;
   const dryRunCache: DryRunCache = new Map();
   const discovery = new Discovery(client);
-  let prepared: { state: DesiredState; documents: ParsedDocument[] } | undefined;
+  let prepared: { state: DesiredState; documents: readonly ParsedDocument[] } | undefined;
   /** Collections a rebuilt inventory found: listed on every read of this run, recorded under the lock. */
   let rebuilt: Collection[] | undefined;
   const scope = (system: string): OwnerScope => ({ system, environment });
