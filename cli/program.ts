@@ -270,17 +270,33 @@ export function buildProgram(
       "--any-branch",
       "render --environment even on another environment's branch (replacing its rendered/)",
     )
+    .addOption(
+      new Option(
+        "--lock-timeout <seconds>",
+        "wait this long for a bump writing in the same checkout to finish, then exit 4",
+      )
+        .argParser(seconds("render waits for a bump in the same checkout; omit the flag for the default"))
+        .default(DEFAULT_CHECKOUT_LOCK_SECONDS),
+    )
     .addHelpText("after", "\nExamples:\n  $ sysconfig render\n  $ sysconfig render --check   # in CI")
-    .action(async (o: { repo?: string; environment?: string; check?: boolean; anyBranch?: boolean }) =>
-      (await import("./commands/render.js")).runRender(
-        {
-          repo: await localRepo(o.repo, "render"),
-          environment: o.environment,
-          check: o.check,
-          anyBranch: o.anyBranch,
-        },
-        io(),
-      ),
+    .action(
+      async (o: {
+        repo?: string;
+        environment?: string;
+        check?: boolean;
+        anyBranch?: boolean;
+        lockTimeout?: number;
+      }) =>
+        (await import("./commands/render.js")).runRender(
+          {
+            repo: await localRepo(o.repo, "render"),
+            environment: o.environment,
+            check: o.check,
+            anyBranch: o.anyBranch,
+            lockTimeout: o.lockTimeout,
+          },
+          io(),
+        ),
     );
 
   program
