@@ -11,6 +11,7 @@ import { refuseIgnoredFlags } from "./flag-rules.js";
 import { DEFAULT_CHECKOUT_LOCK_SECONDS } from "./git/checkout-lock.js";
 import { DEFAULT_GIT_TIMEOUT_SECONDS } from "./git/network-git.js";
 import { seconds, wholeNumber } from "./number-flags.js";
+import type { ApplyFlags } from "./commands/apply-request.js";
 import { terminalSafe, type CliIo } from "./io.js";
 import { resolveLocalRepo } from "./repo.js";
 import { addSecretCommands } from "./commands/secret-program.js";
@@ -120,6 +121,26 @@ function sources(command: Command): { targetSource: string; endpointSource: stri
       ? (command.options.find((o) => o.attributeName() === key)?.envVar ?? flag)
       : flag;
   return { targetSource: from("target", "--target"), endpointSource: from("endpoint", "--endpoint") };
+}
+
+/** The flags plan, reconcile and serve share (commands/apply-request.ts), read in one place. */
+function applyFlagsOf(o: Record<string, unknown>, cmd: Command, repo: string): ApplyFlags {
+  return {
+    repo,
+    environment: o.environment as string | undefined,
+    target: o.target as "fleet" | "docker" | "kubernetes" | undefined,
+    endpoint: o.endpoint as string | undefined,
+    maxDelete: o.maxDelete as number | undefined,
+    allowMassDelete: o.allowMassDelete === true,
+    // plan has no --timeout; reconcile and serve default it to 300.
+    timeout: (o.timeout as number | undefined) ?? 300,
+    wait: o.wait !== false,
+    waitLock: o.waitLock === true,
+    lockTimeout: o.lockTimeout as number | undefined,
+    parallelism: o.parallelism as number | undefined,
+    requestTimeout: o.requestTimeout as number | undefined,
+    ...sources(cmd),
+  };
 }
 
 /** --request-timeout, for reconcile, plan and serve. */
@@ -270,17 +291,33 @@ export function buildProgram(
       "--any-branch",
       "render --environment even on another environment's branch (replacing its rendered/)",
     )
+    .addOption(
+      new Option(
+        "--lock-timeout <seconds>",
+        "wait this long for a bump writing in the same checkout to finish, then exit 4",
+      )
+        .argParser(seconds("render waits for a bump in the same checkout; omit the flag for the default"))
+        .default(DEFAULT_CHECKOUT_LOCK_SECONDS),
+    )
     .addHelpText("after", "\nExamples:\n  $ sysconfig render\n  $ sysconfig render --check   # in CI")
-    .action(async (o: { repo?: string; environment?: string; check?: boolean; anyBranch?: boolean }) =>
-      (await import("./commands/render.js")).runRender(
-        {
-          repo: await localRepo(o.repo, "render"),
-          environment: o.environment,
-          check: o.check,
-          anyBranch: o.anyBranch,
-        },
-        io(),
-      ),
+    .action(
+      async (o: {
+        repo?: string;
+        environment?: string;
+        check?: boolean;
+        anyBranch?: boolean;
+        lockTimeout?: number;
+      }) =>
+        (await import("./commands/render.js")).runRender(
+          {
+            repo: await localRepo(o.repo, "render"),
+            environment: o.environment,
+            check: o.check,
+            anyBranch: o.anyBranch,
+            lockTimeout: o.lockTimeout,
+          },
+          io(),
+        ),
     );
 
   program
@@ -430,23 +467,11 @@ export function buildProgram(
       .action(async (o: Record<string, unknown>, cmd: Command) =>
         (await import("./commands/reconcile.js")).runReconcile(
           {
-            repo: await localRepo(o.repo as string | undefined, name),
-            environment: o.environment as string | undefined,
-            target: o.target as "fleet" | "docker" | "kubernetes" | undefined,
-            endpoint: o.endpoint as string | undefined,
+            ...applyFlagsOf(o, cmd, await localRepo(o.repo as string | undefined, name)),
             output: o.output as "text" | "json",
             planOnly: planOnly || o.dryRun === true,
             dryRun: o.dryRun === true,
             exitCode: o.exitCode === true,
-            maxDelete: o.maxDelete as number | undefined,
-            allowMassDelete: o.allowMassDelete === true,
-            timeout: (o.timeout as number | undefined) ?? 300,
-            wait: o.wait !== false,
-            waitLock: o.waitLock === true,
-            lockTimeout: o.lockTimeout as number | undefined,
-            parallelism: o.parallelism as number | undefined,
-            requestTimeout: o.requestTimeout as number | undefined,
-            ...sources(cmd),
           },
           withIdentityFile(withKubernetesFlags(io(), o), o),
         ),
@@ -520,10 +545,7 @@ export function buildProgram(
     .action(async (o: Record<string, unknown>, cmd: Command) =>
       (await import("./commands/serve.js")).runServe(
         {
-          repo: await localRepo(o.repo as string | undefined, "serve"),
-          environment: o.environment as string | undefined,
-          target: o.target as "fleet" | "docker" | "kubernetes" | undefined,
-          endpoint: o.endpoint as string | undefined,
+          ...applyFlagsOf(o, cmd, await localRepo(o.repo as string | undefined, "serve")),
           schedule: o.schedule as string,
           listen: o.listen as string,
           webhookSecretFile: o.webhookSecretFile as string | undefined,
@@ -531,15 +553,6 @@ export function buildProgram(
           uiTokenFile: o.uiTokenFile as string | undefined,
           unhealthyAfter: o.unhealthyAfter as number,
           gracePeriod: o.gracePeriod as number,
-          maxDelete: o.maxDelete as number | undefined,
-          allowMassDelete: o.allowMassDelete === true,
-          timeout: o.timeout as number,
-          wait: o.wait !== false,
-          waitLock: o.waitLock === true,
-          lockTimeout: o.lockTimeout as number | undefined,
-          parallelism: o.parallelism as number | undefined,
-          requestTimeout: o.requestTimeout as number | undefined,
-          ...sources(cmd),
           verbose: program.opts().verbose === true,
           version: version(),
         },

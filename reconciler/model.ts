@@ -10,6 +10,16 @@ import type { RenderedFile } from "./render/render.js";
  */
 export type Action = "create" | "update" | "delete" | "unchanged" | "unhealthy" | "unmanaged";
 
+/** The sign an action is shown with, in the apply log and on serve's page. */
+export const ACTION_SIGN = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  unchanged: " ",
+  unhealthy: "!",
+  unmanaged: "!",
+} as const satisfies Record<Action, string>;
+
 /** Health of an object as the target reads it with the actual state. */
 export type ObjectHealth =
   { state: "healthy" } | { state: "progressing"; reason: string } | { state: "unhealthy"; reason: string };

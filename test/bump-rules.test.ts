@@ -278,6 +278,30 @@ describe("bump: --template from the service's repo", () => {
     expect((await runCli(["validate", "--repo", check])).code).toBe(0);
   });
 
+  it("refuses a --template outside the service's repo (absolute or ../) and never quotes the file", async () => {
+    const remote = freshRemote();
+    const before = refsOf(remote);
+    const serviceRepo = path.join(root, "contained-service");
+    await mkdir(serviceRepo, { recursive: true });
+    git(["init", "--quiet"], serviceRepo);
+    // Shaped like /etc/shadow: a parse error would have quoted its lines ("Unrecognized keys: root:*:…").
+    const outside = path.join(root, "shadow-like");
+    await writeFile(outside, "root:*:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n");
+    for (const template of [outside, path.relative(serviceRepo, outside)]) {
+      const result = await bump(
+        ["hello", "63-develop", "--repo", remote, "--template", template],
+        {},
+        serviceRepo,
+      );
+      expect({ template, code: result.code }).toEqual({ template, code: 3 });
+      expect(result.stderr).toContain(`--template ${outside} refused`);
+      expect(result.stderr).toContain("service's repo");
+      expect(result.stderr).not.toContain("root:*");
+      expect(result.stderr).not.toContain("20228");
+    }
+    expect(refsOf(remote)).toBe(before);
+  });
+
   it("refuses a template with a missing variable (exit 3, names it) and commits nothing", async () => {
     const remote = freshRemote();
     const before = refsOf(remote);

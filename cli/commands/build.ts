@@ -1,5 +1,10 @@
 // sysconfig build: bake the config repo at HEAD into the config image, tag it, optionally push (DESIGN §5).
-import { buildConfigImage, type ConfigImageResult, MovingTagNotMovedError } from "../images/config-image.js";
+import {
+  buildConfigImage,
+  type ConfigImageOptions,
+  type ConfigImageResult,
+  MovingTagNotMovedError,
+} from "../images/config-image.js";
 import { checkDockerEnvironment, dockerClient } from "../images/docker-engine.js";
 import { createProgress } from "../images/progress.js";
 import { InvalidInputError } from "../../reconciler/errors.js";
@@ -7,20 +12,8 @@ import { parseImageReference } from "../../reconciler/registry/image-reference.j
 import { shown } from "../../reconciler/text/escape.js";
 import type { CliIo } from "../io.js";
 
-export interface BuildOptions {
-  repo: string;
-  image?: string;
-  base?: string;
-  buildNum?: string;
-  push?: boolean;
-  dryRun?: boolean;
+export interface BuildOptions extends ConfigImageOptions {
   output: "text" | "json";
-  /** Ignore the engine's build cache. */
-  noCache?: boolean;
-  /** Move IMAGE:BRANCH without checking that HEAD is the remote's tip. */
-  skipTipCheck?: boolean;
-  /** Seconds the tip check (git ls-remote) may go without an answer. */
-  gitTimeout?: number;
 }
 
 function jsonResult(r: ConfigImageResult): object {

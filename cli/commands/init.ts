@@ -1,6 +1,6 @@
 // sysconfig init DIR: a new config repo from sysconfig-example, one branch per environment,
 // each with its rendered/ committed and current.
-import { cp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { CONFIG_FILE, loadConfig } from "../../reconciler/config/load.js";
@@ -9,7 +9,9 @@ import { findStale } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { projectRoot, RENDERED_DIR } from "../../reconciler/render/templates.js";
 import { writeRendered } from "../../reconciler/render/write.js";
+import { fsCode } from "../../reconciler/repo-paths.js";
 import { escapeControls } from "../../reconciler/text/escape.js";
+import { acquireCheckoutLock, type CheckoutLock } from "../git/checkout-lock.js";
 import { gitIdentityEnv } from "../git/identity.js";
 import { operatorGit } from "../git/operator-git.js";
 import type { CliIo } from "../io.js";
@@ -67,6 +69,7 @@ export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
         { cause },
       ),
   );
+  const lock = await claimCheckout(dir, created);
   try {
     await scaffold(dir, io);
   } catch (error) {
@@ -75,7 +78,35 @@ export async function runInit(options: InitOptions, io: CliIo): Promise<void> {
       () => undefined,
     );
     throw fileSystemError(dir, error);
+  } finally {
+    await lock.release();
   }
+}
+
+/**
+ * Makes DIR/.git, exclusively, and takes the checkout's lock in it before anything else is written: a second
+ * init racing for the same empty directory is refused (and removes nothing of the first one's), and a bump
+ * or render started in the half-made checkout waits for init to finish.
+ */
+async function claimCheckout(dir: string, created: string | undefined): Promise<CheckoutLock> {
+  const gitDir = path.join(dir, ".git");
+  try {
+    await mkdir(gitDir);
+  } catch (error) {
+    // Not raced: what makeDirectory made for this init goes (a racing init's directory stays its own).
+    if (created !== undefined && fsCode(error) !== "EEXIST") {
+      await rm(created, { recursive: true, force: true }).catch(() => undefined);
+    }
+    throw new InvalidInputError(
+      `init ${escapeControls(dir)} failed: ${
+        fsCode(error) === "EEXIST"
+          ? "another init (or git) started writing there at the same moment"
+          : `cannot write there (${reasonOf(error)})`
+      }. init only scaffolds into a new or empty directory: pass another DIR. Nothing was changed.`,
+      { cause: error },
+    );
+  }
+  return acquireCheckoutLock({ gitDir, purpose: "init", command: "init", timeoutMs: 0 });
 }
 
 /** A file-system refusal while writing the scaffold (a read-only or pseudo file system) is said as such. */

@@ -7,6 +7,7 @@ import { findStale, staleDiff } from "../../reconciler/render/compare.js";
 import { renderAll } from "../../reconciler/render/render.js";
 import { writeRendered } from "../../reconciler/render/write.js";
 import type { CliIo } from "../io.js";
+import { DEFAULT_CHECKOUT_LOCK_SECONDS, lockCheckoutAt } from "../git/checkout-lock.js";
 import { operatorGit } from "../git/operator-git.js";
 import { resolveEnvironment } from "../repo.js";
 
@@ -16,6 +17,8 @@ export interface RenderOptions {
   check?: boolean;
   /** Render --environment X even though the checkout is on another environment's branch. */
   anyBranch?: boolean;
+  /** Without --check: how long to wait for a bump (or another render) writing in the checkout. */
+  lockTimeout?: number;
 }
 
 /** The branch checked out in `dir`, or undefined (not a git checkout, detached HEAD). */
@@ -51,6 +54,24 @@ async function refuseOtherEnvironmentsBranch(
 }
 
 export async function runRender(options: RenderOptions, io: CliIo): Promise<void> {
+  if (options.check) return renderOnce(options, io);
+  // From reading sysconfig.yaml to writing rendered/ under the checkout's lock: a render that read the config
+  // before a bump committed would otherwise write the old tag back over the bump's rendered/ file.
+  const lock = await lockCheckoutAt(options.repo, {
+    purpose: "render",
+    command: "render",
+    timeoutMs: (options.lockTimeout ?? DEFAULT_CHECKOUT_LOCK_SECONDS) * 1000,
+    onWait: (holder) =>
+      io.reporter.info(`${options.repo}: waiting for the checkout's lock, held by ${holder}`),
+  });
+  try {
+    await renderOnce(options, io);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function renderOnce(options: RenderOptions, io: CliIo): Promise<void> {
   const config = await loadConfig(options.repo);
   const environment = await resolveEnvironment(options.repo, config, options.environment);
   await refuseOtherEnvironmentsBranch(options, config, environment);

@@ -26,6 +26,18 @@ export interface ServeOptions extends ApplyFlags {
   version: string;
 }
 
+/** A secret from its file flag, else from its environment variable (unset or empty: none). */
+function secretInput(
+  io: CliIo,
+  file: string | undefined,
+  flag: string,
+  variable: string,
+): Buffer | undefined {
+  if (file !== undefined) return readSecretFile(file, flag);
+  const value = io.env[variable];
+  return value ? Buffer.from(value, "utf8") : undefined;
+}
+
 export async function runServe(options: ServeOptions, io: CliIo): Promise<void> {
   // Every input is checked before anything starts: a typo is exit 3, not a server that never runs.
   validateSchedule(options.schedule);
@@ -36,19 +48,14 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<void> 
         `after which /healthz answers 503). Nothing was started.`,
     );
   }
-  const webhookSecret =
-    options.webhookSecretFile !== undefined
-      ? readSecretFile(options.webhookSecretFile, "--webhook-secret-file")
-      : io.env.SYSCONFIG_WEBHOOK_SECRET
-        ? Buffer.from(io.env.SYSCONFIG_WEBHOOK_SECRET, "utf8")
-        : undefined;
+  const webhookSecret = secretInput(
+    io,
+    options.webhookSecretFile,
+    "--webhook-secret-file",
+    "SYSCONFIG_WEBHOOK_SECRET",
+  );
   const notify = notifyUrl(options.notifyUrlFile, io.env);
-  const uiToken =
-    options.uiTokenFile !== undefined
-      ? readSecretFile(options.uiTokenFile, "--ui-token-file")
-      : io.env.SYSCONFIG_UI_TOKEN
-        ? Buffer.from(io.env.SYSCONFIG_UI_TOKEN, "utf8")
-        : undefined;
+  const uiToken = secretInput(io, options.uiTokenFile, "--ui-token-file", "SYSCONFIG_UI_TOKEN");
   if (uiToken !== undefined && uiToken.length < MIN_UI_TOKEN_BYTES) {
     throw new InvalidInputError(
       `${options.uiTokenFile !== undefined ? `--ui-token-file ${options.uiTokenFile}` : "SYSCONFIG_UI_TOKEN"} failed: the token ` +

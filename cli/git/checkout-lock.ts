@@ -1,12 +1,15 @@
-// One writer at a time in a working checkout: bumps (and render, and build's reading of the tree) take
-// `<git dir>/sysconfig.lock`, created exclusively as git creates index.lock. Without it, three bumps started
+// One writer at a time in a working checkout: every command that writes there (bump, secret set/rm/reencrypt,
+// render, init while it scaffolds) and build's reading of the tree take `<git dir>/sysconfig.lock`, created
+// exclusively as git creates index.lock. Without it, three bumps started
 // at once in one checkout each read the same sysconfig.yaml and the last commit dropped the others' tags.
 // A waiter polls with jitter up to a bound, then gives up with exit 4 naming the holder. A lock whose holder
 // died (kill -9) is never broken automatically, as git never breaks index.lock: the message says how to check.
+import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { reasonOf, RuntimeFailureError, SafetyRefusalError } from "../../reconciler/errors.js";
 import { escapeControls } from "../../reconciler/text/escape.js";
 import { fsCode } from "../../reconciler/repo-paths.js";
@@ -76,6 +79,27 @@ export async function acquireCheckoutLock(request: LockRequest): Promise<Checkou
     const pause = Math.min(50 * 2 ** Math.min(round, 4), 800) * (0.5 + Math.random());
     await sleep(Math.max(1, Math.min(pause, deadline - Date.now())));
   }
+}
+
+/**
+ * Takes the lock of the checkout `dir` is the top of; undefined when `dir` is not in a git checkout (no bump
+ * can run there, so there is nobody to keep apart).
+ */
+export async function lockCheckoutAt(
+  dir: string,
+  request: Omit<LockRequest, "gitDir">,
+): Promise<CheckoutLock | undefined> {
+  // GIT_DIR (set in hooks) would point at another repository than the one in `dir`.
+  const env = { ...process.env, GIT_DIR: undefined, GIT_WORK_TREE: undefined };
+  let gitDir: string;
+  try {
+    gitDir = (
+      await promisify(execFile)("git", ["rev-parse", "--absolute-git-dir"], { cwd: dir, env })
+    ).stdout.trim();
+  } catch {
+    return undefined;
+  }
+  return acquireCheckoutLock({ ...request, gitDir });
 }
 
 /** The holder of the lock when one exists (for build: a bump is changing the tree right now). */

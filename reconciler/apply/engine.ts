@@ -6,7 +6,7 @@
 // desired object converged (none failed, stayed unhealthy, was skipped or refused by a conflict). One failure never
 // hides another: every change gets a result.
 import { reasonOf } from "../errors.js";
-import type { Change } from "../model.js";
+import { ACTION_SIGN, type Change } from "../model.js";
 import { maskSecrets } from "../text/mask.js";
 import type { Reporter } from "../report/reporter.js";
 import type { SecretValues } from "../secrets/open.js";
@@ -48,15 +48,6 @@ interface Unit {
   changes: Change[];
   rollGroup?: string;
 }
-
-const PREFIX = {
-  create: "+",
-  update: "~",
-  delete: "-",
-  unchanged: " ",
-  unhealthy: "!",
-  unmanaged: "!",
-} as const;
 
 export async function applyChanges(
   target: Target,
@@ -131,7 +122,7 @@ export async function applyChanges(
             `refused by a conflict); deletes run only after every desired object converged. Fix them and ` +
             `run reconcile again`;
       for (const change of group) {
-        options.reporter.warn(`${PREFIX.delete} delete ${change.subject}: skipped: ${reason}`);
+        options.reporter.warn(`${ACTION_SIGN.delete} delete ${change.subject}: skipped: ${reason}`);
         record(skip(change, reason), change.actual?.service);
       }
       continue;
@@ -182,7 +173,7 @@ async function runUnit(
 /** Sends one change (within the level's limit), then waits for it through the shared watcher. */
 async function applyOne(run: Run, change: Change, wait: boolean): Promise<ChangeResult> {
   const { options, target } = run;
-  const label = `${PREFIX[change.action]} ${change.action} ${change.subject}`;
+  const label = `${ACTION_SIGN[change.action]} ${change.action} ${change.subject}`;
   if (change.action === "unhealthy") return awaitUnhealthy(run, change, wait, label);
   const sent = await run.limit(async (): Promise<ChangeResult | ApplyContext> => {
     // Checked once a slot is free: nothing new starts after an interrupt.

@@ -3,10 +3,14 @@
 // after a while has its reason reported to the operator while the wait goes on.
 import type { Change } from "../model.js";
 import { maskSecrets } from "../text/mask.js";
-import { DEFAULT_HEALTH_POLLING, SharedPoll, type WaitOutcome } from "../targets/shared-poll.js";
+import {
+  DEFAULT_HEALTH_POLLING,
+  healthOf,
+  SharedPoll,
+  type Health,
+  type WaitOutcome,
+} from "../targets/shared-poll.js";
 import type { ApplyContext, HealthPolling, Target } from "../targets/target.js";
-
-export type Health = { healthy: true } | { healthy: false; reason: string };
 
 export interface HealthWatcher {
   /** Waits until `change` is healthy, failed, its deadline passes or the run is interrupted. */
@@ -53,22 +57,11 @@ export function createHealthWatcher(
 }
 
 function toHealth(outcome: WaitOutcome, timeoutMs: number): Health {
-  switch (outcome.state) {
-    case "healthy":
-      return { healthy: true };
-    case "failed":
-      return { healthy: false, reason: outcome.reason };
-    case "timeout":
-      return {
-        healthy: false,
-        reason: `not healthy within --timeout (${seconds(timeoutMs)} s); last seen: ${outcome.reason ?? "no report yet"}`,
-      };
-    case "interrupted":
-      return {
-        healthy: false,
-        reason: `interrupted while waiting${outcome.reason ? `; last seen: ${outcome.reason}` : ""}`,
-      };
-  }
+  return healthOf(outcome, {
+    timeout: (last) =>
+      `not healthy within --timeout (${seconds(timeoutMs)} s); last seen: ${last ?? "no report yet"}`,
+    interrupted: (last) => `interrupted while waiting${last ? `; last seen: ${last}` : ""}`,
+  });
 }
 
 function seconds(ms: number): string {

@@ -26,6 +26,24 @@ export interface RunRecord {
   error?: string;
 }
 
+/** A run's identity and outcome without its plan: what every view of a run shows first. */
+export type RunHeader = Pick<
+  RunRecord,
+  "id" | "reasons" | "startedAt" | "finishedAt" | "durationSeconds" | "result" | "error"
+>;
+
+export function runHeader(record: RunRecord): RunHeader {
+  return {
+    id: record.id,
+    reasons: record.reasons,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    durationSeconds: record.durationSeconds,
+    result: record.result,
+    ...(record.error !== undefined ? { error: record.error } : {}),
+  };
+}
+
 /** Subjects whose change did not converge, with their status ("fleet:web@1.service (unhealthy)"). */
 export function failedChanges(record: RunRecord): string[] {
   return (record.plan?.result?.changes ?? []).filter(isFailure).map((r) => `${r.subject} (${r.status})`);

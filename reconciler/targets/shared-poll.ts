@@ -19,6 +19,26 @@ export type WaitOutcome =
   | { state: "timeout"; reason?: string }
   | { state: "interrupted"; reason?: string };
 
+/** A finished wait as its caller reports it: healthy, or not with the reason. */
+export type Health = { healthy: true } | { healthy: false; reason: string };
+
+/** A wait's outcome as a Health, in the caller's words for a deadline passed and an interruption. */
+export function healthOf(
+  outcome: WaitOutcome,
+  words: { timeout: (last: string | undefined) => string; interrupted: (last: string | undefined) => string },
+): Health {
+  switch (outcome.state) {
+    case "healthy":
+      return { healthy: true };
+    case "failed":
+      return { healthy: false, reason: outcome.reason };
+    case "timeout":
+      return { healthy: false, reason: words.timeout(outcome.reason) };
+    case "interrupted":
+      return { healthy: false, reason: words.interrupted(outcome.reason) };
+  }
+}
+
 /** Checks every item in one request (or one list walk); answers keyed by the waiter's key. */
 export type BatchCheck<T> = (items: readonly T[]) => Promise<Map<string, HealthCheck>>;
 

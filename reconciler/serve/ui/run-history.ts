@@ -6,7 +6,7 @@ import type { ChangeResult } from "../../apply/result.js";
 import type { ChangeSummary } from "../../diff/summary.js";
 import type { Action, Change } from "../../model.js";
 import { maskSecrets } from "../../text/mask.js";
-import type { RunRecord, RunResult } from "../run-record.js";
+import { runHeader, type RunHeader, type RunRecord } from "../run-record.js";
 import { changeDiff } from "./change-diff.js";
 
 export const RUNS_KEPT = 50;
@@ -25,14 +25,7 @@ export interface RunChangeView {
   result?: Pick<ChangeResult, "status" | "reason">;
 }
 
-export interface RunView {
-  id: number;
-  reasons: string[];
-  startedAt: string;
-  finishedAt: string;
-  durationSeconds: number;
-  result: RunResult;
-  error?: string;
+export interface RunView extends RunHeader {
   summary?: ChangeSummary;
   changes: RunChangeView[];
   /** Changes beyond CHANGES_PER_RUN, not kept. */
@@ -75,13 +68,7 @@ export function runView(record: RunRecord, changes: readonly Change[] | undefine
     return { ...view, diff };
   });
   return {
-    id: record.id,
-    reasons: record.reasons,
-    startedAt: record.startedAt,
-    finishedAt: record.finishedAt,
-    durationSeconds: record.durationSeconds,
-    result: record.result,
-    ...(record.error !== undefined ? { error: record.error } : {}),
+    ...runHeader(record),
     ...(record.plan ? { summary: record.plan.summary } : {}),
     changes: views,
     ...(listed.length > CHANGES_PER_RUN ? { changesNotKept: listed.length - CHANGES_PER_RUN } : {}),

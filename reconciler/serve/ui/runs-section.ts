@@ -1,6 +1,6 @@
 // The page's "Runs" section: the run in progress, then the last runs newest first, each a <details>
 // that opens to its changes (coloured diff, result, reason) and its error; a sparkline above.
-import type { Action } from "../../model.js";
+import { ACTION_SIGN } from "../../model.js";
 import { diffLines } from "./diff-lines.js";
 import { seconds, timeTag } from "./format.js";
 import { html, type SafeHtml } from "./html.js";
@@ -8,20 +8,11 @@ import { DETAILED_RUNS, type RunChangeView, type RunView } from "./run-history.j
 import { sparkline } from "./sparkline.js";
 import type { LiveRun } from "./ui-state.js";
 
-const SIGN = {
-  create: "+",
-  update: "~",
-  delete: "-",
-  unchanged: " ",
-  unhealthy: "!",
-  unmanaged: "!",
-} as const satisfies Record<Action, string>;
-
 export function changeItem(change: RunChangeView): SafeHtml {
   const result = change.result;
   return html`<li class="change" data-subject="${change.subject}">
     <div class="change-head">
-      <span class="action ${change.action}">${SIGN[change.action]} ${change.action}</span>
+      <span class="action ${change.action}">${ACTION_SIGN[change.action]} ${change.action}</span>
       <code>${change.subject}</code>
       <span class="result ${result?.status ?? "pending"}">${result?.status ?? "pending"}</span>
     </div>

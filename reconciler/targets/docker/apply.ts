@@ -6,6 +6,7 @@ import { InternalError, reasonOf, RuntimeFailureError } from "../../errors.js";
 import type { Change } from "../../model.js";
 import type { Reporter } from "../../report/reporter.js";
 import type { ApplyContext } from "../target.js";
+import { sendsNothing } from "../apply-change.js";
 import { specHash, specText, stopFirstReason, type ContainerSpec } from "./container-spec.js";
 import { hasReference } from "../../secrets/reference.js";
 import { NO_SECRET_VALUES } from "../../secrets/open.js";
@@ -39,6 +40,7 @@ export interface ApplyDeps {
 const STOP_TIMEOUT_SECONDS = 10;
 
 export async function applyChange(deps: ApplyDeps, change: Change, context: ApplyContext): Promise<void> {
+  if (sendsNothing(change.action)) return;
   switch (change.action) {
     case "create":
       return createContainer(deps, desiredSpec(change), change.subject, context);
@@ -46,10 +48,6 @@ export async function applyChange(deps: ApplyDeps, change: Change, context: Appl
       return updateContainer(deps, desiredSpec(change), actualContainers(change), change.subject, context);
     case "delete":
       return deleteContainers(deps, actualContainers(change), change.actual?.name ?? "", change.subject);
-    case "unchanged":
-    case "unhealthy": // nothing to send: the engine waits for it
-    case "unmanaged":
-      return;
   }
 }
 

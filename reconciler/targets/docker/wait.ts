@@ -4,12 +4,10 @@
 // health check — to confirm it has stayed up for the settle period without restarting.
 import type Dockerode from "dockerode";
 import { isSecretName, maskSecrets, redactValues } from "../../text/mask.js";
-import { SharedPoll } from "../shared-poll.js";
+import { healthOf, SharedPoll, type Health } from "../shared-poll.js";
 import type { HealthCheck } from "../target.js";
 import { urlSecretsOf } from "../../text/url-userinfo.js";
 import { engineReason, statusOf, withRetry } from "./engine-errors.js";
-
-export type Health = { healthy: true } | { healthy: false; reason: string };
 
 export interface WaitOptions {
   /** Milliseconds since epoch after which the wait gives up. */
@@ -133,20 +131,11 @@ export async function waitContainerHealthy(
     options.signal,
   ),
 ): Promise<Health> {
-  const outcome = await watch.wait(idOrName, idOrName, options.deadline);
-  switch (outcome.state) {
-    case "healthy":
-      return { healthy: true };
-    case "failed":
-      return { healthy: false, reason: outcome.reason };
-    case "timeout":
-      return {
-        healthy: false,
-        reason: `not healthy before the deadline (${outcome.reason ?? "no report"}); raise --timeout if it starts slowly`,
-      };
-    case "interrupted":
-      return { healthy: false, reason: `interrupted while waiting (${outcome.reason ?? "no report"})` };
-  }
+  return healthOf(await watch.wait(idOrName, idOrName, options.deadline), {
+    timeout: (last) =>
+      `not healthy before the deadline (${last ?? "no report"}); raise --timeout if it starts slowly`,
+    interrupted: (last) => `interrupted while waiting (${last ?? "no report"})`,
+  });
 }
 
 /** The container's secret environment values (by name, as the plan masks them): never in a reason. */

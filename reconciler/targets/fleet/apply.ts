@@ -2,7 +2,8 @@
 // unit file when the options differ), always with desiredState; delete is DELETE (already gone is fine).
 // fleet has no create-if-absent, so a create first checks that no unit took the name since the plan.
 import type { Change } from "../../model.js";
-import { InternalError, RuntimeFailureError, reasonOf } from "../../errors.js";
+import { InternalError, reasonOf } from "../../errors.js";
+import { changeFailure, NotTouchedError, sendsNothing } from "../apply-change.js";
 import { FleetRequestError, type FleetClient } from "./client.js";
 import type { FleetDesiredSpec } from "./desired.js";
 import type { FleetLock } from "./lock.js";
@@ -20,9 +21,6 @@ export interface FleetApplyGuards {
   secrets?: SecretValues | undefined;
 }
 
-/** A change refused at apply time; its message is already complete. */
-class NotTouchedError extends RuntimeFailureError {}
-
 export async function fleetApply(
   client: FleetClient,
   change: Change,
@@ -30,6 +28,7 @@ export async function fleetApply(
 ): Promise<void> {
   try {
     guards.lock?.assertHeld();
+    if (sendsNothing(change.action)) return;
     switch (change.action) {
       case "create":
       case "update": {
@@ -58,17 +57,9 @@ export async function fleetApply(
         await client.destroyUnit(actual.name);
         return;
       }
-      case "unchanged":
-      case "unhealthy": // nothing to send: the engine waits for it
-      case "unmanaged":
-        return;
     }
   } catch (error) {
-    if (error instanceof InternalError || error instanceof NotTouchedError) throw error;
     const reason = error instanceof FleetRequestError ? error.reason : reasonOf(error);
-    throw new RuntimeFailureError(`${change.subject} ${change.action} failed: ${reason}`, {
-      cause: error,
-      transient: error instanceof RuntimeFailureError && error.transient,
-    });
+    throw changeFailure(change, error, reason);
   }
 }

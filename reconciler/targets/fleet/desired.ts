@@ -15,6 +15,7 @@ import {
 } from "./unit-file.js";
 import type { DesiredUnitState } from "./client.js";
 import { refuseLockName } from "../lock-names.js";
+import { checkUnitRules } from "./spec-rules.js";
 
 /** What apply() sends for one unit. */
 export interface FleetDesiredSpec {
@@ -38,6 +39,7 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
     refuseLockName(`${service}${at}.service`, "fleet unit name", state.system, service);
     const config = state.services[service];
     const { options, hash, text } = parsedUnit(file);
+    checkUnitRules(options, `${service}${at}.service`, file.path);
     const secrets = secretFingerprints(options, file.path);
     const base = {
       service,

@@ -14,6 +14,7 @@ import type { SecretValues } from "../../secrets/open.js";
 import { withSecretData } from "./secret-values.js";
 import type { KubernetesLock } from "./lock.js";
 import type { ApplyContext } from "../target.js";
+import { changeFailure, NotTouchedError, sendsNothing } from "../apply-change.js";
 import { waitEstablished, type EstablishedWaits } from "./crd-wait.js";
 import type { DeleteOrder } from "./delete-order.js";
 import { isOwned, type KubeObject, type KubernetesDesiredSpec, type OwnerScope } from "./desired.js";
@@ -35,9 +36,6 @@ export interface ApplyGuards {
   secrets?: SecretValues | undefined;
 }
 
-/** A change refused at apply time; its message is already complete. */
-class NotTouchedError extends RuntimeFailureError {}
-
 export async function kubernetesApply(
   client: KubernetesClient,
   change: Change,
@@ -46,6 +44,7 @@ export async function kubernetesApply(
 ): Promise<void> {
   try {
     guards.lock?.assertHeld();
+    if (sendsNothing(change.action)) return;
     switch (change.action) {
       case "create":
       case "update": {
@@ -112,13 +111,8 @@ export async function kubernetesApply(
         }
         return;
       }
-      case "unchanged":
-      case "unhealthy": // nothing to send: the engine waits for it
-      case "unmanaged":
-        return;
     }
   } catch (error) {
-    if (error instanceof InternalError || error instanceof NotTouchedError) throw error;
     if (error instanceof KubernetesRequestError && error.status === 403) {
       throw new RuntimeFailureError(forbiddenMessage(change, error, guards.scope), { cause: error });
     }
@@ -126,10 +120,7 @@ export async function kubernetesApply(
       error instanceof KubernetesRequestError
         ? reasonOf(error).replace(/^kubernetes \S+ \S+ failed: /, "")
         : reasonOf(error);
-    throw new RuntimeFailureError(`${change.subject} ${change.action} failed: ${reason}`, {
-      cause: error,
-      transient: error instanceof RuntimeFailureError && error.transient,
-    });
+    throw changeFailure(change, error, reason);
   }
 }
 
