@@ -43,6 +43,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["cli/images/", "cli/bump/"],
   ["cli/commands/"],
   ["cli/program.ts"],
+  ["cli/run.ts"],
   ["cli/main.ts", "cli/image.ts"],
 ];
 
