@@ -10,6 +10,7 @@ const FLOORS: readonly (readonly string[])[] = [
     "reconciler/errors.ts",
     "reconciler/plain-data.ts",
     "reconciler/http-body.ts",
+    "reconciler/node-http.ts",
     "reconciler/text/",
     "reconciler/concurrency/",
   ],
