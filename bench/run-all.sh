@@ -6,5 +6,7 @@ node dist/bench/local.js
 node dist/bench/reconcile-docker.js
 node dist/bench/build.js
 node dist/bench/serve.js
+node dist/bench/serve.js pages
 bash scripts/services.sh kubernetes # the control plane (built once by scripts/kubernetes.sh)
 node dist/bench/reconcile-kubernetes.js
+node dist/bench/kubernetes-rss.js

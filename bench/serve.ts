@@ -18,6 +18,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { writeFleetRepo } from "../test/fleet-server/config-repo.js";
 import { runCli } from "../test/helpers/cli.js";
 import { metric, startServe } from "../test/helpers/serve-process.js";
@@ -249,20 +250,23 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
     await write(1);
     const secretFile = path.join(dir, "secret");
     await writeFile(secretFile, "pages-secret\n");
-    const serve = await startServe([
-      "--repo",
-      repo,
-      "--environment",
-      "staging",
-      "--schedule",
-      "0 0 1 1 *",
-      "--webhook-secret-file",
-      secretFile,
-      "--timeout",
-      "120",
-      "--max-delete",
-      "0",
-    ]);
+    const serve = await startServe(
+      [
+        "--repo",
+        repo,
+        "--environment",
+        "staging",
+        "--schedule",
+        "0 0 1 1 *",
+        "--webhook-secret-file",
+        secretFile,
+        "--timeout",
+        "120",
+        "--max-delete",
+        "0",
+      ],
+      { nodeFlags: RECONCILER_NODE_FLAGS },
+    ); // as the reconciler image's launcher runs serve
     const pid = serve.child.pid ?? 0;
     await serve.waitFor((e) => e.event === "run.finished" && e.run === 1, 600_000, "the first run (creates)");
     const body = "{}";
@@ -309,7 +313,10 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
     const open = results.filter((r) => r.withPages);
     const change = (mean(open.map((r) => r.seconds)) / mean(none.map((r) => r.seconds)) - 1) * 100;
     const lines = [
-      `serve's web page: runs updating ${objects} fleet units (fake fleetd, own process), ${rounds} runs without pages and ${rounds} with ${pages} open pages, alternating`,
+      `serve's web page: runs updating ${objects} fleet units (fake fleetd, own process), ${rounds} runs without pages and ${rounds} with ${pages} open pages, alternating; serve with the image's node flags (${RECONCILER_NODE_FLAGS.join(" ")}); load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
       `  run seconds, no page         ${none.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(none.map((r) => r.seconds)).toFixed(2)} s)`,
       `  run seconds, ${pages} pages      ${open.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(open.map((r) => r.seconds)).toFixed(2)} s)`,
       `  duration change             ${change >= 0 ? "+" : ""}${change.toFixed(1)} % (bar: < 5 %)`,

@@ -10,6 +10,7 @@ const FLOORS: readonly (readonly string[])[] = [
     "reconciler/errors.ts",
     "reconciler/plain-data.ts",
     "reconciler/http-body.ts",
+    "reconciler/node-http.ts",
     "reconciler/text/",
     "reconciler/concurrency/",
   ],
@@ -43,6 +44,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["cli/images/", "cli/bump/"],
   ["cli/commands/"],
   ["cli/program.ts"],
+  ["cli/run.ts"],
   ["cli/main.ts", "cli/image.ts"],
 ];
 

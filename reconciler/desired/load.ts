@@ -133,8 +133,13 @@ export async function readDesiredSource(
   dir: string,
   options: LoadDesiredOptions = {},
 ): Promise<DesiredSource> {
-  const config = await loadConfig(dir);
-  const origin = await originOf(dir, options.environment);
+  // git status (started first) runs while sysconfig.yaml is parsed and checked; a config error still
+  // comes first.
+  const [found, loaded] = await Promise.allSettled([originOf(dir, options.environment), loadConfig(dir)]);
+  if (loaded.status === "rejected") throw loaded.reason;
+  if (found.status === "rejected") throw found.reason;
+  const config = loaded.value;
+  const origin = found.value;
   const environment = pickEnvironment(config, origin.environment, dir);
   const configured = config.environments[environment]?.target ?? { kind: "docker" as const };
   const target = resolveTarget(configured, options.targetKind, options.endpoint, {

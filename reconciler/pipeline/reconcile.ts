@@ -4,6 +4,7 @@
 // alone (on fleet the lock costs a PUT, a settle pause, a GET and a DELETE). Anything to change is
 // planned again under the lock, since the state may have moved between the first read and the lock.
 // The target's first reads start while the desired state is rendered. Each step lives in its own module; this file only strings them together.
+import { setImmediate } from "node:timers/promises";
 import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
 import { dependencyLevels } from "../apply/order.js";
 import { summarizeFailures } from "../apply/failure-summary.js";
@@ -122,6 +123,7 @@ export async function runReconcile(
   const target = await targetReady;
   try {
     await target.prepare?.(desired);
+    await setImmediate(); // pages of a prefetch that came in during the render are followed up first
     const objects = target.desiredObjects(desired);
     if (request.planOnly) return await plan(desired, objects, target, request, deps);
     const unlocked = await readPlan(desired, objects, target, request);

@@ -1,8 +1,8 @@
 // age identity files (the format age-keygen writes): `# comment` lines and one `AGE-SECRET-KEY-1…` per
 // line. Reading one never echoes its content: an error names the file and the line number only.
 import { readFile } from "node:fs/promises";
-import { generateX25519Identity, identityToRecipient } from "age-encryption";
 import { InvalidInputError, reasonOf } from "../errors.js";
+import { age } from "./age-module.js";
 
 const IDENTITY = /^AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}$/;
 
@@ -35,7 +35,7 @@ export async function parseIdentities(text: string, file: string): Promise<Ident
         `(SYSCONFIG_IDENTITY_FILE) at the key written by sysconfig keygen.`,
     );
   }
-  const recipients = await Promise.all(identities.map((i) => identityToRecipient(i)));
+  const recipients = await Promise.all(identities.map((i) => age().identityToRecipient(i)));
   return { file, identities, recipients };
 }
 
@@ -56,8 +56,8 @@ export async function readIdentities(file: string): Promise<Identities> {
 
 /** A new identity in age-keygen's file format, and its recipient. */
 export async function newIdentity(now: Date = new Date()): Promise<{ text: string; recipient: string }> {
-  const identity = await generateX25519Identity();
-  const recipient = await identityToRecipient(identity);
+  const identity = await age().generateX25519Identity();
+  const recipient = await age().identityToRecipient(identity);
   const text = `# created: ${now.toISOString().replace(/\.\d{3}Z$/, "Z")}\n# public key: ${recipient}\n${identity}\n`;
   return { text, recipient };
 }

@@ -1,6 +1,6 @@
 // Which strings are age X25519 recipients. Only X25519 (`age1` + 58 bech32 characters): the
 // post-quantum and tag kinds are newer than the age CLI most distributions ship.
-import { Encrypter } from "age-encryption";
+import { age } from "./age-module.js";
 
 const X25519_RECIPIENT = /^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/;
 
@@ -12,7 +12,7 @@ export const RECIPIENT_RULE =
 export function isRecipient(value: string): boolean {
   if (!X25519_RECIPIENT.test(value)) return false;
   try {
-    new Encrypter().addRecipient(value);
+    new (age().Encrypter)().addRecipient(value);
     return true;
   } catch {
     return false;

@@ -3,7 +3,8 @@
 // A route matches the request's raw path exactly: nothing is decoded or normalised, so `/hooks/../status`,
 // `/hooks/%2e%2e/metrics` or `//status` are no route at all (404), never another route that operators keep
 // internal while exposing /hooks/. HEAD on a GET route answers as GET does, without the body.
-import http from "node:http";
+import type { ServerResponse, IncomingMessage } from "node:http";
+import { http } from "../node-http.js";
 import type { AddressInfo } from "node:net";
 import { RuntimeFailureError, reasonOf } from "../errors.js";
 
@@ -14,10 +15,10 @@ export interface Reply {
   contentType?: string;
   headers?: Record<string, string>;
   /** A streaming answer (the page's /events): gets the response after the head is written, and ends it. */
-  stream?: (res: http.ServerResponse) => void;
+  stream?: (res: ServerResponse) => void;
 }
 
-export type Handler = (req: http.IncomingMessage) => Promise<Reply> | Reply;
+export type Handler = (req: IncomingMessage) => Promise<Reply> | Reply;
 
 export interface Route {
   method: "GET" | "POST";
@@ -92,7 +93,7 @@ function methodsOf(route: Route): string[] {
   return route.method === "GET" ? ["GET", "HEAD"] : [route.method];
 }
 
-async function answer(req: http.IncomingMessage, routes: Record<string, Route>): Promise<Reply> {
+async function answer(req: IncomingMessage, routes: Record<string, Route>): Promise<Reply> {
   const path = rawPath(req.url);
   const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
   if (route === undefined) {
@@ -108,7 +109,7 @@ async function answer(req: http.IncomingMessage, routes: Record<string, Route>):
   return route.handle(req);
 }
 
-function send(res: http.ServerResponse, reply: Reply): void {
+function send(res: ServerResponse, reply: Reply): void {
   if (reply.stream !== undefined) {
     res.writeHead(reply.status, { "cache-control": "no-store", ...reply.headers });
     reply.stream(res);

@@ -2,14 +2,23 @@
 // without connecting to anything. validate, render, bump, build and plan use it to refuse what the target
 // would refuse.
 import type { TargetKind } from "../config/schema.js";
+import { cooperative } from "../concurrency/yield.js";
 import type { DesiredState } from "../model.js";
+
+/** Rendered files checked between two chances for I/O callbacks to run. */
+const CHECK_SLICE = 50;
 
 /** Throws InvalidInputError when the target kind could not take a rendered file of `state`. */
 export async function checkTargetCanTake(kind: TargetKind, state: DesiredState): Promise<void> {
   switch (kind) {
     case "fleet": {
       const { fleetDesiredObjects } = await import("./fleet/desired.js");
-      fleetDesiredObjects(state);
+      // Each file is checked on its own, so in slices that let a prefetch's pages in between.
+      const pause = cooperative();
+      for (let at = 0; at < state.files.length; at += CHECK_SLICE) {
+        fleetDesiredObjects({ ...state, files: state.files.slice(at, at + CHECK_SLICE) });
+        await pause();
+      }
       return;
     }
     case "docker": {

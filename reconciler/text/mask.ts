@@ -91,7 +91,9 @@ export function maskUnitSecrets(text: string): string {
   return maskUrlUserinfo(text)
     .split("\n")
     .map((line) => {
-      if (!line.includes("=")) return line;
+      // Only a line naming something secret-looking can hold a secret assignment (each name tested
+      // below is part of the line): most lines of 1,000 units skip the word scan.
+      if (!line.includes("=") || !SECRET_NAME.test(line)) return line;
       // A unit line's own key (`Environment=`, `ExecStart=`) is not a word of its value.
       const key = /^(\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*)/.exec(line)?.[1] ?? "";
       return key + line.slice(key.length).replace(WORD, maskAssignment);

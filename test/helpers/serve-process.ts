@@ -26,9 +26,11 @@ export interface ServeProcess {
 
 export async function startServe(
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  /** nodeFlags: V8 flags before the CLI (the reconciler image's launcher passes cli/images/node-flags.ts). */
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; nodeFlags?: readonly string[] } = {},
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, "serve", "--listen", "127.0.0.1:0", ...args], {
+  const flags = options.nodeFlags ?? [];
+  const child = spawn(process.execPath, [...flags, CLI, "serve", "--listen", "127.0.0.1:0", ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

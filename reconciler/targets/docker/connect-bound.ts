@@ -5,8 +5,8 @@
 // when it connects (TLS: when the handshake ends); after that only the silence bound (docker-modem's
 // `timeout`, the socket's idle time: any byte either way resets it) applies, on every engine call alike
 // (build, push, pull, load, logs, wait, events).
-import http from "node:http";
-import https from "node:https";
+import type { Agent as HttpAgent } from "node:http";
+import { http, https } from "../../node-http.js";
 import type net from "node:net";
 import type Dockerode from "dockerode";
 
@@ -25,7 +25,7 @@ type CreateConnection = (
 ) => net.Socket;
 
 /** An agent for `protocol` whose sockets must connect within `connectMs`. */
-export function connectBoundAgent(protocol: "http" | "https", connectMs: number, shown: string): http.Agent {
+export function connectBoundAgent(protocol: "http" | "https", connectMs: number, shown: string): HttpAgent {
   const agent =
     protocol === "https" ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const withCreate = agent as unknown as { createConnection: CreateConnection };
@@ -53,7 +53,7 @@ export function connectBoundAgent(protocol: "http" | "https", connectMs: number,
 export function boundEngineConnect(docker: Dockerode, connectMs: number, shown: string): Dockerode {
   const modem = docker.modem as unknown as {
     protocol?: string;
-    agent?: http.Agent;
+    agent?: HttpAgent;
     connectionTimeout?: number;
   };
   modem.connectionTimeout = undefined;

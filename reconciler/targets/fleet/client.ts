@@ -4,8 +4,9 @@
 // again, and once the client is closed (the run failed or ended) nothing is retried: the requests still in
 // flight beside a failed one (the two list walks) died with their sockets, and retrying them made a silent
 // fleetd cost twice --request-timeout.
+import type { Agent as HttpAgent, RequestOptions } from "node:http";
+import { http } from "../../node-http.js";
 import { collectText, type TextResponse } from "../../http-body.js";
-import http from "node:http";
 import type { Duplex } from "node:stream";
 import { RuntimeFailureError, SysconfigError, reasonOf } from "../../errors.js";
 import type { FleetEndpoint } from "./endpoint.js";
@@ -91,7 +92,7 @@ class RequestTimeoutError extends Error {
 type RawResponse = TextResponse;
 
 export class FleetClient {
-  private readonly agent: http.Agent;
+  private readonly agent: HttpAgent;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
@@ -301,7 +302,7 @@ export class FleetClient {
     this.requests++;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const endpoint = this.options.endpoint;
-    const target: http.RequestOptions =
+    const target: RequestOptions =
       this.options.connect !== undefined
         ? { host: endpoint.kind === "http" ? endpoint.host : "fleet" }
         : endpoint.kind === "unix"

@@ -7,6 +7,7 @@ import { withMarker } from "./marker.js";
 import { secretFingerprints } from "./secret-env.js";
 import { maskUnitSecrets } from "../../text/mask.js";
 import {
+  fleetTextHash,
   fleetUnitHash,
   parseUnitFile,
   serializeUnitOptions,
@@ -103,11 +104,13 @@ function parsedUnit(file: { path: string; content: string }): ParsedUnit {
   const known = parsed.get(file);
   if (known !== undefined && known.content === file.content) return known;
   const options = parseRendered(file.path, file.content);
+  // Serialized once: the text fleet hashes is the text the plan shows (masked).
+  const serialized = serializeUnitOptions(options);
   const unit = {
     content: file.content,
     options,
-    hash: fleetUnitHash(options),
-    text: maskUnitSecrets(serializeUnitOptions(options)),
+    hash: fleetTextHash(serialized),
+    text: maskUnitSecrets(serialized),
   };
   parsed.set(file, unit);
   return unit;

@@ -87,7 +87,12 @@ export function serializeUnitOptions(options: readonly UnitOption[]): string {
 
 /** The hash fleet's /state reports for a unit with these options (unit.UnitFile.Hash()). */
 export function fleetUnitHash(options: readonly UnitOption[]): string {
-  return createHash("sha1").update(serializeUnitOptions(options)).digest("hex");
+  return fleetTextHash(serializeUnitOptions(options));
+}
+
+/** The same hash of options already serialized (serializeUnitOptions). */
+export function fleetTextHash(serialized: string): string {
+  return createHash("sha1").update(serialized).digest("hex");
 }
 
 /** Fleet's wire options may omit empty fields (Go `omitempty`): fill them in. */

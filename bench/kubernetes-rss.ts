@@ -1,0 +1,164 @@
+// Benchmark: the plain CLI (`node dist/cli/main.js reconcile`, a fresh process, as an operator or CI runs
+// it without the launcher) against 1,000 Kubernetes objects (500 Deployments + 500 Services) on the real
+// kube-apiserver of the services script: peak RSS, wall and CPU time of the no-op, beside the same run
+// with the config image's node flag (what the `sysconfig` binary's shebang and the image's launcher pass),
+// and, with --baseline MAIN_JS, another build's CLI in turn, in the same conditions. Bar (issue 21): peak
+// RSS of the plain CLI < 150 MB; the no-op no slower than before.
+// (bench/reconcile-kubernetes.ts times the pipeline in a process whose modules are loaded; this one
+// times whole CLI processes.)
+// Run: bash scripts/services.sh kubernetes && npm run build &&
+//      node dist/bench/kubernetes-rss.js [services=500] [runs=3] [--baseline /old/dist/cli/main.js]
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
+import { BUILD_INFO_FILE } from "../reconciler/desired/build-info.js";
+import { adminToken, kube, kubeconfigText } from "../test/helpers/kube.js";
+import { writeKubeRepo } from "../test/helpers/kube-repo.js";
+
+const here = fileURLToPath(import.meta.url);
+const cli = path.join(path.dirname(here), "../cli/main.js");
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  rssMb: number;
+  exitCode: number;
+}
+
+/** Preloaded into each CLI run: its wall, CPU and peak RSS at exit, on fd 3. */
+const PROBE = `
+import { writeSync } from "node:fs";
+process.on("exit", (code) => {
+  const cpu = process.cpuUsage();
+  writeSync(3, JSON.stringify({ wallMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000,
+    rssMb: Math.round(process.resourceUsage().maxRSS / 1024), exitCode: code }));
+});
+`;
+
+function runCli(probe: string, flags: readonly string[], main: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...flags, "--import", probe, main, ...args], {
+      stdio: ["ignore", "ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    proc.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+    (proc.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (out += d.toString()));
+    proc.once("error", reject);
+    proc.once("close", () => {
+      try {
+        resolve(JSON.parse(out) as Run);
+      } catch (error) {
+        reject(new Error(`sysconfig ${args.join(" ")} printed no figures: ${err}`, { cause: error }));
+      }
+    });
+  });
+}
+
+function summary(runs: Run[]): string {
+  const med = (k: keyof Run) => [...runs].sort((a, b) => a[k] - b[k])[Math.floor(runs.length / 2)]?.[k] ?? 0;
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const failed = runs.filter((r) => r.exitCode !== 0).length;
+  return (
+    `${s(med("wallMs")).padStart(8)} ${s(med("cpuMs")).padStart(8)} ${`${med("rssMb")} MB`.padStart(8)}` +
+    `   (peak RSS ${Math.min(...runs.map((r) => r.rssMb))}–${Math.max(...runs.map((r) => r.rssMb))} MB, ` +
+    `${runs.length} runs${failed > 0 ? `, ${failed} FAILED` : ""})`
+  );
+}
+
+/** Until the Deployment controller has seen every Deployment (as bench/reconcile-kubernetes.ts waits). */
+async function settle(namespace: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const list = await kube<{
+      items: { metadata: { generation?: number }; status?: { observedGeneration?: number } }[];
+    }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments`);
+    const behind = list.items.filter(
+      (d) => (d.status?.observedGeneration ?? 0) < (d.metadata.generation ?? 0),
+    );
+    if (behind.length === 0 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await new Promise((r) => setTimeout(r, 3000)); // the ReplicaSet controller finishes after the status write
+}
+
+async function main(services: number, runs: number, baseline: string | undefined): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-k8s-rss-"));
+  const probe = path.join(dir, "probe.mjs");
+  await writeFile(probe, PROBE);
+  const namespace = `bench-rss-${randomBytes(3).toString("hex")}`;
+  await kube("POST", "/api/v1/namespaces", {
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+  });
+  const kubeconfig = path.join(dir, "kubeconfig");
+  await writeFile(kubeconfig, kubeconfigText({ token: adminToken() }));
+  const repo = path.join(dir, "repo");
+  try {
+    await writeKubeRepo(repo, {
+      system: "benchrss",
+      namespace,
+      kubeconfig,
+      services: Object.fromEntries(
+        Array.from({ length: services }, (_, i) => [`svc${String(i).padStart(4, "0")}`, { tag: "1-master" }]),
+      ),
+    });
+    // Baked like the config image's /sysconfig/config, which is how the reconciler runs in a cluster.
+    await writeFile(
+      path.join(repo, BUILD_INFO_FILE),
+      JSON.stringify({
+        system: "benchrss",
+        environment: "master",
+        branch: "master",
+        revision: randomBytes(20).toString("hex"),
+        source: "bench",
+        created: new Date().toISOString(),
+      }),
+    );
+    const args = ["reconcile", "--repo", repo, "--no-wait"];
+    const create = await runCli(probe, [], cli, args);
+    if (create.exitCode !== 0) throw new Error(`the creating reconcile exited ${create.exitCode}`);
+    await settle(namespace);
+    const variants: [string, readonly string[], string][] = [
+      ["plain CLI (node dist/cli/main.js)", [], cli],
+      ["with the image's node flag (the sysconfig binary)", RECONCILER_NODE_FLAGS, cli],
+      ...(baseline
+        ? ([
+            ["baseline plain CLI", [], baseline],
+            ["baseline with the node flag", RECONCILER_NODE_FLAGS, baseline],
+          ] as [string, readonly string[], string][])
+        : []),
+    ];
+    const results = variants.map(() => [] as Run[]);
+    for (let i = 0; i < runs; i++) {
+      for (const [v, [, flags, main]] of variants.entries()) {
+        results[v]?.push(await runCli(probe, flags, main, args));
+      }
+    }
+    const lines = [
+      `kubernetes-rss: ${services * 2} objects (${services} Deployments + ${services} Services), real apiserver; ` +
+        `fresh CLI processes, median of ${runs}; load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(" ")} on ${os.availableParallelism()} cores`,
+      "",
+      `${"reconcile with nothing to change".padEnd(56)} ${"wall".padStart(8)} ${"CPU".padStart(8)} ${"peakRSS".padStart(8)}`,
+      `${"create (plain CLI, not compared)".padEnd(56)} ${summary([create])}`,
+      ...variants.map(([label], v) => `${label.padEnd(56)} ${summary(results[v] ?? [])}`),
+      `  → peak RSS of the plain CLI < 150 MB: ${Math.max(...(results[0] ?? []).map((r) => r.rssMb)) < 150 ? "PASS" : "FAIL"}`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  } finally {
+    await kube("DELETE", `/api/v1/namespaces/${namespace}`).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const argv = process.argv.slice(2);
+const at = argv.indexOf("--baseline");
+const baseline = at >= 0 ? argv[at + 1] : undefined;
+const positional = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
+await main(Number(positional[0] ?? 500), Number(positional[1] ?? 3), baseline);
