@@ -225,11 +225,19 @@ describe("docker run of a kubernetes config image with the deploy files' service
       `+ create kubernetes:autoscaling/v1/HorizontalPodAutoscaler/${ns}/hello`,
       `+ create kubernetes:networking.k8s.io/v1/NetworkPolicy/${ns}/hello`,
       `+ create kubernetes:policy/v1beta1/PodDisruptionBudget/${ns}/worker`,
+      // hello's API_TOKEN, decrypted in the pod with the mounted identity, in the Secret sysconfig owns
+      `+ create kubernetes:v1/Secret/${ns}/hello-secrets`,
     ])
       expect(first.stdout).toContain(line);
-    expect(first.stdout).toMatch(/Result: 10 healthy/);
+    expect(first.stdout).toMatch(/Result: 11 healthy/);
     const hello = await getDeployment("hello");
     expect(hello.metadata.labels?.["sysconfig.io/system"]).toBe("acme");
+    // the example's master value, decrypted in the pod with the mounted identity (demo/identities/demo.key)
+    const secret = await kube<{ data: Record<string, string> }>(
+      "GET",
+      `/api/v1/namespaces/${ns}/secrets/hello-secrets`,
+    );
+    expect(Buffer.from(secret.data.API_TOKEN ?? "", "base64").toString()).toBe("acme-master-api-token");
 
     const second = await runPod();
     expect(second.code).toBe(0);
