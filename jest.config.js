@@ -15,5 +15,6 @@ export default {
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   globalSetup: "<rootDir>/test/global-setup.js",
+  setupFiles: ["<rootDir>/test/setup-env.js"],
   testTimeout: 120000,
 };

@@ -275,6 +275,7 @@ describe("sysconfig build before the engine", () => {
       expect(yaml && "content" in yaml ? yaml.content.toString() : "").toContain("name: acme");
       expect(again.revision).toBe(head.revision);
       expect(head.branch).toBe("develop");
+      expect(head.subject).toBe(await git(repo, "show", "-s", "--format=%s")); // baked for serve's page
       expect(head.files.map((f) => f.path)).toEqual(expect.arrayContaining(["rendered/hello.yaml"]));
     } finally {
       await git(repo, "checkout", "--", "sysconfig.yaml");

@@ -129,6 +129,7 @@ describe("sysconfig build --push", () => {
       revision: json.revision,
       source: `file://${repo}`,
       created: commitTime,
+      subject: await git(repo, "show", "-s", "--format=%s"),
     });
   });
 

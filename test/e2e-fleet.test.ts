@@ -19,6 +19,7 @@ import {
   removeContainer,
 } from "./helpers/build-fixtures.js";
 import { buildReconcilerImage, runCli, runCommand } from "./helpers/cli.js";
+import { identityBind, identityEnv } from "./helpers/demo-identity.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const docker = dockerClient(process.env);
@@ -61,10 +62,11 @@ async function runImage(
   options: { tunnel?: boolean; args?: string[]; onStart?: (id: string) => void } = {},
 ): Promise<Run> {
   const binds = options.tunnel ? [`${path.join(dir, "ssh")}:/ssh:ro`] : [`${socketPath}:/var/run/fleet.sock`];
+  binds.push(identityBind);
   const container = await docker.createContainer({
     Image: `${configImage}:staging`,
     Cmd: ["reconcile", "--timeout", "30", ...(options.args ?? [])],
-    Env: ["NO_COLOR=1"],
+    Env: ["NO_COLOR=1", identityEnv],
     HostConfig: { NetworkMode: options.tunnel ? "host" : "none", Binds: binds },
   });
   try {

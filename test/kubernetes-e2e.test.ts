@@ -14,6 +14,7 @@ import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
 import { sysconfigVersion } from "../cli/images/reconciler-image-name.js";
 import { git, initConfigRepo, removeImages, exitCodeOf } from "./helpers/build-fixtures.js";
 import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
+import { identityBind, identityEnv } from "./helpers/demo-identity.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
 import { freePort } from "./helpers/docker-fixtures.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -71,11 +72,11 @@ async function runPod(
   const container = await docker.createContainer({
     Image: `${configImage}:master`,
     Cmd: ["reconcile", "--timeout", "60", ...args],
-    Env: ["NO_COLOR=1", "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=6443"],
+    Env: ["NO_COLOR=1", "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=6443", identityEnv],
     HostConfig: {
       NetworkMode: "host",
       ReadonlyRootfs: true,
-      Binds: [`${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`],
+      Binds: [`${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`, identityBind],
     },
   });
   const demux = (logs: Buffer): { stdout: string; stderr: string } => {
@@ -224,11 +225,19 @@ describe("docker run of a kubernetes config image with the deploy files' service
       `+ create kubernetes:autoscaling/v1/HorizontalPodAutoscaler/${ns}/hello`,
       `+ create kubernetes:networking.k8s.io/v1/NetworkPolicy/${ns}/hello`,
       `+ create kubernetes:policy/v1beta1/PodDisruptionBudget/${ns}/worker`,
+      // hello's API_TOKEN, decrypted in the pod with the mounted identity, in the Secret sysconfig owns
+      `+ create kubernetes:v1/Secret/${ns}/hello-secrets`,
     ])
       expect(first.stdout).toContain(line);
-    expect(first.stdout).toMatch(/Result: 10 healthy/);
+    expect(first.stdout).toMatch(/Result: 11 healthy/);
     const hello = await getDeployment("hello");
     expect(hello.metadata.labels?.["sysconfig.io/system"]).toBe("acme");
+    // the example's master value, decrypted in the pod with the mounted identity (demo/identities/demo.key)
+    const secret = await kube<{ data: Record<string, string> }>(
+      "GET",
+      `/api/v1/namespaces/${ns}/secrets/hello-secrets`,
+    );
+    expect(Buffer.from(secret.data.API_TOKEN ?? "", "base64").toString()).toBe("acme-master-api-token");
 
     const second = await runPod();
     expect(second.code).toBe(0);
@@ -268,7 +277,7 @@ describe("docker run of a kubernetes config image with the deploy files' service
     const container = await docker.createContainer({
       Image: `${configImage}:master`,
       Cmd: args,
-      Env: ["NO_COLOR=1", "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=6443"],
+      Env: ["NO_COLOR=1", "KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=6443", identityEnv],
       HostConfig: {
         NetworkMode: "host",
         ReadonlyRootfs: true,
@@ -276,6 +285,7 @@ describe("docker run of a kubernetes config image with the deploy files' service
         Binds: [
           `${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`,
           `${secretDir}:/etc/sysconfig-serve:ro`,
+          identityBind,
         ],
       },
     });

@@ -1,6 +1,6 @@
 // `sysconfig rbac`: the example's deploy/kubernetes/role.yaml is exactly its output, and that RBAC is
 // enough — the example's master environment reconciles on the real apiserver as a service account
-// holding only the generated Role and ClusterRole (Ingress, HPA, PDB, NetworkPolicy, CRD and its object).
+// holding only the generated Role and ClusterRole (Ingress, HPA, PDB, NetworkPolicy, Secret, CRD and its object).
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import { cp, readFile, writeFile } from "node:fs/promises";
@@ -115,6 +115,7 @@ describe("sysconfig rbac", () => {
         `networking.k8s.io/v1/Ingress/${ns.name}/hello`,
         `networking.k8s.io/v1/NetworkPolicy/${ns.name}/hello`,
         `policy/v1beta1/PodDisruptionBudget/${ns.name}/worker`,
+        `v1/Secret/${ns.name}/hello-secrets`, // hello's API_TOKEN (the example's secret)
         `v1/Service/${ns.name}/hello`,
       ].sort(),
     );

@@ -4,7 +4,9 @@ import { describe, expect, it } from "@jest/globals";
 import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
+import path from "node:path";
 import type { ChangeResult } from "../reconciler/apply/result.js";
+import { BUILD_INFO_FILE } from "../reconciler/desired/build-info.js";
 import type { Change } from "../reconciler/model.js";
 import { HealthState } from "../reconciler/serve/health.js";
 import type { RunRecord } from "../reconciler/serve/run-record.js";
@@ -20,6 +22,7 @@ import {
   RunHistory,
   runView,
 } from "../reconciler/serve/ui/run-history.js";
+import { revisionInfo } from "../reconciler/serve/ui/revision.js";
 import { UiState } from "../reconciler/serve/ui/ui-state.js";
 import { productionPackages, reconcilerContext } from "../cli/images/reconciler-context.js";
 import { ROOT, runCli } from "./helpers/cli.js";
@@ -92,6 +95,39 @@ describe("page rendering", () => {
     expect(page.match(/<script/g)).toHaveLength(1); // only the page's own, by src
     expect(page).toContain('<script src="/ui/app.js" defer></script>');
     expect(page).not.toMatch(/ style=|<style/);
+  });
+
+  it("heads a config image's page with the commit subject and time that sysconfig build baked, escaped", async () => {
+    const { dir, cleanup } = await tempDir("sysconfig-page-revision-");
+    try {
+      const revision = "b".repeat(40);
+      const info = {
+        system: "acme",
+        environment: "develop",
+        branch: "develop",
+        revision,
+        source: "file:///r",
+      };
+      await writeFile(
+        path.join(dir, BUILD_INFO_FILE),
+        JSON.stringify({ ...info, created: "2026-12-06T10:00:00.000Z", subject: `Bump hello ${XSS}` }),
+      );
+      const header = await revisionInfo(dir, revision);
+      expect(header).toEqual({ revision, subject: `Bump hello ${XSS}`, time: "2026-12-06T10:00:00.000Z" });
+
+      const state = new UiState("/nonexistent", noEvents, (t) => t);
+      state.header = { system: "acme", environment: "develop", revision: header, targetKind: "docker" };
+      const page = renderPage({
+        version: "0.1.0",
+        state,
+        health: new HealthState(3),
+        nextScheduledRun: () => null,
+      });
+      expect(page).toContain('<span class="subject">Bump hello &lt;img src=x onerror=alert(1)&gt;</span>');
+      expect(page).not.toContain("<img");
+    } finally {
+      await cleanup();
+    }
   });
 });
 

@@ -171,6 +171,7 @@ export async function buildConfigImage(
     revision: head.revision,
     source: head.source,
     created: head.created,
+    subject: head.subject,
   };
   const context = await configContext(base, info, head.files);
   const result: ConfigImageResult = {

@@ -11,6 +11,8 @@ export interface GitSnapshot {
   revision: string;
   /** Commit time (committer date) as an ISO-8601 UTC string. */
   created: string;
+  /** The commit's subject (first line of its message). */
+  subject: string;
   /** The checked-out branch, or undefined on a detached HEAD. */
   branch: string | undefined;
   /** Where the repo comes from: the `origin` URL without credentials, else a file:// URL. */
@@ -128,7 +130,10 @@ export async function snapshotHead(repoDir: string): Promise<GitSnapshot> {
       { cause: error },
     );
   }
-  const seconds = Number((await git(repoDir, ["show", "-s", "--format=%ct", revision])).trim());
+  const [time = "", subject = ""] = (await git(repoDir, ["show", "-s", "--format=%ct%x00%s", revision]))
+    .replace(/\n$/, "")
+    .split("\0");
+  const seconds = Number(time);
   const branchName = (await git(repoDir, ["rev-parse", "--abbrev-ref", "HEAD"])).trim();
   const tree = parseTree(await git(repoDir, ["ls-tree", "-r", "-z", "--full-tree", revision]));
   const blobs = tree.filter((e) => e.type === "blob");
@@ -145,6 +150,7 @@ export async function snapshotHead(repoDir: string): Promise<GitSnapshot> {
   return {
     revision,
     created: new Date(seconds * 1000).toISOString(),
+    subject,
     branch: branchName === "HEAD" ? undefined : branchName,
     source: await sourceOf(repoDir),
     files,

@@ -16,6 +16,8 @@ export const buildInfoSchema = z.strictObject({
   revision: z.string().regex(/^[0-9a-f]{40}$/),
   source: z.string(),
   created: z.string(),
+  /** The commit's subject, for serve's page (absent in images built before it was baked). */
+  subject: z.string().optional(),
 });
 export type BuildInfo = z.infer<typeof buildInfoSchema>;
 

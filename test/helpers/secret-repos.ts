@@ -2,6 +2,7 @@
 // environment's recipients set, as a bare remote, and identity files made by `sysconfig keygen`.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { parseDocument } from "yaml";
 import { runCli } from "./cli.js";
 import { bareClone, git, initExample } from "./config-repos.js";
 
@@ -12,28 +13,27 @@ export async function keygen(file: string): Promise<{ file: string; recipient: s
   return { file, recipient: result.stdout.trim() };
 }
 
-/** Sets `environments.<environment>.secrets.recipients` in a checkout's sysconfig.yaml text (block list). */
-export function withRecipients(text: string, environment: string, recipients: readonly string[]): string {
-  const lines = text.split("\n");
-  const at = lines.findIndex((l) => l === `  ${environment}:`);
-  if (at < 0) throw new Error(`no environment ${environment} in sysconfig.yaml`);
-  const list = ["    secrets:", "      recipients:", ...recipients.map((r) => `        - ${r}`)];
-  lines.splice(at + 1, 0, ...list);
-  return lines.join("\n");
-}
-
-/** Replaces the recipients block written by withRecipients. */
+/** Sets (or replaces) `environments.<environment>.secrets.recipients` in a checkout's sysconfig.yaml. */
 export async function setRecipients(
   dir: string,
   environment: string,
   recipients: readonly string[],
 ): Promise<void> {
   const file = path.join(dir, "sysconfig.yaml");
-  const text = (await readFile(file, "utf8")).replace(
-    /\n {4}secrets:\n {6}recipients:\n( {8}- age1\S+\n)+/,
-    "\n",
+  const doc = parseDocument(await readFile(file, "utf8"));
+  doc.setIn(
+    ["environments", environment, "secrets", "recipients"],
+    doc.createNode([...recipients], { flow: false }),
   );
-  await writeFile(file, withRecipients(text, environment, recipients));
+  await writeFile(file, doc.toString());
+}
+
+/** Removes `environments.<environment>.secrets` (its recipients) from a checkout's sysconfig.yaml. */
+export async function removeRecipients(dir: string, environment: string): Promise<void> {
+  const file = path.join(dir, "sysconfig.yaml");
+  const doc = parseDocument(await readFile(file, "utf8"));
+  doc.deleteIn(["environments", environment, "secrets"]);
+  await writeFile(file, doc.toString());
 }
 
 /** The example with `environment`'s recipients set and committed on its branch, served as a bare remote. */
