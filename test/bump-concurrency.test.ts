@@ -72,7 +72,8 @@ describe("bump: concurrent bumps", () => {
     expect(reported.every((r) => r.pushed)).toBe(true);
     const history = git(["rev-list", "develop"], remote);
     for (const r of reported) expect(history).toContain(r.commit);
-    expect(await readdir(tmp)).toEqual([]);
+    // no temp clone left (Node's compile cache, TMPDIR/node-compile-cache, is kept on purpose)
+    expect((await readdir(tmp)).filter((name) => name !== "node-compile-cache")).toEqual([]);
   });
 
   it("ends at the highest of 20 concurrent bumps of one service; every process exits 0 or 4", async () => {

@@ -97,12 +97,11 @@ async function claimCheckout(dir: string, created: string | undefined): Promise<
     if (created !== undefined && fsCode(error) !== "EEXIST") {
       await rm(created, { recursive: true, force: true }).catch(() => undefined);
     }
+    // A file system that refuses the write is said as for the rest of the scaffold.
+    if (fsCode(error) !== "EEXIST") throw fileSystemError(dir, error);
     throw new InvalidInputError(
-      `init ${escapeControls(dir)} failed: ${
-        fsCode(error) === "EEXIST"
-          ? "another init (or git) started writing there at the same moment"
-          : `cannot write there (${reasonOf(error)})`
-      }. init only scaffolds into a new or empty directory: pass another DIR. Nothing was changed.`,
+      `init ${escapeControls(dir)} failed: another init (or git) started writing there at the same moment. ` +
+        `init only scaffolds into a new or empty directory: pass another DIR. Nothing was changed.`,
       { cause: error },
     );
   }
