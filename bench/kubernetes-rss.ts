@@ -8,7 +8,6 @@
 // times whole CLI processes.)
 // Run: bash scripts/services.sh kubernetes && npm run build &&
 //      node dist/bench/kubernetes-rss.js [services=500] [runs=3] [--baseline /old/dist/cli/main.js]
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -18,46 +17,10 @@ import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { BUILD_INFO_FILE } from "../reconciler/desired/build-info.js";
 import { adminToken, kube, kubeconfigText } from "../test/helpers/kube.js";
 import { writeKubeRepo } from "../test/helpers/kube-repo.js";
+import { runCli, writeProbe, type Run } from "./cli-probe.js";
 
 const here = fileURLToPath(import.meta.url);
 const cli = path.join(path.dirname(here), "../cli/main.js");
-
-interface Run {
-  wallMs: number;
-  cpuMs: number;
-  rssMb: number;
-  exitCode: number;
-}
-
-/** Preloaded into each CLI run: its wall, CPU and peak RSS at exit, on fd 3. */
-const PROBE = `
-import { writeSync } from "node:fs";
-process.on("exit", (code) => {
-  const cpu = process.cpuUsage();
-  writeSync(3, JSON.stringify({ wallMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000,
-    rssMb: Math.round(process.resourceUsage().maxRSS / 1024), exitCode: code }));
-});
-`;
-
-function runCli(probe: string, flags: readonly string[], main: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...flags, "--import", probe, main, ...args], {
-      stdio: ["ignore", "ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    proc.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    (proc.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (out += d.toString()));
-    proc.once("error", reject);
-    proc.once("close", () => {
-      try {
-        resolve(JSON.parse(out) as Run);
-      } catch (error) {
-        reject(new Error(`sysconfig ${args.join(" ")} printed no figures: ${err}`, { cause: error }));
-      }
-    });
-  });
-}
 
 function summary(runs: Run[]): string {
   const med = (k: keyof Run) => [...runs].sort((a, b) => a[k] - b[k])[Math.floor(runs.length / 2)]?.[k] ?? 0;
@@ -88,8 +51,7 @@ async function settle(namespace: string): Promise<void> {
 
 async function main(services: number, runs: number, baseline: string | undefined): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-k8s-rss-"));
-  const probe = path.join(dir, "probe.mjs");
-  await writeFile(probe, PROBE);
+  const probe = await writeProbe(dir);
   const namespace = `bench-rss-${randomBytes(3).toString("hex")}`;
   await kube("POST", "/api/v1/namespaces", {
     body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },

@@ -8,53 +8,16 @@
 // With --baseline MAIN_JS (another build's dist/cli/main.js), both run in turn, in the same conditions.
 // Run: npm run build && node dist/bench/local.js [runs] [--baseline /path/to/old/dist/cli/main.js]
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { writeFleetRepo, type FleetServiceSpec } from "../test/fleet-server/config-repo.js";
+import { runCli, writeProbe, type Run } from "./cli-probe.js";
 
 const here = fileURLToPath(import.meta.url);
 const cli = path.join(path.dirname(here), "../cli/main.js");
-
-interface Run {
-  wallMs: number;
-  cpuMs: number;
-  rssMb: number;
-  exitCode: number;
-}
-
-/** Preloaded into each CLI run: prints the process's wall, CPU and peak RSS at exit, on fd 3. */
-const PROBE = `
-import { writeSync } from "node:fs";
-process.on("exit", (code) => {
-  const cpu = process.cpuUsage();
-  writeSync(3, JSON.stringify({ wallMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000,
-    rssMb: Math.round(process.resourceUsage().maxRSS / 1024), exitCode: code }));
-});
-`;
-
-/** One CLI run with the flags of its shebang line (cli/main.ts), as the installed binary runs. */
-function runCli(probe: string, main: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...RECONCILER_NODE_FLAGS, "--import", probe, main, ...args], {
-      stdio: ["ignore", "ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    proc.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    (proc.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (out += d.toString()));
-    proc.once("error", reject);
-    proc.once("close", () => {
-      try {
-        resolve(JSON.parse(out) as Run);
-      } catch (error) {
-        reject(new Error(`sysconfig ${args.join(" ")} printed no figures: ${err}`, { cause: error }));
-      }
-    });
-  });
-}
 
 async function repo(dir: string, services: number, endpoint: string): Promise<string> {
   const name = (i: number) => `svc${String(i).padStart(4, "0")}`;
@@ -103,8 +66,7 @@ function summary(runs: Run[]): string {
 
 async function main(runs: number, baseline: string | undefined): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-local-"));
-  const probe = path.join(dir, "probe.mjs");
-  await writeFile(probe, PROBE);
+  const probe = await writeProbe(dir);
   const socketPath = path.join(dir, "fleet.sock");
   const server = await startServer(socketPath);
   const endpoint = `unix://${socketPath}`;
@@ -119,7 +81,8 @@ async function main(runs: number, baseline: string | undefined): Promise<void> {
     const times = async (args: string[]) => {
       const out = builds.map(() => [] as Run[]);
       for (let i = 0; i < runs; i++) {
-        for (const [b, [, main]] of builds.entries()) out[b]?.push(await runCli(probe, main, args));
+        for (const [b, [, main]] of builds.entries())
+          out[b]?.push(await runCli(probe, RECONCILER_NODE_FLAGS, main, args));
       }
       return out;
     };
@@ -127,7 +90,7 @@ async function main(runs: number, baseline: string | undefined): Promise<void> {
     const v1000 = await times(["validate", "--repo", repo1000]);
     const v2000 = await times(["validate", "--repo", repo2000]);
     // The fake fleetd gets the 1,000 units once (not timed); then plan has nothing to change.
-    const created = await runCli(probe, cli, ["reconcile", "--repo", repo1000]);
+    const created = await runCli(probe, RECONCILER_NODE_FLAGS, cli, ["reconcile", "--repo", repo1000]);
     if (created.exitCode !== 0) throw new Error(`reconcile of ${repo1000} exited ${created.exitCode}`);
     const plan = await times(["plan", "--repo", repo1000]);
     const med = (r: Run[] = []) =>
