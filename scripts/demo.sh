@@ -12,6 +12,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NODE="$ROOT/node_modules/.bin/node"
 SYSTEM=acme
+# The demo runs the example's develop environment; containers of acme's other environments (the test
+# suites' config images for staging and master carry io.sysconfig.system=acme too) are not the demo's.
+ENVIRONMENT=develop
+OWN="--filter label=io.sysconfig.system=$SYSTEM --filter label=io.sysconfig.environment=$ENVIRONMENT"
 REGISTRY=127.0.0.1:5000
 SOCK=/var/run/docker.sock
 PORT=8080
@@ -56,7 +60,8 @@ clean() {
   local ids
   # serve first: it must not start a run while the system's containers go.
   docker rm -f "$SERVE" >/dev/null 2>&1 || true
-  ids=$(docker ps -aq --filter "label=io.sysconfig.system=$SYSTEM")
+  # shellcheck disable=SC2086 # the filters are words
+  ids=$(docker ps -aq $OWN)
   if [ -n "$ids" ]; then
     # shellcheck disable=SC2086 # one id per word
     docker rm -f $ids >/dev/null
@@ -66,7 +71,7 @@ clean() {
 
 if [ "${1:-}" = "clean" ]; then
   clean
-  echo "demo: removed the containers of system '$SYSTEM' (label io.sysconfig.system=$SYSTEM), $SERVE and ${WORK_PREFIX}* ."
+  echo "demo: removed the containers of system '$SYSTEM' on $ENVIRONMENT (labels io.sysconfig.system=$SYSTEM, io.sysconfig.environment=$ENVIRONMENT), $SERVE and ${WORK_PREFIX}* ."
   echo "demo: the test services still run; stop them with: bash scripts/services.sh stop"
   exit 0
 fi
@@ -77,9 +82,11 @@ START=$SECONDS
 curl -sf --unix-socket "$SOCK" http://localhost/_ping >/dev/null || die "no Docker engine on $SOCK: run 'npm run services' (or simply: npm run demo)"
 
 step "Starting clean"
-# (the serve container carries the label too: it runs the config image, which is labelled with its system)
-if [ -n "$(docker ps -aq --filter "label=io.sysconfig.system=$SYSTEM")" ]; then
-  say "Removing the containers a previous demo run left (label io.sysconfig.system=$SYSTEM: services and serve)."
+# (the serve container carries the labels too: it runs the config image, which is labelled with its system
+# and environment)
+# shellcheck disable=SC2086 # the filters are words
+if [ -n "$(docker ps -aq $OWN)" ]; then
+  say "Removing the containers a previous demo run left (labels io.sysconfig.system=$SYSTEM, io.sysconfig.environment=$ENVIRONMENT: services and serve)."
 fi
 clean
 if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
@@ -141,7 +148,7 @@ say "The reconciler runs as a non-root user (uid 10001); --group-add gives it th
 show "${RUN[@]}" || die "the first reconcile failed"
 
 step "6. What runs now: the containers sysconfig owns, and the service's answer"
-show docker ps --filter "label=io.sysconfig.system=$SYSTEM" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
+show docker ps --filter "label=io.sysconfig.system=$SYSTEM" --filter "label=io.sysconfig.environment=$ENVIRONMENT" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
 show curl -s "http://127.0.0.1:$PORT/" || die "the hello service does not answer on 127.0.0.1:$PORT"
 
 # How many of the pushed config image's blobs (its config and every layer, unpacked), read straight
@@ -212,7 +219,7 @@ say "What the client saw during the run, in order:"
 uniq -c "$WORK/poll.log" | sed 's/^ *\([0-9]*\) \(.*\)$/  \2  ×\1/' | indent
 
 step "9. The new build answers; one container per service, hello replaced"
-show docker ps --filter "label=io.sysconfig.system=$SYSTEM" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
+show docker ps --filter "label=io.sysconfig.system=$SYSTEM" --filter "label=io.sysconfig.environment=$ENVIRONMENT" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
 show curl -s "http://127.0.0.1:$PORT/" || die "the hello service does not answer on 127.0.0.1:$PORT"
 
 step "10. A third run changes nothing: the host matches the config"

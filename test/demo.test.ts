@@ -10,6 +10,8 @@ import { ROOT, runCommand } from "./helpers/cli.js";
 
 const SERVE = "sysconfig-demo-serve";
 const REGISTRY = "127.0.0.1:5000";
+/** A container of acme's master environment (as the Kubernetes suite's config image runs): not the demo's. */
+const NEIGHBOUR = "sysconfig-demo-test-acme-master";
 
 function runDemo(args: string[] = []): Promise<{ code: number; output: string; seconds: number }> {
   const started = Date.now();
@@ -44,6 +46,12 @@ beforeAll(async () => {
   // A serve container a previous demo left: the demo replaces it (docker run --name would otherwise fail).
   await runCommand("docker", ["rm", "-f", SERVE]);
   await run("docker", "run", "-d", "--name", SERVE, "sysconfig-base/busybox:latest", "sleep", "600");
+  await runCommand("docker", ["rm", "-f", NEIGHBOUR]);
+  await run(
+    "docker",
+    ...["run", "-d", "--name", NEIGHBOUR, "--label", "io.sysconfig.system=acme"],
+    ...["--label", "io.sysconfig.environment=master", "sysconfig-base/busybox:latest", "sleep", "900"],
+  );
   demo = await runDemo();
   process.stdout.write(`demo finished in ${demo.seconds.toFixed(0)} s\n`);
 }, 900_000);
@@ -53,6 +61,10 @@ afterAll(async () => {
   expect(clean.code).toBe(0);
   // clean stops serve too: nothing of the demo keeps running.
   expect((await run("docker", "ps", "-aq", "--filter", `name=^${SERVE}$`)).trim()).toBe("");
+  // and only the demo's: acme's containers of another environment were left alone by the start and by clean
+  const neighbour = (await run("docker", "ps", "-q", "--filter", `name=^${NEIGHBOUR}$`)).trim();
+  await runCommand("docker", ["rm", "-f", NEIGHBOUR]);
+  expect(neighbour).not.toBe("");
 });
 
 /** On failure, the demo's whole output: it says what went wrong. */

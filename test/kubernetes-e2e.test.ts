@@ -12,7 +12,7 @@ import { parseAllDocuments, parseDocument } from "yaml";
 import { dockerClient } from "../cli/images/docker-engine.js";
 import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
 import { sysconfigVersion } from "../cli/images/reconciler-image-name.js";
-import { git, initConfigRepo, removeImages, exitCodeOf } from "./helpers/build-fixtures.js";
+import { git, initConfigRepo, removeImages, exitCodeOf, removeContainer } from "./helpers/build-fixtures.js";
 import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
 import { identityBind, identityEnv } from "./helpers/demo-identity.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
@@ -110,7 +110,7 @@ async function runPod(
       ...demux(await container.logs({ stdout: true, stderr: true, follow: false })),
     };
   } finally {
-    await container.remove({ force: true });
+    await removeContainer(container);
   }
 }
 
@@ -312,7 +312,7 @@ describe("docker run of a kubernetes config image with the deploy files' service
       const StatusCode = await exitCodeOf(container);
       expect(StatusCode).toBe(0);
     } finally {
-      await container.remove({ force: true });
+      await removeContainer(container);
     }
   }, 180_000);
 
