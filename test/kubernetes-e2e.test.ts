@@ -12,7 +12,14 @@ import { parseAllDocuments, parseDocument } from "yaml";
 import { dockerClient } from "../cli/images/docker-engine.js";
 import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
 import { sysconfigVersion } from "../cli/images/reconciler-image-name.js";
-import { git, initConfigRepo, removeImages, exitCodeOf, removeContainer } from "./helpers/build-fixtures.js";
+import {
+  git,
+  initConfigRepo,
+  removeImages,
+  exitCodeOf,
+  removeContainer,
+  demuxLogs,
+} from "./helpers/build-fixtures.js";
 import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
 import { identityBind, identityEnv } from "./helpers/demo-identity.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken, until } from "./helpers/kube.js";
@@ -79,18 +86,6 @@ async function runPod(
       Binds: [`${saDir}:/var/run/secrets/kubernetes.io/serviceaccount:ro`, identityBind],
     },
   });
-  const demux = (logs: Buffer): { stdout: string; stderr: string } => {
-    let stdout = "";
-    let stderr = "";
-    for (let offset = 0; offset + 8 <= logs.length;) {
-      const size = logs.readUInt32BE(offset + 4);
-      const text = logs.subarray(offset + 8, offset + 8 + size).toString();
-      if (logs[offset] === 2) stderr += text;
-      else stdout += text;
-      offset += 8 + size;
-    }
-    return { stdout, stderr };
-  };
   try {
     await container.start();
     onStart?.(
@@ -100,14 +95,14 @@ async function runPod(
           .logs({ stdout: true, stderr: true, follow: false })
           .catch(() => undefined);
         if (!logs) return "";
-        const { stdout, stderr } = demux(logs);
+        const { stdout, stderr } = demuxLogs(logs);
         return stdout + stderr;
       },
     );
     const StatusCode = await exitCodeOf(container);
     return {
       code: StatusCode,
-      ...demux(await container.logs({ stdout: true, stderr: true, follow: false })),
+      ...demuxLogs(await container.logs({ stdout: true, stderr: true, follow: false })),
     };
   } finally {
     await removeContainer(container);

@@ -13,7 +13,7 @@ import { parseAllDocuments } from "yaml";
 import { dockerClient } from "../cli/images/docker-engine.js";
 import { LOCAL_NODE_IMAGE } from "../cli/images/reconciler-image.js";
 import { sysconfigVersion } from "../cli/images/reconciler-image-name.js";
-import { exitCodeOf, git, removeImages } from "./helpers/build-fixtures.js";
+import { demuxLogs, exitCodeOf, git, removeContainer, removeImages } from "./helpers/build-fixtures.js";
 import { ROOT, buildReconcilerImage, runCli } from "./helpers/cli.js";
 import { kube, kubeRequest, markPodsReady, serviceAccountToken } from "./helpers/kube.js";
 import { secretsYaml } from "./helpers/secret-config.js";
@@ -109,18 +109,10 @@ async function runCronJobPod(identityDir: string): Promise<{ code: number; stdou
     await run.start();
     const code = await exitCodeOf(run);
     const logs = await run.logs({ stdout: true, stderr: true, follow: false });
-    let stdout = "";
-    let stderr = "";
-    for (let offset = 0; offset + 8 <= logs.length;) {
-      const size = logs.readUInt32BE(offset + 4);
-      const text = logs.subarray(offset + 8, offset + 8 + size).toString();
-      if (logs[offset] === 2) stderr += text;
-      else stdout += text;
-      offset += 8 + size;
-    }
+    const { stdout, stderr } = demuxLogs(logs);
     return { code, stdout, stderr };
   } finally {
-    await run.remove({ force: true });
+    await removeContainer(run);
   }
 }
 

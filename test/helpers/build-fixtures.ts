@@ -89,15 +89,7 @@ export async function runInImage(
     await container.start();
     const StatusCode = await exitCodeOf(container);
     const logs = await container.logs({ stdout: true, stderr: true, follow: false });
-    let stdout = "";
-    let stderr = "";
-    for (let offset = 0; offset + 8 <= logs.length;) {
-      const size = logs.readUInt32BE(offset + 4);
-      const text = logs.subarray(offset + 8, offset + 8 + size).toString();
-      if (logs[offset] === 2) stderr += text;
-      else stdout += text;
-      offset += 8 + size;
-    }
+    const { stdout, stderr } = demuxLogs(logs);
     return { code: StatusCode, stdout, stderr };
   } finally {
     await removeContainer(container);
@@ -169,6 +161,20 @@ export async function registryTags(
  * Removes a container the test ran. The engine may already be removing it (409 "removal … is already in
  * progress", seen when a dropped wait long-poll was asked again) or have removed it (404): both are done.
  */
+/** A container's log stream (not a TTY) split into stdout and stderr by the engine's 8-byte frame headers. */
+export function demuxLogs(logs: Buffer): { stdout: string; stderr: string } {
+  let stdout = "";
+  let stderr = "";
+  for (let offset = 0; offset + 8 <= logs.length;) {
+    const size = logs.readUInt32BE(offset + 4);
+    const text = logs.subarray(offset + 8, offset + 8 + size).toString();
+    if (logs[offset] === 2) stderr += text;
+    else stdout += text;
+    offset += 8 + size;
+  }
+  return { stdout, stderr };
+}
+
 export async function removeContainer(container: Docker.Container): Promise<void> {
   try {
     await container.remove({ force: true });
