@@ -308,6 +308,21 @@ function child(args: string[]): Promise<RunResult> {
   });
 }
 
+/** A new build info in REPO, baked like the config image's /sysconfig/config (how the reconciler runs in a cluster). */
+function bakeBuildInfo(repo: string, system: string): Promise<void> {
+  return writeFile(
+    path.join(repo, BUILD_INFO_FILE),
+    JSON.stringify({
+      system,
+      environment: "master",
+      branch: "master",
+      revision: randomBytes(20).toString("hex"),
+      source: "bench",
+      created: new Date().toISOString(),
+    }),
+  );
+}
+
 async function main(services: number): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sysconfig-bench-k8s-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -315,19 +330,7 @@ async function main(services: number): Promise<void> {
   const kubeconfig = path.join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigText({ token: adminToken() }));
   const repo = path.join(dir, "repo");
-  // Baked like the config image's /sysconfig/config, which is how the reconciler runs in a cluster.
-  const bake = () =>
-    writeFile(
-      path.join(repo, BUILD_INFO_FILE),
-      JSON.stringify({
-        system,
-        environment: "master",
-        branch: "master",
-        revision: randomBytes(20).toString("hex"),
-        source: "bench",
-        created: new Date().toISOString(),
-      }),
-    );
+  const bake = () => bakeBuildInfo(repo, system);
   const write = (tag: string) =>
     writeKubeRepo(repo, {
       system,
@@ -511,18 +514,7 @@ async function mixed(services: number): Promise<void> {
   const kubeconfig = path.join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigText({ token: adminToken() }));
   const repo = path.join(dir, "repo");
-  const bake = () =>
-    writeFile(
-      path.join(repo, BUILD_INFO_FILE),
-      JSON.stringify({
-        system,
-        environment: "master",
-        branch: "master",
-        revision: randomBytes(20).toString("hex"),
-        source: "bench",
-        created: new Date().toISOString(),
-      }),
-    );
+  const bake = () => bakeBuildInfo(repo, system);
   const write = async (tag: string) => {
     await writeKubeRepo(repo, {
       system,
