@@ -231,20 +231,32 @@ export async function markPodsReady(namespace: string, labelSelector: string): P
     const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     if (ready && pod.status?.phase === "Running") continue;
     const now = new Date().toISOString();
-    await kube("PATCH", `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/status`, {
-      contentType: "application/merge-patch+json",
-      body: {
-        status: {
-          phase: "Running",
-          startTime: now,
-          conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
-            type,
-            status: "True",
-            lastTransitionTime: now,
-          })),
+    const res = await kubeRequest(
+      "PATCH",
+      `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/status`,
+      {
+        contentType: "application/merge-patch+json",
+        body: {
+          status: {
+            phase: "Running",
+            startTime: now,
+            conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
+              type,
+              status: "True",
+              lastTransitionTime: now,
+            })),
+          },
         },
       },
-    });
+    );
+    // The controller may delete a pod between the list and the patch (a rollout scaling the old
+    // ReplicaSet down): that pod needs no kubelet any more.
+    if (res.status === 404) continue;
+    if (res.status < 200 || res.status > 299) {
+      throw new Error(
+        `PATCH pod ${namespace}/${pod.metadata.name}/status: HTTP ${res.status}: ${JSON.stringify(res.body)}`,
+      );
+    }
     marked += 1;
   }
   return marked;
