@@ -92,11 +92,12 @@ function loadProcess(args: string[]): Promise<LoadResult> {
   });
 }
 
-/** Resident set size (MB) and open file descriptors of a process, from /proc. */
-function usage(pid: number): { rssMb: number; fds: number } {
+/** Resident set size, its peak so far (MB) and open file descriptors of a process, from /proc. */
+function usage(pid: number): { rssMb: number; peakMb: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
-  return { rssMb: Math.round(kb / 102.4) / 10, fds: readdirSync(`/proc/${pid}/fd`).length };
+  const mb = (field: string) =>
+    Math.round(Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) / 102.4) / 10;
+  return { rssMb: mb("VmRSS"), peakMb: mb("VmHWM"), fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -271,7 +272,8 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
     await serve.waitFor((e) => e.event === "run.finished" && e.run === 1, 600_000, "the first run (creates)");
     const body = "{}";
     const signature = `sha256=${createHmac("sha256", "pages-secret").update(body).digest("hex")}`;
-    const results: { withPages: boolean; seconds: number; rssMb: number; events: number }[] = [];
+    const results: { withPages: boolean; seconds: number; rssMb: number; peakMb: number; events: number }[] =
+      [];
     let run = 1;
     for (let round = 0; round < rounds * 2; round++) {
       const withPages = round % 2 === 1;
@@ -299,7 +301,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
       results.push({
         withPages,
         seconds: Number(finished.seconds),
-        rssMb: usage(pid).rssMb,
+        ...(({ rssMb, peakMb }) => ({ rssMb, peakMb }))(usage(pid)),
         events: counts.events,
       });
       close.forEach((c) => c());
@@ -307,6 +309,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
         throw new Error(`run ${run} did not succeed: ${JSON.stringify(finished)}`);
     }
     const pageBytes = (await (await fetch(`${serve.base}/`)).text()).length;
+    const peak = usage(pid).peakMb;
     await serve.stop();
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const none = results.filter((r) => !r.withPages);
@@ -323,6 +326,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
       `  events each page received   ${open.map((r) => Math.round(r.events / pages)).join(", ")} per run`,
       `  the page (GET /) at the end  ${(pageBytes / 1024).toFixed(0)} KB of HTML`,
       `  serve RSS after each run    no page ${none.map((r) => r.rssMb).join(", ")} MB; ${pages} pages ${open.map((r) => r.rssMb).join(", ")} MB`,
+      `  serve peak RSS (VmHWM)      ${peak} MB over all ${results.length + 1} runs, the first (creating every unit) included: ${peak < 150 ? "PASS" : "FAIL"} (bar: < 150 MB)`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
     if (serve.stderr().trim() !== "") process.stdout.write(`  serve's stderr:\n${serve.stderr()}`);

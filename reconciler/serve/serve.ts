@@ -23,6 +23,7 @@ import { startSchedule } from "./schedule.js";
 import { healthReply, statusReply } from "./status.js";
 import { uiAuth } from "./ui/auth.js";
 import { EventStream } from "./ui/event-stream.js";
+import { releaseMemory } from "./release-memory.js";
 import { protect, uiRoutes } from "./ui/routes.js";
 import { UiState } from "./ui/ui-state.js";
 import { webhookHandler } from "./webhook.js";
@@ -121,6 +122,8 @@ export async function startServe(config: ServeConfig, deps: ServeDeps): Promise<
     logFinished(log, record, health);
     const message = notificationFor(record, system === undefined ? {} : { system });
     if (message !== undefined) notifier?.send(message, record.id);
+    // Once the finished run's events are written: its garbage goes back to the system.
+    setImmediate(releaseMemory);
   };
 
   const queue = new RunQueue(runOnce);
