@@ -13,7 +13,7 @@ import type { RunRecord } from "../reconciler/serve/run-record.js";
 import { uiAuth } from "../reconciler/serve/ui/auth.js";
 import { EventStream, SLOW_CLIENT_BYTES } from "../reconciler/serve/ui/event-stream.js";
 import { objectViews } from "../reconciler/serve/ui/objects.js";
-import { renderPage } from "../reconciler/serve/ui/page.js";
+import { pageRenderer, renderPage } from "../reconciler/serve/ui/page.js";
 import {
   CHANGES_PER_RUN,
   DETAILED_RUNS,
@@ -128,6 +128,42 @@ describe("page rendering", () => {
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe("the page for many readers", () => {
+  it("renders once for all pages while nothing changed, and again after each change it shows", () => {
+    const state = new UiState("/nonexistent", noEvents, (t) => t);
+    const health = new HealthState(3);
+    let next: Date | null = new Date("2026-12-06T11:00:00Z");
+    const render = pageRenderer({ version: "0.1.0", state, health, nextScheduledRun: () => next });
+    const first = render();
+    // Reused: a change that does not move the version is not seen until one that does.
+    state.header = {
+      system: "unseen",
+      environment: "develop",
+      revision: { revision: "c".repeat(40) },
+      targetKind: "docker",
+    };
+    expect(render()).toBe(first);
+    state.version += 1;
+    expect(render()).toContain("unseen");
+
+    const start = { id: 1, reasons: ["webhook"], startedAt: new Date("2026-12-06T10:00:00Z") };
+    state.runStarted(start);
+    const running = render();
+    expect(running).not.toBe(first);
+    expect(running).toContain("Run #1 in progress");
+    expect(render()).toBe(running);
+
+    health.record(record(1, "failed", { error: "the target said no" }));
+    state.runFinished(record(1, "failed", { error: "the target said no" }), undefined);
+    const finished = render();
+    expect(finished).toContain("the target said no");
+    expect(finished).not.toContain("Run #1 in progress");
+
+    next = new Date("2026-12-06T12:00:00Z");
+    expect(render()).toContain("2026-12-06 12:00:00 UTC");
   });
 });
 

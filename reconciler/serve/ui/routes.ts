@@ -10,7 +10,7 @@ import type { UiAuth } from "./auth.js";
 import type { EventStream } from "./event-stream.js";
 import { PAGE_HEADERS } from "./headers.js";
 import { renderLogin } from "./login-page.js";
-import { renderPage, type PageSource } from "./page.js";
+import { pageRenderer, type PageSource } from "./page.js";
 
 const HTML = "text/html; charset=utf-8";
 const LOGIN_BODY_BYTES = 4096;
@@ -38,8 +38,9 @@ export function protect(auth: UiAuth, handle: Handler): Handler {
 
 export function uiRoutes(source: PageSource, events: EventStream, auth: UiAuth): Record<string, Route> {
   const assets = loadAssets();
+  const render = pageRenderer(source);
   const routes: Record<string, Route> = {
-    "/": { method: "GET", handle: protect(auth, () => page(200, renderPage(source))) },
+    "/": { method: "GET", handle: protect(auth, () => page(200, render())) },
     "/events": {
       method: "GET",
       handle: protect(auth, () =>

@@ -41,6 +41,8 @@ export class UiState {
   objectsRun: number | undefined;
   live: LiveRun | undefined;
   readonly history = new RunHistory();
+  /** Goes up with every change to what the page shows, so a page rendered at one version can be reused. */
+  version = 0;
 
   constructor(
     private readonly repo: string,
@@ -49,11 +51,13 @@ export class UiState {
   ) {}
 
   runStarted(start: RunStart): void {
+    this.version += 1;
     this.live = { id: start.id, reasons: start.reasons, startedAt: start.startedAt.toISOString() };
     this.events.publish({ type: "run.started", data: { ...this.live } });
   }
 
   planned(id: number, plan: PlannedRun): void {
+    this.version += 1;
     const { changeSet, desired } = plan;
     const endpoint = (desired.target as { endpoint?: unknown }).endpoint;
     const known = this.header?.revision.revision === changeSet.revision ? this.header.revision : undefined;
@@ -66,7 +70,10 @@ export class UiState {
     };
     if (known === undefined) {
       void revisionInfo(this.repo, changeSet.revision).then((info) => {
-        if (this.header?.revision.revision === info.revision) this.header.revision = info;
+        if (this.header?.revision.revision === info.revision) {
+          this.header.revision = info;
+          this.version += 1;
+        }
       });
     }
     this.objects = objectViews(changeSet.changes);
@@ -87,6 +94,7 @@ export class UiState {
   }
 
   changeResult(id: number, result: ChangeResult): void {
+    this.version += 1;
     const reason = result.reason === undefined ? undefined : this.redact(maskSecrets(result.reason));
     const change =
       this.live?.id === id ? this.live.changes?.find((c) => c.subject === result.subject) : undefined;
@@ -104,6 +112,7 @@ export class UiState {
   }
 
   runFinished(record: RunRecord, source: PlannedRun | ReconcileOutcome | undefined): void {
+    this.version += 1;
     const view: RunView = runView(record, source?.changeSet.changes);
     this.history.add(view);
     if (source !== undefined && this.objectsRun === record.id) {
