@@ -71,6 +71,8 @@ export interface ReadOptions {
    * dry-run either way (only the server can tell whether applying would change anything).
    */
   dryRunChanged: boolean;
+  /** Lists started early (prefetch.ts), used instead of listing those collections again. */
+  prefetched?: ReadonlyMap<CollectionKey, Promise<KubeObject[]>>;
 }
 
 export interface ReadResult {
@@ -103,7 +105,8 @@ export async function kubernetesReadActual(
   const lists = await mapBounded(keys, options.parallelism, async (key) => {
     const collection = collections.get(key) as Collection;
     try {
-      return { info: collection.info, items: await listCollection(client, collection) };
+      const items = await (options.prefetched?.get(key) ?? listCollection(client, collection));
+      return { info: collection.info, items };
     } catch (error) {
       // A kind only the inventory names (the config dropped it) that the regenerated Role no longer
       // grants: its objects cannot be pruned, which is said; everything else goes on.

@@ -16,6 +16,7 @@ import { collectionKey, listCollection, type Collection, type CollectionKey } fr
 import { Discovery } from "./discovery.js";
 import { inventoryCollections, readInventory, rebuildInventory } from "./inventory.js";
 import { resolveConnection } from "./endpoint.js";
+import { prefetchRead, type PrefetchedRead } from "./prefetch.js";
 import {
   acquireKubernetesLock,
   DEFAULT_LEASE_TUNING,
@@ -103,6 +104,8 @@ export async function createKubernetesTarget(
   let prepared: { state: DesiredState; documents: readonly ParsedDocument[] } | undefined;
   /** Collections a rebuilt inventory found: listed on every read of this run, recorded under the lock. */
   let rebuilt: Collection[] | undefined;
+  /** The first read's requests, started by prefetchActual while the desired state is rendered. */
+  let prefetched: Promise<PrefetchedRead> | undefined;
   const scope = (system: string): OwnerScope => ({ system, environment });
 
   /** Lists every kind discovery serves by owner label; says so, and what it could not list. */
@@ -176,17 +179,24 @@ export async function createKubernetesTarget(
       desired = resolveDesiredObjects(state, prepared.documents, discovery.resolver());
       return desired;
     },
+    prefetchActual(system) {
+      prefetched = prefetchRead(client, discovery, { namespace, system, environment });
+    },
     async readActual(system, purpose = "plan") {
-      const inventory = await readInventory(client, namespace, system, environment);
-      const listed = await inventoryCollections(inventory.keys, discovery);
+      const early = await prefetched?.catch(() => undefined); // failed: read afresh, and fail here if so
+      prefetched = undefined;
+      const reuse = early?.system === system ? early : undefined;
+      const inventory = reuse?.inventory ?? (await readInventory(client, namespace, system, environment));
+      const listed = reuse?.listed ?? (await inventoryCollections(inventory.keys, discovery));
       if (listed.gone.length > 0) {
         options.reporter.warn(
           `kubernetes inventory of ${system}: the server no longer serves ${listed.gone.join(", ")}; ` +
             `objects of these kinds are gone with their API and are not pruned`,
         );
       }
-      const read = (extra: readonly Collection[]) =>
+      const read = (extra: readonly Collection[], early?: PrefetchedRead) =>
         kubernetesReadActual(client, desired, {
+          ...(early === undefined ? {} : { prefetched: early.lists }),
           scope: scope(system),
           inventory: [...listed.collections, ...extra],
           parallelism: t.parallelism,
@@ -194,7 +204,7 @@ export async function createKubernetesTarget(
           cache: dryRunCache,
           dryRunChanged: purpose === "plan",
         });
-      let result = await read(rebuilt ?? []);
+      let result = await read(rebuilt ?? [], reuse);
       if (rebuilt === undefined && inventory.state !== "present") {
         // No inventory, yet owned objects exist (it was deleted), or it cannot be read: rebuild it.
         const owned = result.actual.some((a) => a.owned);
