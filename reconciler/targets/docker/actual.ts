@@ -40,6 +40,13 @@ export interface ListOptions {
    * not desired by this run, so stay unmanaged. Those it desires by name are owned (updated, never deleted).
    */
   onUnlabelled?: (names: string[]) => void;
+  /** The engine's container list, requested early (while the desired state was rendered). */
+  prefetched?: Promise<Dockerode.ContainerInfo[]>;
+}
+
+/** The engine's list of every container, running or not (one request; retried like every engine call). */
+export function requestContainerList(docker: Dockerode): Promise<Dockerode.ContainerInfo[]> {
+  return withRetry(() => docker.listContainers({ all: true }));
 }
 
 export async function listContainers(
@@ -50,7 +57,7 @@ export async function listContainers(
   const desired = options.desired ?? new Map<string, ContainerSpec>();
   let list: Dockerode.ContainerInfo[];
   try {
-    list = await withRetry(() => docker.listContainers({ all: true }));
+    list = await (options.prefetched ?? requestContainerList(docker));
   } catch (error) {
     throw engineFailure(`docker:${system}`, "list containers", error);
   }

@@ -12,7 +12,7 @@ import type { ContainerSpec } from "./container-spec.js";
 import { dockerDesiredObjects } from "./desired.js";
 import { ContainerHealth, containerWatch, DEFAULT_WAIT, type WaitOptions } from "./wait.js";
 import { acquireDockerLock } from "./lock.js";
-import { listContainers } from "./actual.js";
+import { listContainers, requestContainerList } from "./actual.js";
 
 export interface DockerTargetOptions extends TargetOptions {
   /** A ready client (benchmarks pass one that counts requests); default: connect to the endpoint. */
@@ -66,15 +66,24 @@ export function createDockerTarget(
   if (options.wait) deps.wait = options.wait;
   // The plan reads desired state first: the live side of a diff then shows whether a secret changed.
   let desiredSpecs = new Map<string, ContainerSpec>();
+  /** The first read's container list, requested while the desired state is rendered. */
+  let early: Promise<Dockerode.ContainerInfo[]> | undefined;
   return {
     kind: "docker",
+    prefetchActual: () => {
+      early = requestContainerList(docker);
+      early.catch(() => undefined); // a run that ends first (a config error) leaves nothing unhandled
+    },
     desiredObjects: (state) => {
       const objects = dockerDesiredObjects(state);
       desiredSpecs = new Map(objects.map((o) => [o.name, o.spec]));
       return objects;
     },
-    readActual: (system) =>
-      listContainers(docker, system, {
+    readActual: (system) => {
+      const prefetched = early;
+      early = undefined; // the read under the lock lists again
+      return listContainers(docker, system, {
+        ...(prefetched === undefined ? {} : { prefetched }),
         environment,
         desired: desiredSpecs,
         onUnlabelled: (names) =>
@@ -83,7 +92,8 @@ export function createDockerTarget(
               `sysconfig) and are not in the config of ${environment}: ${names.join(", ")}. They are not managed ` +
               `and never changed or deleted; remove them by hand (docker rm -f NAME) if they are no longer needed.`,
           ),
-      }),
+      });
+    },
     apply: (change, context) => applyChange(deps, change, context),
     checkHealth: (changes) => checkHealth(health, changes),
     healthPolling: { initialMs: wait.pollMs, maxMs: 4 * wait.pollMs },
