@@ -116,6 +116,37 @@ describe("no delete while a desired container is unhealthy, across runs", () => 
   });
 });
 
+describe("a container that crashed once, seconds after it was created", () => {
+  const system = uniqueSystem("chr1");
+  let repo: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dir: repo, cleanup } = await tempDir("sysconfig-ch-once-"));
+  });
+  afterAll(async () => {
+    await removeSystem(system);
+    await cleanup();
+  });
+
+  // Between two exits a crash-looping container is "Up Less than a second"; created seconds ago, its
+  // list entry looks like a first start. Its restart count tells: the plan must not call it unchanged.
+  it("is progressing at plan in its first minute, from its restart count, not unchanged", async () => {
+    const once =
+      `image: ${IMAGE}\ntag: 1-main\nnetwork: none\ncommand: ["sh", "-c", ` +
+      `"if [ -e /tmp/ran ]; then while true; do sleep 1; done; fi; touch /tmp/ran; exit 3"]`;
+    await commitConfig(repo, configYaml(system, { once }), "v1");
+    expect((await reconcile(repo)).code).toBe(1); // it restarted while reconcile watched it settle
+    await until(async () => (await stateOf(system))[`${system}-once`] === "running", 10_000);
+    const planned = await plan(repo, "--exit-code");
+    expect(planned.stdout).toMatch(
+      new RegExp(
+        `! progressing docker:container/${system}-once: restarted 1 time\\(s\\) by its restart policy`,
+      ),
+    );
+    expect(planned.code).toBe(2);
+  });
+});
+
 describe("a health check that never passes", () => {
   const system = uniqueSystem("chh");
   let repo: string;

@@ -17,7 +17,27 @@ export interface ListedContainer {
 }
 
 /** A restart this recent (for a container created well before it) may be a crash loop: watch it. */
-const RECENT_RESTART_SECONDS = 60;
+export const RECENT_RESTART_SECONDS = 60;
+
+/**
+ * A running container without a health check, up for less than RECENT_RESTART_SECONDS, whose list entry
+ * cannot tell a first start from a restart: a container created seconds ago and crash-looping is
+ * "Up Less than a second" between two exits. Its restart count (one inspect) tells.
+ */
+export function needsRestartCount(container: Pick<ListedContainer, "state" | "status">): boolean {
+  if (container.state !== "running" || container.status.includes("(health")) return false;
+  const up = uptimeSeconds(container.status);
+  return up !== undefined && up < RECENT_RESTART_SECONDS;
+}
+
+/** Health of such a container from its restart count (Docker counts restarts by its restart policy). */
+export function restartedHealth(restartCount: number, status: string): ObjectHealth | undefined {
+  if (restartCount <= 0) return undefined;
+  return {
+    state: "progressing",
+    reason: `restarted ${restartCount} time(s) by its restart policy, ${status.replace(/^Up /, "up ")}: not yet known to stay up`,
+  };
+}
 
 /** Health of a container from its list entry; `now` in ms. */
 export function listedHealth(container: ListedContainer, now = Date.now()): ObjectHealth {

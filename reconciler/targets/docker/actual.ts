@@ -3,7 +3,8 @@
 import type Dockerode from "dockerode";
 import type { ActualObject } from "../../model.js";
 import type { ContainerSpec } from "./container-spec.js";
-import { listedHealth } from "./actual-health.js";
+import { listedHealth, needsRestartCount, restartedHealth } from "./actual-health.js";
+import { mapBounded } from "../../concurrency/pool.js";
 import { engineFailure, withRetry } from "./engine-errors.js";
 import { couldCollide, LABEL, nextName, ROLE_SERVICE, subjectOf } from "./marker.js";
 import { liveSpecText } from "./secret-fingerprints.js";
@@ -116,8 +117,30 @@ export async function listContainers(
   const objects = [...owned].map(([canonical, containers]) =>
     ownedObject(canonical, containers, desired.get(canonical)),
   );
+  await confirmRestarts(docker, objects);
   blockTemporaryNames(objects, unowned);
   return [...objects, ...unowned].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Inspects at once (each a request to the engine, on the same socket pool as the list). */
+const INSPECTS_AT_ONCE = 8;
+
+/**
+ * Recently started containers that look healthy in the list: their restart count says whether they
+ * started once or are in a crash loop caught between two exits (then the plan shows them progressing,
+ * reconcile waits for them, and nothing is pruned). A container gone meanwhile keeps its list verdict.
+ */
+async function confirmRestarts(docker: Dockerode, objects: ActualObject[]): Promise<void> {
+  const candidates = objects.filter((o) => {
+    const primary = (o.spec as ActualContainers).primary;
+    return o.health === undefined && primary !== undefined && needsRestartCount(primary);
+  });
+  await mapBounded(candidates, INSPECTS_AT_ONCE, async (object) => {
+    const primary = (object.spec as ActualContainers).primary as LiveContainer;
+    const info = await withRetry(() => docker.getContainer(primary.id).inspect()).catch(() => undefined);
+    const health = info && restartedHealth(info.RestartCount, primary.status);
+    if (health) object.health = health;
+  });
 }
 
 /**
