@@ -92,6 +92,12 @@ function loadProcess(args: string[]): Promise<LoadResult> {
   });
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident set size, its peak so far (MB) and open file descriptors of a process, from /proc. */
 function usage(pid: number): { rssMb: number; peakMb: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -212,11 +218,11 @@ function openPage(base: string, counts: { events: number; refreshes: number }): 
     const decoder = new TextDecoder();
     let buffered = "";
     for await (const chunk of res.body ?? []) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end: number;
-      while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const message = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
+      // Split once per chunk (a browser's EventSource costs the page's machine, not serve's: keep the
+      // stand-in pages cheap, they share serve's two cores here).
+      const messages = (buffered + decoder.decode(chunk as Uint8Array, { stream: true })).split("\n\n");
+      buffered = messages.pop() ?? "";
+      for (const message of messages) {
         if (!message.startsWith("event:")) continue;
         counts.events += 1;
         if (message.startsWith("event: run.finished")) {
@@ -272,8 +278,14 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
     await serve.waitFor((e) => e.event === "run.finished" && e.run === 1, 600_000, "the first run (creates)");
     const body = "{}";
     const signature = `sha256=${createHmac("sha256", "pages-secret").update(body).digest("hex")}`;
-    const results: { withPages: boolean; seconds: number; rssMb: number; peakMb: number; events: number }[] =
-      [];
+    const results: {
+      withPages: boolean;
+      seconds: number;
+      cpu: number;
+      rssMb: number;
+      peakMb: number;
+      events: number;
+    }[] = [];
     let run = 1;
     for (let round = 0; round < rounds * 2; round++) {
       const withPages = round % 2 === 1;
@@ -282,6 +294,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
       const close = withPages ? Array.from({ length: pages }, () => openPage(serve.base, counts)) : [];
       if (withPages) await new Promise((r) => setTimeout(r, 500)); // let the streams connect
       run += 1;
+      const cpuBefore = cpuSeconds(pid);
       const res = await fetch(`${serve.base}/hooks/reconcile`, {
         method: "POST",
         headers: {
@@ -297,10 +310,12 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
         600_000,
         `run ${run}`,
       );
+      const cpu = cpuSeconds(pid) - cpuBefore;
       await new Promise((r) => setTimeout(r, 500)); // the pages' refreshes
       results.push({
         withPages,
         seconds: Number(finished.seconds),
+        cpu,
         ...(({ rssMb, peakMb }) => ({ rssMb, peakMb }))(usage(pid)),
         events: counts.events,
       });
@@ -315,6 +330,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
     const none = results.filter((r) => !r.withPages);
     const open = results.filter((r) => r.withPages);
     const change = (mean(open.map((r) => r.seconds)) / mean(none.map((r) => r.seconds)) - 1) * 100;
+    const cpuChange = (mean(open.map((r) => r.cpu)) / mean(none.map((r) => r.cpu)) - 1) * 100;
     const lines = [
       `serve's web page: runs updating ${objects} fleet units (fake fleetd, own process), ${rounds} runs without pages and ${rounds} with ${pages} open pages, alternating; serve with the image's node flags (${RECONCILER_NODE_FLAGS.join(" ")}); load average ${os
         .loadavg()
@@ -323,6 +339,7 @@ async function pagesBench(objects: number, pages: number, rounds: number): Promi
       `  run seconds, no page         ${none.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(none.map((r) => r.seconds)).toFixed(2)} s)`,
       `  run seconds, ${pages} pages      ${open.map((r) => r.seconds.toFixed(2)).join(", ")} (mean ${mean(open.map((r) => r.seconds)).toFixed(2)} s)`,
       `  duration change             ${change >= 0 ? "+" : ""}${change.toFixed(1)} % (bar: < 5 %)`,
+      `  serve's CPU per run         no page ${none.map((r) => r.cpu.toFixed(2)).join(", ")} s; ${pages} pages ${open.map((r) => r.cpu.toFixed(2)).join(", ")} s (${cpuChange >= 0 ? "+" : ""}${cpuChange.toFixed(1)} %: what the pages cost serve itself; the stand-in pages run on the same cores)`,
       `  events each page received   ${open.map((r) => Math.round(r.events / pages)).join(", ")} per run`,
       `  the page (GET /) at the end  ${(pageBytes / 1024).toFixed(0)} KB of HTML`,
       `  serve RSS after each run    no page ${none.map((r) => r.rssMb).join(", ")} MB; ${pages} pages ${open.map((r) => r.rssMb).join(", ")} MB`,

@@ -136,8 +136,10 @@ describe("the page for many readers", () => {
     const state = new UiState("/nonexistent", noEvents, (t) => t);
     const health = new HealthState(3);
     let next: Date | null = new Date("2026-12-06T11:00:00Z");
-    const render = pageRenderer({ version: "0.1.0", state, health, nextScheduledRun: () => next });
+    const page = pageRenderer({ version: "0.1.0", state, health, nextScheduledRun: () => next });
+    const render = () => page().toString("utf8");
     const first = render();
+    expect(page()).toBe(page()); // one buffer for every reader while nothing changed
     // Reused: a change that does not move the version is not seen until one that does.
     state.header = {
       system: "unseen",

@@ -115,8 +115,12 @@ function send(res: ServerResponse, reply: Reply): void {
     reply.stream(res);
     return;
   }
-  const text =
-    reply.contentType === undefined ? `${JSON.stringify(reply.body, null, 2)}\n` : String(reply.body);
+  // A Buffer body goes out as it is: the page, encoded once, is sent to every open page from one buffer.
+  const text = Buffer.isBuffer(reply.body)
+    ? reply.body
+    : reply.contentType === undefined
+      ? `${JSON.stringify(reply.body, null, 2)}\n`
+      : String(reply.body);
   res.writeHead(reply.status, {
     "content-type": reply.contentType ?? "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),

@@ -70,7 +70,8 @@ export class EventStream {
     this.clients.clear();
   }
 
-  private write(chunk: string): void {
+  private write(text: string): void {
+    const chunk = Buffer.from(text, "utf8"); // encoded once for every open page
     for (const res of this.clients) {
       if (res.writableLength > SLOW_CLIENT_BYTES) {
         this.dropped += 1;

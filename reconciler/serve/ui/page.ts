@@ -103,17 +103,17 @@ export function renderPage(source: PageSource): string {
 /**
  * renderPage, reused while nothing it shows has changed: when a run finishes, every open page fetches /
  * at once, and at 1,000 objects each render is a string of over a megabyte (20 pages: 20 renders and
- * ~30 MB of garbage at once without this).
+ * ~30 MB of garbage at once without this). The page is kept encoded: 20 responses share one buffer.
  */
-export function pageRenderer(source: PageSource): () => string {
+export function pageRenderer(source: PageSource): () => Buffer {
   let key: string | undefined;
-  let body = "";
+  let body = Buffer.alloc(0);
   return () => {
     const { state, health } = source;
     const next = source.nextScheduledRun()?.getTime() ?? "";
     const now = `${state.version}\n${health.healthy}\n${health.summary}\n${next}`;
     if (now !== key) {
-      body = renderPage(source);
+      body = Buffer.from(renderPage(source), "utf8"); // encoded once, sent as it is to every page
       key = now;
     }
     return body;

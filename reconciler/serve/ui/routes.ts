@@ -15,7 +15,7 @@ import { pageRenderer, type PageSource } from "./page.js";
 const HTML = "text/html; charset=utf-8";
 const LOGIN_BODY_BYTES = 4096;
 
-function page(status: number, body: string, headers: Record<string, string> = {}): Reply {
+function page(status: number, body: string | Buffer, headers: Record<string, string> = {}): Reply {
   return { status, body, contentType: HTML, headers: { ...PAGE_HEADERS, ...headers } };
 }
 
