@@ -33,7 +33,7 @@ import {
   type KubernetesDesiredSpec,
 } from "../reconciler/targets/kubernetes/desired.js";
 import { createKubernetesTarget, type KubernetesTarget } from "../reconciler/targets/kubernetes/target.js";
-import { adminToken, KUBE, kube, kubeconfigText, kubeRequest } from "../test/helpers/kube.js";
+import { adminToken, KUBE, kube, kubeconfigText, kubeRequest, markPodReady } from "../test/helpers/kube.js";
 import { writeKubeRepo } from "../test/helpers/kube-repo.js";
 
 const here = fileURLToPath(import.meta.url);
@@ -195,23 +195,7 @@ async function settle(namespace: string): Promise<void> {
     const waiting = pods.items.filter(
       (p) => !p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
     );
-    const now = new Date().toISOString();
-    await mapBounded(waiting, 8, (pod) =>
-      kube("PATCH", `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/status`, {
-        contentType: "application/merge-patch+json",
-        body: {
-          status: {
-            phase: "Running",
-            startTime: now,
-            conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
-              type,
-              status: "True",
-              lastTransitionTime: now,
-            })),
-          },
-        },
-      }),
-    );
+    await mapBounded(waiting, 8, (pod) => markPodReady(namespace, pod.metadata.name));
     await new Promise((r) => setTimeout(r, 2000));
   }
   process.stderr.write(

@@ -217,6 +217,34 @@ interface PodList {
 }
 
 /**
+ * Reports one pod Running and Ready, as its kubelet would. False when the pod is gone: the controller may
+ * delete it between a list and this patch (a rollout scaling the old ReplicaSet down), and then it needs
+ * no kubelet any more.
+ */
+export async function markPodReady(namespace: string, name: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  const res = await kubeRequest("PATCH", `/api/v1/namespaces/${namespace}/pods/${name}/status`, {
+    contentType: "application/merge-patch+json",
+    body: {
+      status: {
+        phase: "Running",
+        startTime: now,
+        conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
+          type,
+          status: "True",
+          lastTransitionTime: now,
+        })),
+      },
+    },
+  });
+  if (res.status === 404) return false;
+  if (res.status < 200 || res.status > 299) {
+    throw new Error(`PATCH pod ${namespace}/${name}/status: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  return true;
+}
+
+/**
  * Reports the pods matching a label selector as Running and Ready, as a kubelet would. The ReplicaSet,
  * StatefulSet and DaemonSet controllers then count them, so the workload's rollout really completes.
  * Returns how many pods it marked (pods already ready are left alone).
@@ -230,34 +258,7 @@ export async function markPodsReady(namespace: string, labelSelector: string): P
   for (const pod of pods.items) {
     const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     if (ready && pod.status?.phase === "Running") continue;
-    const now = new Date().toISOString();
-    const res = await kubeRequest(
-      "PATCH",
-      `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/status`,
-      {
-        contentType: "application/merge-patch+json",
-        body: {
-          status: {
-            phase: "Running",
-            startTime: now,
-            conditions: ["PodScheduled", "Initialized", "ContainersReady", "Ready"].map((type) => ({
-              type,
-              status: "True",
-              lastTransitionTime: now,
-            })),
-          },
-        },
-      },
-    );
-    // The controller may delete a pod between the list and the patch (a rollout scaling the old
-    // ReplicaSet down): that pod needs no kubelet any more.
-    if (res.status === 404) continue;
-    if (res.status < 200 || res.status > 299) {
-      throw new Error(
-        `PATCH pod ${namespace}/${pod.metadata.name}/status: HTTP ${res.status}: ${JSON.stringify(res.body)}`,
-      );
-    }
-    marked += 1;
+    if (await markPodReady(namespace, pod.metadata.name)) marked += 1;
   }
   return marked;
 }
