@@ -129,6 +129,17 @@ function truncate(text: string): string {
 
 /** Loads `<dir>/sysconfig.yaml` or throws InvalidInputError listing every problem. */
 export async function loadConfig(dir: string): Promise<SysconfigConfig> {
+  return checkConfigText(await readConfigText(dir));
+}
+
+/** sysconfig.yaml's text and path, as loadConfig reads it (size and symlink checks first). */
+export interface ConfigText {
+  file: string;
+  text: string;
+}
+
+/** Reads `<dir>/sysconfig.yaml`: a missing, oversized or out-of-repo file is InvalidInputError. */
+export async function readConfigText(dir: string): Promise<ConfigText> {
   const file = path.join(dir, CONFIG_FILE);
   // Checked before reading: a symlink out of the repo is refused, a huge file is not read at all.
   const real = await resolveInRepo(dir, CONFIG_FILE);
@@ -154,6 +165,11 @@ export async function loadConfig(dir: string): Promise<SysconfigConfig> {
       { cause },
     );
   }
+  return { file, text };
+}
+
+/** The config of a read sysconfig.yaml, or InvalidInputError listing every problem. */
+export function checkConfigText({ file, text }: ConfigText): SysconfigConfig {
   const result = parseConfig(text, file);
   if (result.issues) {
     throw new InvalidInputError(`${file} is invalid:\n  ${result.issues.join("\n  ")}`, {

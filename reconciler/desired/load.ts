@@ -3,7 +3,8 @@
 // comes from (baked build info, else git HEAD and branch).
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { loadConfig } from "../config/load.js";
+import { configHead } from "../config/head.js";
+import { checkConfigText, readConfigText, type ConfigText } from "../config/load.js";
 import { targetSchema, type SysconfigConfig, type TargetConfig, type TargetKind } from "../config/schema.js";
 import { InvalidInputError } from "../errors.js";
 import type { DesiredState } from "../model.js";
@@ -27,6 +28,19 @@ export interface LoadDesiredOptions {
   targetSource?: string;
   endpointSource?: string;
   reporter?: Reporter;
+  /**
+   * Called with the target as the head of sysconfig.yaml gives it, before the rest is parsed and checked
+   * (config/head.ts), so that the target's reads can start: a hint that the full config may still refuse
+   * or contradict. The returned promise is awaited (a turn of the event loop for the first request).
+   */
+  onHint?: (hint: TargetHint) => Promise<void>;
+}
+
+/** The target of a run as known from the head of sysconfig.yaml, before its services are parsed. */
+export interface TargetHint {
+  name: string;
+  environment: string;
+  target: TargetConfig;
 }
 
 export interface Origin {
@@ -64,7 +78,11 @@ async function originOf(dir: string, explicit: string | undefined): Promise<Orig
   return { environment: explicit ?? status.branch, revision, baked: false, uncommitted };
 }
 
-function pickEnvironment(config: SysconfigConfig, environment: string | undefined, dir: string): string {
+function pickEnvironment(
+  config: Pick<SysconfigConfig, "name"> & { environments: Record<string, unknown> },
+  environment: string | undefined,
+  dir: string,
+): string {
   const known = Object.keys(config.environments);
   if (environment === undefined) {
     throw new InvalidInputError(
@@ -135,11 +153,17 @@ export async function readDesiredSource(
 ): Promise<DesiredSource> {
   // git status (started first) runs while sysconfig.yaml is parsed and checked; a config error still
   // comes first.
-  const [found, loaded] = await Promise.allSettled([originOf(dir, options.environment), loadConfig(dir)]);
-  if (loaded.status === "rejected") throw loaded.reason;
-  if (found.status === "rejected") throw found.reason;
-  const config = loaded.value;
-  const origin = found.value;
+  const originRun = originOf(dir, options.environment);
+  const found = originRun.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  const read = await readConfigText(dir);
+  if (options.onHint) await offerHint(read, found, dir, options, options.onHint);
+  const config = checkConfigText(read);
+  const settled = await found;
+  if ("error" in settled) throw settled.error;
+  const origin = settled.value;
   const environment = pickEnvironment(config, origin.environment, dir);
   const configured = config.environments[environment]?.target ?? { kind: "docker" as const };
   const target = resolveTarget(configured, options.targetKind, options.endpoint, {
@@ -156,6 +180,39 @@ export async function readDesiredSource(
     ...(options.reporter ? { reporter: options.reporter } : {}),
     ...(options.targetSource !== undefined ? { targetSource: options.targetSource } : {}),
   };
+}
+
+/** Hands onHint the target the head of sysconfig.yaml names, if it names a valid one; never throws. */
+async function offerHint(
+  read: ConfigText,
+  found: Promise<{ value: Origin } | { error: unknown }>,
+  dir: string,
+  options: LoadDesiredOptions,
+  onHint: (hint: TargetHint) => Promise<void>,
+): Promise<void> {
+  const head = configHead(read.text);
+  if (head === undefined) return;
+  // An explicit --environment needs no git: the checkout's branch (git status) is waited for otherwise.
+  let chosen = options.environment;
+  if (chosen === undefined) {
+    const settled = await found;
+    if ("error" in settled) return;
+    chosen = settled.value.environment;
+  }
+  let hint: TargetHint;
+  try {
+    const environment = pickEnvironment(head, chosen, dir);
+    const settings = head.environments[environment] as { target?: TargetConfig } | null;
+    const configured = settings?.target ?? { kind: "docker" as const };
+    hint = {
+      name: head.name,
+      environment,
+      target: resolveTarget(configured, options.targetKind, options.endpoint),
+    };
+  } catch {
+    return; // the full parse decides, and says what is wrong
+  }
+  await onHint(hint);
 }
 
 /**

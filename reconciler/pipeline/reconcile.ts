@@ -3,14 +3,21 @@
 // A run with nothing to change writes nothing, so it takes no lock: a no-op costs the target's reads
 // alone (on fleet the lock costs a PUT, a settle pause, a GET and a DELETE). Anything to change is
 // planned again under the lock, since the state may have moved between the first read and the lock.
-// The target's first reads start while the desired state is rendered. Each step lives in its own module; this file only strings them together.
-import { setImmediate } from "node:timers/promises";
+// The target's first reads start as soon as sysconfig.yaml's head names the target, while the desired
+// state is parsed and rendered. Each step lives in its own module; this file only strings them together.
+import { setImmediate, setTimeout } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
 import { applyChanges, DEFAULT_PARALLELISM } from "../apply/engine.js";
 import { dependencyLevels } from "../apply/order.js";
 import { summarizeFailures } from "../apply/failure-summary.js";
 import { isFailure, type ChangeResult } from "../apply/result.js";
 import type { TargetConfig, TargetKind } from "../config/schema.js";
-import { readDesiredSource, renderDesiredState } from "../desired/load.js";
+import {
+  readDesiredSource,
+  renderDesiredState,
+  type DesiredSource,
+  type TargetHint,
+} from "../desired/load.js";
 import { openDesiredSecrets } from "../desired/secrets.js";
 import { diffObjects } from "../diff/diff.js";
 import { hasPendingChanges, summarize } from "../diff/summary.js";
@@ -83,26 +90,48 @@ export async function runReconcile(
   request: ReconcileRequest,
   deps: ReconcileDeps,
 ): Promise<ReconcileOutcome> {
-  const source = await readDesiredSource(request.repo, {
-    environment: request.environment,
-    targetKind: request.targetKind,
-    endpoint: request.endpoint,
-    reporter: deps.reporter,
-    ...(request.targetSource !== undefined ? { targetSource: request.targetSource } : {}),
-    ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
-  });
-  // The target needs only its config: it is created, and its reads start, while the desired state is
-  // rendered and checked, so a no-op costs max(local work, reads), not their sum. A render or config
-  // error still ends the run (exit 3) before anything is written, and the reads are abandoned.
-  const targetReady = deps.createTarget(source.target, {
-    endpoint: request.endpoint,
-    ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
-    environment: source.environment,
-    reporter: deps.reporter,
-    env: deps.env,
-    ...(request.requestTimeoutMs !== undefined ? { requestTimeoutMs: request.requestTimeoutMs } : {}),
-  });
-  targetReady.then((t) => t.prefetchActual?.(source.config.name)).catch(() => undefined);
+  const startTarget = (config: TargetConfig, environment: string, system: string): Promise<Target> => {
+    const ready = deps.createTarget(config, {
+      endpoint: request.endpoint,
+      ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
+      environment,
+      reporter: deps.reporter,
+      env: deps.env,
+      ...(request.requestTimeoutMs !== undefined ? { requestTimeoutMs: request.requestTimeoutMs } : {}),
+    });
+    ready.then((t) => t.prefetchActual?.(system)).catch(() => undefined);
+    return ready;
+  };
+  // The target needs only its config: it is created, and its reads start, as soon as the head of
+  // sysconfig.yaml names it (config/head.ts), while the services are parsed, rendered and checked, so a
+  // no-op costs max(local work, reads), not their sum. A config or render error still ends the run
+  // (exit 3) before anything is written, and the reads are abandoned.
+  let early: { hint: TargetHint; ready: Promise<Target> } | undefined;
+  let source: DesiredSource;
+  try {
+    source = await readDesiredSource(request.repo, {
+      environment: request.environment,
+      targetKind: request.targetKind,
+      endpoint: request.endpoint,
+      reporter: deps.reporter,
+      ...(request.targetSource !== undefined ? { targetSource: request.targetSource } : {}),
+      ...(request.endpointSource !== undefined ? { endpointSource: request.endpointSource } : {}),
+      onHint: async (hint) => {
+        early = { hint, ready: startTarget(hint.target, hint.environment, hint.name) };
+        await setTimeout(1); // a turn of the event loop: the first request is on its way before the parse
+      },
+    });
+  } catch (error) {
+    await closeQuietly(early?.ready);
+    throw error;
+  }
+  let targetReady: Promise<Target>;
+  if (early && sameTarget(early.hint, source)) {
+    targetReady = early.ready;
+  } else {
+    await closeQuietly(early?.ready);
+    targetReady = startTarget(source.target, source.environment, source.config.name);
+  }
   let desired: DesiredState;
   let levels: ReturnType<typeof dependencyLevels>;
   let secrets: Awaited<ReturnType<typeof openDesiredSecrets>> | undefined;
@@ -114,10 +143,7 @@ export async function runReconcile(
       ? undefined
       : await openDesiredSecrets(desired, request.identityFile ?? deps.env.SYSCONFIG_IDENTITY_FILE);
   } catch (error) {
-    await targetReady.then(
-      (t) => t.close().catch(() => undefined),
-      () => undefined,
-    );
+    await closeQuietly(targetReady);
     throw error;
   }
   const target = await targetReady;
@@ -169,6 +195,23 @@ export async function runReconcile(
       deps.reporter.warn(`${target.kind} target close failed: ${reasonOf(error)}`);
     });
   }
+}
+
+/** Closes a target that was started but is not used (a config error, or a hint the config contradicts). */
+async function closeQuietly(ready: Promise<Target> | undefined): Promise<void> {
+  await ready?.then(
+    (t) => t.close().catch(() => undefined),
+    () => undefined,
+  );
+}
+
+/** Whether the full config names the target the head of sysconfig.yaml named (it always should). */
+function sameTarget(hint: TargetHint, source: DesiredSource): boolean {
+  return (
+    hint.name === source.config.name &&
+    hint.environment === source.environment &&
+    isDeepStrictEqual(hint.target, source.target)
+  );
 }
 
 /** Reads actual state, diffs, checks the prune guard and hands the plan to onPlan. */
