@@ -13,6 +13,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatPlanText } from "../reconciler/plan/text.js";
 import { runReconcile } from "../reconciler/pipeline/reconcile.js";
 import { silentReporter } from "../reconciler/report/reporter.js";
 import {
@@ -60,6 +61,10 @@ async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
         loadMs = performance.now() - started;
         target = createFleetTarget(config as FleetTargetConfig, options);
         return Promise.resolve(target);
+      },
+      // The plan text the CLI prints (diffs included) is built, as `sysconfig reconcile` builds it.
+      onPlan: (planned) => {
+        formatPlanText(planned.changeSet, { color: false });
       },
       reporter: silentReporter,
       env: process.env,

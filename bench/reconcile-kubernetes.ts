@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { mapBounded } from "../reconciler/concurrency/pool.js";
 import { RuntimeFailureError } from "../reconciler/errors.js";
+import { formatPlanText } from "../reconciler/plan/text.js";
 import { runReconcile, type ReconcileOutcome } from "../reconciler/pipeline/reconcile.js";
 import { silentReporter } from "../reconciler/report/reporter.js";
 import { loadDesiredState } from "../reconciler/desired/load.js";
@@ -84,6 +85,8 @@ async function sysconfigRun(repo: string, mode: string): Promise<RunResult> {
       // applied everything still ends "unhealthy (not waited for)" (exit 1). Its timing is what counts.
       onPlan: (planned) => {
         outcome ??= planned;
+        // The plan text the CLI prints (diffs included) is built, as `sysconfig reconcile` builds it.
+        formatPlanText(planned.changeSet, { color: false });
       },
       onResult: (result) => {
         outcome = result;
