@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { InvalidInputError } from "../reconciler/errors.js";
 import { resolveConnection } from "../reconciler/targets/kubernetes/endpoint.js";
 import { KubernetesClient } from "../reconciler/targets/kubernetes/client.js";
 import { KUBE, adminToken } from "./helpers/kube.js";
@@ -91,4 +92,17 @@ it("names a CA file that cannot be read (exit 3)", async () => {
   expect(error.message).toContain(
     `certificate-authority ${path.join(dir, "creds", "nope.crt")} cannot be read`,
   );
+});
+
+it("a kubeconfig that is not valid YAML is exit 3 naming the file and the line, never quoting its token", async () => {
+  const file = path.join(dir, "broken.yaml");
+  const token = "s3cr3t-token-value-0123456789";
+  await writeFile(
+    file,
+    `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${token}\n  bad: [unclosed\n`,
+  );
+  const error = await resolveConnection({ kubeconfig: file, env: {} }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(InvalidInputError);
+  expect((error as Error).message).toMatch(new RegExp(`kubeconfig ${file} cannot be read: .*line`));
+  expect((error as Error).message).not.toContain(token);
 });

@@ -151,15 +151,18 @@ export async function readDesiredSource(
   dir: string,
   options: LoadDesiredOptions = {},
 ): Promise<DesiredSource> {
-  // git status (started first) runs while sysconfig.yaml is parsed and checked; a config error still
-  // comes first.
-  const originRun = originOf(dir, options.environment);
-  const found = originRun.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
+  // git status runs while sysconfig.yaml is parsed and checked; a config error still comes first. It
+  // starts first, unless the target can be handed out before it (an explicit --environment): starting a
+  // process takes a few milliseconds of the main thread.
+  const startOrigin = (): Promise<Found> =>
+    originOf(dir, options.environment).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+  let found = options.onHint && options.environment !== undefined ? undefined : startOrigin();
   const read = await readConfigText(dir);
-  if (options.onHint) await offerHint(read, found, dir, options, options.onHint);
+  if (options.onHint) await offerHint(read, () => (found ??= startOrigin()), dir, options, options.onHint);
+  found ??= startOrigin();
   const config = checkConfigText(read);
   const settled = await found;
   if ("error" in settled) throw settled.error;
@@ -183,9 +186,11 @@ export async function readDesiredSource(
 }
 
 /** Hands onHint the target the head of sysconfig.yaml names, if it names a valid one; never throws. */
+type Found = { value: Origin } | { error: unknown };
+
 async function offerHint(
   read: ConfigText,
-  found: Promise<{ value: Origin } | { error: unknown }>,
+  origin: () => Promise<Found>,
   dir: string,
   options: LoadDesiredOptions,
   onHint: (hint: TargetHint) => Promise<void>,
@@ -195,7 +200,7 @@ async function offerHint(
   // An explicit --environment needs no git: the checkout's branch (git status) is waited for otherwise.
   let chosen = options.environment;
   if (chosen === undefined) {
-    const settled = await found;
+    const settled = await origin();
     if ("error" in settled) return;
     chosen = settled.value.environment;
   }

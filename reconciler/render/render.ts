@@ -1,4 +1,5 @@
 // Renders services through their templates: deterministic, strict, escaping off.
+import { cooperative } from "../concurrency/yield.js";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SysconfigConfig } from "../config/schema.js";
@@ -169,8 +170,12 @@ export async function renderAll(
   // from one built-in template: one read, one compile).
   const sources = new Map<string, Promise<string>>();
   const files: RenderedFile[] = [];
-  for (const name of names)
+  // Lets the pages of a target's reads in while 1,000 services render (concurrency/yield.ts).
+  const pause = cooperative();
+  for (const name of names) {
     files.push(await renderService(repoDir, config, environment, name, sources, options));
+    await pause();
+  }
   return files;
 }
 
