@@ -56,6 +56,9 @@ export async function listCollection(
     });
     if (res.status === 404) return [];
     for (const item of res.body.items ?? []) {
+      // Nothing sysconfig does reads managedFields (diffs leave them out, apply sends none), and on an
+      // applied object they are as large as the rest of it: dropped here, not kept for the whole run.
+      if (item.metadata !== undefined) delete item.metadata.managedFields;
       // Lists leave out apiVersion and kind on items.
       items.push({ ...item, apiVersion: info.apiVersion, kind: info.kind });
     }

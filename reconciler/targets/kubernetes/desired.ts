@@ -144,10 +144,19 @@ const TEXT_OPTIONS = {
  */
 export function lazyText(object: { text: string }, make: () => string): void {
   let cached: string | undefined;
+  // Dropped once used: what it holds (the live object a text is made of) is garbage from then on.
+  let maker: (() => string) | undefined = make;
   Object.defineProperty(object, "text", {
-    get: () => (cached ??= make()),
+    get: () => {
+      if (cached === undefined) {
+        cached = maker?.() ?? "";
+        maker = undefined;
+      }
+      return cached;
+    },
     set: (value: string) => {
       cached = value;
+      maker = undefined;
     },
     enumerable: true,
     configurable: true,
