@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { BUILD_INFO_FILE } from "../reconciler/desired/build-info.js";
 import { adminToken, kube, kubeconfigText } from "../test/helpers/kube.js";
+import { settle } from "./kube-settle.js";
 import { writeKubeRepo } from "../test/helpers/kube-repo.js";
 import { runCli, writeProbe, type Run } from "./cli-probe.js";
 
@@ -31,22 +32,6 @@ function summary(runs: Run[]): string {
     `   (peak RSS ${Math.min(...runs.map((r) => r.rssMb))}–${Math.max(...runs.map((r) => r.rssMb))} MB, ` +
     `${runs.length} runs${failed > 0 ? `, ${failed} FAILED` : ""})`
   );
-}
-
-/** Until the Deployment controller has seen every Deployment (as bench/reconcile-kubernetes.ts waits). */
-async function settle(namespace: string): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const list = await kube<{
-      items: { metadata: { generation?: number }; status?: { observedGeneration?: number } }[];
-    }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments`);
-    const behind = list.items.filter(
-      (d) => (d.status?.observedGeneration ?? 0) < (d.metadata.generation ?? 0),
-    );
-    if (behind.length === 0 || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  await new Promise((r) => setTimeout(r, 3000)); // the ReplicaSet controller finishes after the status write
 }
 
 async function main(services: number, runs: number, baseline: string | undefined): Promise<void> {
