@@ -58,6 +58,13 @@ describe("sysconfig init", () => {
     }
   });
 
+  it("says that the example's secrets are encrypted to the demo's keys, and how to replace them", async () => {
+    const made = await runCli(["init", path.join(root, "secrets-said")]);
+    expect(made.code).toBe(0);
+    expect(made.stderr).toContain("the example's secrets (hello API_TOKEN) are encrypted to the demo's keys");
+    expect(made.stderr).toContain("sysconfig secret set SERVICE NAME --environment E");
+  });
+
   it("refuses a directory that is not empty (exit 3)", async () => {
     const result = await runCli(["init", work]);
     expect(result.code).toBe(3);

@@ -152,4 +152,15 @@ async function scaffold(dir: string, io: CliIo): Promise<void> {
   io.out(
     `initialised config repo ${escapeControls(dir)} with branches ${environments.join(", ")} (on ${first})`,
   );
+  const sealed = Object.entries(config.services).flatMap(([service, settings]) =>
+    Object.keys(settings.secrets).map((name) => `${service} ${name}`),
+  );
+  if (sealed.length > 0) {
+    io.reporter.warn(
+      `the example's secrets (${sealed.join(", ")}) are encrypted to the demo's keys, which are not yours: ` +
+        `put your own recipients in environments.<environment>.secrets.recipients ('sysconfig keygen' makes ` +
+        `a key), then set each value again ('sysconfig secret set SERVICE NAME --environment E', value on ` +
+        `stdin) or drop it ('sysconfig secret rm SERVICE NAME --environment E'). Until then reconcile exits 3 naming them.`,
+    );
+  }
 }
