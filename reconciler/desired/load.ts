@@ -185,9 +185,10 @@ export async function readDesiredSource(
   };
 }
 
-/** Hands onHint the target the head of sysconfig.yaml names, if it names a valid one; never throws. */
+/** What git status (or the baked build info) gave: the origin, or the error it is thrown with later. */
 type Found = { value: Origin } | { error: unknown };
 
+/** Hands onHint the target the head of sysconfig.yaml names, if it names a valid one; never throws. */
 async function offerHint(
   read: ConfigText,
   origin: () => Promise<Found>,
