@@ -157,16 +157,18 @@ describe("fake fleetd (v1.0.0 wire behaviour)", () => {
 
   it("moves units inactive → loaded → launched after the configured delay, and fails units on request", async () => {
     server.units.clear();
-    server.transitionMs = 60;
+    // Steps of 1 s: wide enough that a loaded CI machine (two suites at once) answers inside each window;
+    // with 60 ms steps the first GET came after the first step once.
+    server.transitionMs = 1000;
     try {
       server.failUnit(/^broken/);
       await put(server, "slow.service", { desiredState: "launched", options: OPTIONS });
       await put(server, "broken.service", { desiredState: "launched", options: OPTIONS });
       expect((await get(server, "/fleet/v1/state")).text).toBe("{}");
-      await new Promise((r) => setTimeout(r, 70));
+      await new Promise((r) => setTimeout(r, 1200));
       const loaded = (await get(server, "/fleet/v1/units/slow.service")).json as { currentState: string };
       expect(loaded.currentState).toBe("loaded");
-      await new Promise((r) => setTimeout(r, 70));
+      await new Promise((r) => setTimeout(r, 1000));
       const states = (await get(server, "/fleet/v1/state")).json as { states: Record<string, string>[] };
       expect(states.states.map((s) => [s.name, s.systemdActiveState])).toEqual([
         ["broken.service", "failed"],
