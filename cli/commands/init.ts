@@ -157,10 +157,12 @@ async function scaffold(dir: string, io: CliIo): Promise<void> {
   );
   if (sealed.length > 0) {
     io.reporter.warn(
-      `the example's secrets (${sealed.join(", ")}) are encrypted to the demo's keys, which are not yours: ` +
-        `put your own recipients in environments.<environment>.secrets.recipients ('sysconfig keygen' makes ` +
-        `a key), then set each value again ('sysconfig secret set SERVICE NAME --environment E', value on ` +
-        `stdin) or drop it ('sysconfig secret rm SERVICE NAME --environment E'). Until then reconcile exits 3 naming them.`,
+      `the example's secrets (${sealed.join(", ")}) are encrypted to the demo's keys (their identities are ` +
+        `sysconfig's demo/identities/demo.key, for the demo only). For your own system, put your own ` +
+        `recipients in environments.<environment>.secrets.recipients ('sysconfig keygen' makes a key), then ` +
+        `set each value again ('sysconfig secret set SERVICE NAME --environment E', value on stdin) or drop ` +
+        `it ('sysconfig secret rm SERVICE NAME --environment E'): without an identity for them, reconcile ` +
+        `exits 3 naming them.`,
     );
   }
 }
