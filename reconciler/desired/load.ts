@@ -168,11 +168,7 @@ export async function readDesiredSource(
   if ("error" in settled) throw settled.error;
   const origin = settled.value;
   const environment = pickEnvironment(config, origin.environment, dir);
-  const configured = config.environments[environment]?.target ?? { kind: "docker" as const };
-  const target = resolveTarget(configured, options.targetKind, options.endpoint, {
-    ...(options.targetSource !== undefined ? { target: options.targetSource } : {}),
-    ...(options.endpointSource !== undefined ? { endpoint: options.endpointSource } : {}),
-  });
+  const { configured, target } = environmentTarget(config.environments, environment, options);
   return {
     dir,
     config,
@@ -183,6 +179,21 @@ export async function readDesiredSource(
     ...(options.reporter ? { reporter: options.reporter } : {}),
     ...(options.targetSource !== undefined ? { targetSource: options.targetSource } : {}),
   };
+}
+
+/** An environment's target as configured (Docker when it names none), and with --target / --endpoint applied. */
+function environmentTarget(
+  environments: Record<string, unknown>,
+  environment: string,
+  options: LoadDesiredOptions,
+): { configured: TargetConfig; target: TargetConfig } {
+  const settings = environments[environment] as { target?: TargetConfig } | null | undefined;
+  const configured = settings?.target ?? { kind: "docker" as const };
+  const target = resolveTarget(configured, options.targetKind, options.endpoint, {
+    ...(options.targetSource !== undefined ? { target: options.targetSource } : {}),
+    ...(options.endpointSource !== undefined ? { endpoint: options.endpointSource } : {}),
+  });
+  return { configured, target };
 }
 
 /** What git status (or the baked build info) gave: the origin, or the error it is thrown with later. */
@@ -208,12 +219,10 @@ async function offerHint(
   let hint: TargetHint;
   try {
     const environment = pickEnvironment(head, chosen, dir);
-    const settings = head.environments[environment] as { target?: TargetConfig } | null;
-    const configured = settings?.target ?? { kind: "docker" as const };
     hint = {
       name: head.name,
       environment,
-      target: resolveTarget(configured, options.targetKind, options.endpoint),
+      target: environmentTarget(head.environments, environment, options).target,
     };
   } catch {
     return; // the full parse decides, and says what is wrong

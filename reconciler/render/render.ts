@@ -1,7 +1,7 @@
 // Renders services through their templates: deterministic, strict, escaping off.
-import { cooperative } from "../concurrency/yield.js";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { cooperative } from "../concurrency/yield.js";
 import type { SysconfigConfig } from "../config/schema.js";
 import { InvalidInputError, reasonOf } from "../errors.js";
 import { readRepoText } from "../repo-files.js";
