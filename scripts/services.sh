@@ -112,6 +112,10 @@ if docker_up; then
   say "docker engine: already answering on $DOCKER_SOCK (reused)"
 else
   say "docker engine: starting dockerd (vfs, no iptables, no bridge)"
+  # A containerd that died with the last dockerd leaves its pid file; once the pid is reused by another
+  # process, dockerd waits for that process to answer as containerd and never starts.
+  pidfile="$STATE/docker-exec/containerd/containerd.pid"
+  if [ -f "$pidfile" ] && ! grep -qs containerd "/proc/$(cat "$pidfile")/cmdline"; then rm -f "$pidfile"; fi
   nohup dockerd --storage-driver=vfs --iptables=false --ip-masq=false --bridge=none \
     --data-root "$STATE/docker" --exec-root "$STATE/docker-exec" --pidfile "$STATE/run/dockerd.pid" \
     -H "unix://$DOCKER_SOCK" >"$STATE/log/dockerd.log" 2>&1 &
