@@ -5,8 +5,11 @@
 // reuses the compiled code of sysconfig's and its dependencies' modules (kept in NODE_COMPILE_CACHE, else
 // the system's temporary directory; the reconciler image ships it warm) instead of compiling them again.
 // The cache is an optimisation only: when its directory cannot be written, Node runs without it.
+// The rest of the CLI is loaded from its bundle (scripts/bundle.ts, part of `npm run build`): run.js and
+// everything it imports, in a few files instead of ~250 modules.
 import { enableCompileCache } from "node:module";
 
 enableCompileCache();
-const { main } = await import("./run.js");
+const bundle = "./bundle/run.js";
+const { main } = (await import(bundle)) as typeof import("./run.js");
 process.exitCode = await main(process.argv);

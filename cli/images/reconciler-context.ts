@@ -118,10 +118,12 @@ export async function reconcilerContext(root: string, mtime: Date): Promise<Reco
   const app: TarEntry[] = [
     { path: "package.json", content: await readFile(path.join(root, "package.json")) },
   ];
-  for (const dir of ["dist/cli", "dist/reconciler"]) {
-    // Compiled code, and the web page's static assets (script and stylesheet) beside it.
-    app.push(...(await walk(root, dir, (rel, isDir) => !isDir && !/\.(js|css)$/.test(rel))));
-  }
+  // The CLI runs from its bundle (scripts/bundle.ts): the launcher, the bundle's code with the web page's
+  // static assets (script and stylesheet) beside it, and the licences of the packages bundled.
+  app.push({ path: "dist/cli/main.js", content: await readFile(path.join(root, "dist/cli/main.js")) });
+  app.push(
+    ...(await walk(root, "dist/cli/bundle", (rel, isDir) => !isDir && !/\.(js|css|LEGAL\.txt)$/.test(rel))),
+  );
   for (const dir of ["templates", "sysconfig-example"]) app.push(...(await walk(root, dir, () => false)));
   const modules: TarEntry[] = [];
   for (const pkg of await productionPackages(root)) {

@@ -1,5 +1,5 @@
 // The page's own script and stylesheet, read once at start from assets/ beside this file (the build
-// copies them into dist/; the reconciler image ships them). Nothing is fetched from anywhere else.
+// copies them into dist/ and beside the CLI's bundle; the reconciler image ships them). Nothing is fetched from anywhere else.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

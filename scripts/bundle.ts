@@ -1,0 +1,68 @@
+// Part of `npm run build`, after tsc: bundles the command line (dist/cli/run.js, everything it imports,
+// and the npm packages it uses) into a few files under dist/cli/bundle/, which dist/cli/main.js loads.
+// Node resolves and reads ~250 module files per run otherwise: ~0.06 s of every command's start-up
+// (docs/performance.md, "Bundled command line"). Each command's code stays in its own chunk, loaded when
+// the command runs, as the separate modules were.
+//
+// Left out, loaded from node_modules as before: what has native code (ssh2 and its optional
+// cpu-features), what sysconfig loads by createRequire (yaml, diff, age-encryption: rarely needed), and
+// @kubernetes/client-node (only for exec credential plugins; 17 MB bundled).
+import { build, type Plugin } from "esbuild";
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * zod re-exports its 60-odd message locales as `z.locales` (half its code); sysconfig uses none of them,
+ * and its messages are zod's default English. Bundled, `z.locales` holds English only, as webpack's
+ * IgnorePlugin is used for moment's locales.
+ */
+const englishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: path.join(path.dirname(args.importer), "../locales/en.js"), namespace: "zod-locales" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: path.dirname(args.path),
+    }));
+  },
+};
+
+const root = path.resolve(path.dirname(import.meta.filename), "..");
+const out = path.join(root, "dist/cli/bundle");
+
+fs.rmSync(out, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { run: "dist/cli/run.js" },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node22",
+  // Chunks beside the entry: code that finds files from its own import.meta.url (the web page's
+  // assets, copied below) finds them from any chunk.
+  chunkNames: "[name]-[hash]",
+  external: ["ssh2", "cpu-features", "*.node", "@kubernetes/client-node"],
+  // CommonJS packages inside an ES module bundle call require() for Node's own modules.
+  banner: {
+    js: 'import { createRequire as __bundleRequire } from "node:module";\nconst require = __bundleRequire(import.meta.url);',
+  },
+  legalComments: "linked",
+  metafile: true,
+  logLevel: "warning",
+  plugins: [englishOnly],
+});
+fs.cpSync(path.join(root, "reconciler/serve/ui/assets"), path.join(out, "assets"), { recursive: true });
+// Which packages each file holds: the start-up test checks that a command loads only what it uses.
+const inputs = Object.fromEntries(
+  Object.entries(result.metafile.outputs).map(([file, meta]) => [
+    path.basename(file),
+    Object.keys(meta.inputs),
+  ]),
+);
+fs.writeFileSync(path.join(out, "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
