@@ -12,11 +12,11 @@ const CHECK_SLICE = 50;
 export async function checkTargetCanTake(kind: TargetKind, state: DesiredState): Promise<void> {
   switch (kind) {
     case "fleet": {
-      const { fleetDesiredObjects } = await import("./fleet/desired.js");
+      const { checkFleetUnits } = await import("./fleet/desired.js");
       // Each file is checked on its own, so in slices that let a prefetch's pages in between.
       const pause = cooperative();
       for (let at = 0; at < state.files.length; at += CHECK_SLICE) {
-        fleetDesiredObjects({ ...state, files: state.files.slice(at, at + CHECK_SLICE) });
+        checkFleetUnits({ ...state, files: state.files.slice(at, at + CHECK_SLICE) });
         await pause();
       }
       return;

@@ -31,17 +31,23 @@ export interface FleetDesiredSpec {
 
 const RENDERED_UNIT = /^rendered\/([a-z0-9][a-z0-9-]*)(@?)\.service$/;
 
+/**
+ * Throws InvalidInputError when fleet could not take one of the rendered units: its name, its syntax, the
+ * options fleet refuses, a secret outside an Environment= line. What validate asks; the units' hashes and
+ * plan texts, which only a plan needs, are left for fleetDesiredObjects.
+ */
+export function checkFleetUnits(state: DesiredState): void {
+  for (const file of state.files) checkedUnit(state, file);
+}
+
 export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
   const objects: DesiredObject[] = [];
   for (const file of state.files) {
-    const match = RENDERED_UNIT.exec(file.path);
-    if (!match) continue;
-    const [, service = "", at] = match;
-    refuseLockName(`${service}${at}.service`, "fleet unit name", state.system, service);
+    const unit = checkedUnit(state, file);
+    if (unit === undefined) continue;
+    const { service, at, options, secrets } = unit;
     const config = state.services[service];
-    const { options, hash, text } = parsedUnit(file);
-    checkUnitRules(options, `${service}${at}.service`, file.path);
-    const secrets = secretFingerprints(options, file.path);
+    const { hash, text } = digest(unit);
     const base = {
       service,
       text,
@@ -89,31 +95,48 @@ export function fleetDesiredObjects(state: DesiredState): DesiredObject[] {
   return objects;
 }
 
-interface ParsedUnit {
+interface CheckedUnit {
   content: string;
+  service: string;
+  /** "@" for a template unit (`web@.service`), else "". */
+  at: string;
   options: UnitOption[];
-  hash: string;
-  /** The unit as the plan shows it, secrets masked. */
-  text: string;
+  secrets: string[];
+  /** The hash of the unit's text and the unit as the plan shows it (secrets masked), once asked for. */
+  digest?: { hash: string; text: string };
 }
 // The desired-state check (validate, plan) and then the target turn the same rendered files into units:
-// each file is parsed, hashed and masked once.
-const parsed = new WeakMap<object, ParsedUnit>();
+// each file is parsed and checked once, and hashed and masked once when a plan asks.
+const checked = new WeakMap<object, CheckedUnit>();
 
-function parsedUnit(file: { path: string; content: string }): ParsedUnit {
-  const known = parsed.get(file);
+/** The file's unit, parsed and checked; undefined for a file that is not a unit. */
+function checkedUnit(state: DesiredState, file: { path: string; content: string }): CheckedUnit | undefined {
+  const known = checked.get(file);
   if (known !== undefined && known.content === file.content) return known;
+  const match = RENDERED_UNIT.exec(file.path);
+  if (!match) return undefined;
+  const [, service = "", at = ""] = match;
+  const unitName = `${service}${at}.service`;
+  refuseLockName(unitName, "fleet unit name", state.system, service);
   const options = parseRendered(file.path, file.content);
-  // Serialized once: the text fleet hashes is the text the plan shows (masked).
-  const serialized = serializeUnitOptions(options);
+  checkUnitRules(options, unitName, file.path);
   const unit = {
     content: file.content,
+    service,
+    at,
     options,
-    hash: fleetTextHash(serialized),
-    text: maskUnitSecrets(serialized),
+    secrets: secretFingerprints(options, file.path),
   };
-  parsed.set(file, unit);
+  checked.set(file, unit);
   return unit;
+}
+
+function digest(unit: CheckedUnit): { hash: string; text: string } {
+  if (unit.digest !== undefined) return unit.digest;
+  // Serialized once: the text fleet hashes is the text the plan shows (masked).
+  const serialized = serializeUnitOptions(unit.options);
+  unit.digest = { hash: fleetTextHash(serialized), text: maskUnitSecrets(serialized) };
+  return unit.digest;
 }
 
 function parseRendered(path: string, content: string): UnitOption[] {
