@@ -58,6 +58,7 @@ const result = await build({
   plugins: [englishOnly],
 });
 fs.cpSync(path.join(root, "reconciler/serve/ui/assets"), path.join(out, "assets"), { recursive: true });
+await precompileTemplates();
 // Which packages each file holds: the start-up test checks that a command loads only what it uses.
 const inputs = Object.fromEntries(
   Object.entries(result.metafile.outputs).map(([file, meta]) => [
@@ -66,3 +67,29 @@ const inputs = Object.fromEntries(
   ]),
 );
 fs.writeFileSync(path.join(out, "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
+
+/**
+ * The built-in and example templates, compiled (reconciler/render/precompiled.ts), beside the bundle:
+ * with the helpers and the output-counting compiler the bundle renders with (the same code, from dist/).
+ */
+async function precompileTemplates(): Promise<void> {
+  const { createHandlebars } = (await import(
+    path.join(root, "dist/reconciler/render/helpers.js")
+  )) as typeof import("../reconciler/render/helpers.ts");
+  const { COMPILE_OPTIONS, PRECOMPILED_FILE, templateKey } = (await import(
+    path.join(root, "dist/reconciler/render/precompiled.js")
+  )) as typeof import("../reconciler/render/precompiled.ts");
+  const handlebars = createHandlebars();
+  const specs: Record<string, string> = {};
+  for (const dir of ["templates", "sysconfig-example/templates"]) {
+    for (const file of fs.readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".hbs")) continue;
+      const source = fs.readFileSync(path.join(root, dir, file), "utf8");
+      // JavaScript text, though typed as the object it evaluates to.
+      const spec: unknown = handlebars.precompile(handlebars.parse(source), COMPILE_OPTIONS);
+      if (typeof spec !== "string") throw new Error(`precompiling ${dir}/${file} gave no JavaScript text`);
+      specs[templateKey(source)] = spec;
+    }
+  }
+  fs.writeFileSync(path.join(out, PRECOMPILED_FILE), `${JSON.stringify(specs)}\n`);
+}

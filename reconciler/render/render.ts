@@ -9,6 +9,7 @@ import { resolveInRepo } from "../repo-paths.js";
 import { buildContext } from "./context.js";
 import { MAX_RENDERED_BYTES, withBudget } from "./budget.js";
 import { createHandlebars, TemplateHelperError } from "./helpers.js";
+import { COMPILE_OPTIONS, precompiledSpec } from "./precompiled.js";
 import { templateError } from "./template-errors.js";
 import { checkTemplateText, MAX_TEMPLATE_BYTES } from "./template-text.js";
 import { renderedPathFor, templateFor, type TemplateRef } from "./templates.js";
@@ -75,9 +76,14 @@ function compiledTemplate(source: string): HandlebarsTemplateDelegate {
           `built-in ones hold under 100)`,
       );
     }
-    const ast = handlebars.parse(source);
-    refuseUnsupported(ast);
-    compiled = handlebars.compile(ast, { noEscape: true, strict: true });
+    const spec = precompiledSpec(source);
+    if (spec !== undefined) {
+      compiled = handlebars.template(spec);
+    } else {
+      const ast = handlebars.parse(source);
+      refuseUnsupported(ast);
+      compiled = handlebars.compile(ast, COMPILE_OPTIONS);
+    }
     compiledCache.set(source, compiled);
   }
   return compiled;
