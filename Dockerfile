@@ -3,7 +3,7 @@
 # because a build container may not reach the npm registry (cli/images/reconciler-context.ts):
 #   deps/   opt/sysconfig/node_modules: the production dependency closure of package-lock.json
 #           (no .d.ts, source maps or docs), apart so that a code change leaves its layer cached
-#   app/    opt/sysconfig/{package.json,dist/cli,dist/reconciler,templates,sysconfig-example},
+#   app/    opt/sysconfig/{package.json,dist/cli/main.js,dist/cli/bundle,templates,sysconfig-example},
 #           usr/local/bin/sysconfig (the launcher), sysconfig/config/ (empty), .prepare.cjs
 # The runtime stage only COPYs, so any Node 24 image works as the base, even one without a shell
 # (the tests use an image made with `docker import` from the host's node binary).

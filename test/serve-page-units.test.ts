@@ -333,8 +333,8 @@ describe("shipping the page", () => {
   it("puts the page's script and stylesheet into the reconciler image's context, and no browser driver", async () => {
     const context = await reconcilerContext(ROOT, new Date(0));
     const text = context.tar.toString("latin1");
-    expect(text).toContain("app/opt/sysconfig/dist/reconciler/serve/ui/assets/app.js");
-    expect(text).toContain("app/opt/sysconfig/dist/reconciler/serve/ui/assets/app.css");
+    expect(text).toContain("app/opt/sysconfig/dist/cli/bundle/assets/app.js");
+    expect(text).toContain("app/opt/sysconfig/dist/cli/bundle/assets/app.css");
     expect((await productionPackages(ROOT)).filter((p) => p.includes("puppeteer"))).toEqual([]);
   });
 
