@@ -10,11 +10,9 @@
 // the KUBECTL environment variable), its requests counted from its `-v=6` log.
 // Every run is its own system (`bench<id>`) in its own namespace, so a run never sees another's objects
 // (cluster-scoped CRDs included), and removes them on exit, on failure and on SIGINT/SIGTERM/SIGHUP.
-// `npm run build` bundles it as it bundles the CLI (scripts/bundle.ts), so that its sysconfig runs load
-// and render as `sysconfig reconcile` does (one bundle, the built-in templates compiled at build).
 // Run: bash scripts/services.sh kubernetes && npm run build &&
-//      node_modules/.bin/node dist/bench/bundle/reconcile-kubernetes.js [services]
-//      node_modules/.bin/node dist/bench/bundle/reconcile-kubernetes.js mixed [services]
+//      node_modules/.bin/node dist/bench/reconcile-kubernetes.js [services]
+//      node_modules/.bin/node dist/bench/reconcile-kubernetes.js mixed [services]
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

@@ -8,5 +8,5 @@ node dist/bench/build.js
 node dist/bench/serve.js
 node dist/bench/serve.js pages
 bash scripts/services.sh kubernetes # the control plane (built once by scripts/kubernetes.sh)
-node dist/bench/bundle/reconcile-kubernetes.js # bundled as the CLI is (scripts/bundle.ts)
+node dist/bench/reconcile-kubernetes.js
 node dist/bench/kubernetes-rss.js

@@ -7,7 +7,7 @@
 // Left out, loaded from node_modules as before: what has native code (ssh2 and its optional
 // cpu-features), what sysconfig loads by createRequire (yaml, diff, age-encryption: rarely needed), and
 // @kubernetes/client-node (only for exec credential plugins; 17 MB bundled).
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -34,8 +34,11 @@ const englishOnly: Plugin = {
 const root = path.resolve(path.dirname(import.meta.filename), "..");
 const out = path.join(root, "dist/cli/bundle");
 
-const options = {
+fs.rmSync(out, { recursive: true, force: true });
+const result = await build({
   absWorkingDir: root,
+  entryPoints: { run: "dist/cli/run.js" },
+  outdir: out,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -53,13 +56,9 @@ const options = {
   metafile: true,
   logLevel: "warning",
   plugins: [englishOnly],
-} satisfies BuildOptions;
-
-fs.rmSync(out, { recursive: true, force: true });
-const result = await build({ ...options, entryPoints: { run: "dist/cli/run.js" }, outdir: out });
+});
 fs.cpSync(path.join(root, "reconciler/serve/ui/assets"), path.join(out, "assets"), { recursive: true });
-const templates = await precompileTemplates();
-fs.writeFileSync(path.join(out, templates.file), templates.text);
+await precompileTemplates();
 // Which packages each file holds: the start-up test checks that a command loads only what it uses.
 const inputs = Object.fromEntries(
   Object.entries(result.metafile.outputs).map(([file, meta]) => [
@@ -69,23 +68,11 @@ const inputs = Object.fromEntries(
 );
 fs.writeFileSync(path.join(out, "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
 
-// The Kubernetes benchmark's reconciler runs in the benchmark's own child processes: bundled the same way,
-// so that they load and render as the command line does (docs/kubernetes.md, "Performance").
-const benchOut = path.join(root, "dist/bench/bundle");
-fs.rmSync(benchOut, { recursive: true, force: true });
-await build({
-  ...options,
-  entryPoints: { "reconcile-kubernetes": "dist/bench/reconcile-kubernetes.js" },
-  outdir: benchOut,
-  legalComments: "none",
-});
-fs.writeFileSync(path.join(benchOut, templates.file), templates.text);
-
 /**
  * The built-in and example templates, compiled (reconciler/render/precompiled.ts), beside the bundle:
  * with the helpers and the output-counting compiler the bundle renders with (the same code, from dist/).
  */
-async function precompileTemplates(): Promise<{ file: string; text: string }> {
+async function precompileTemplates(): Promise<void> {
   const { createHandlebars } = (await import(
     path.join(root, "dist/reconciler/render/helpers.js")
   )) as typeof import("../reconciler/render/helpers.ts");
@@ -104,5 +91,5 @@ async function precompileTemplates(): Promise<{ file: string; text: string }> {
       specs[templateKey(source)] = spec;
     }
   }
-  return { file: PRECOMPILED_FILE, text: `${JSON.stringify(specs)}\n` };
+  fs.writeFileSync(path.join(out, PRECOMPILED_FILE), `${JSON.stringify(specs)}\n`);
 }
