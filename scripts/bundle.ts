@@ -1,7 +1,7 @@
 // Part of `npm run build`, after tsc: bundles the command line (dist/cli/run.js, everything it imports,
 // and the npm packages it uses) into a few files under dist/cli/bundle/, which dist/cli/main.js loads.
 // Node resolves and reads ~250 module files per run otherwise: ~0.06 s of every command's start-up
-// (docs/performance.md, "Bundled command line"). Each command's code stays in its own chunk, loaded when
+// (docs/performance.md, "Fifth round"). Each command's code stays in its own chunk, loaded when
 // the command runs, as the separate modules were.
 //
 // Left out, loaded from node_modules as before: what has native code (ssh2 and its optional
