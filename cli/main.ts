@@ -10,6 +10,7 @@
 import { enableCompileCache } from "node:module";
 
 enableCompileCache();
+// A name in a variable: tsc would look for the bundle, which exists only once the build has made it.
 const bundle = "./bundle/run.js";
 const { main } = (await import(bundle)) as typeof import("./run.js");
 process.exitCode = await main(process.argv);
