@@ -1,9 +1,12 @@
 // What templates and rendered/ hold for encrypted values (references, never values), and how each target
 // turns a rendered reference into its desired object: pure, with literal config.
 import { describe, expect, it } from "@jest/globals";
+import { createHash } from "node:crypto";
 import { parseConfig } from "../reconciler/config/load.js";
+import type { ServiceConfig } from "../reconciler/config/schema.js";
 import type { DesiredState } from "../reconciler/model.js";
 import { renderAll } from "../reconciler/render/render.js";
+import { NO_SECRETS_CHECKSUM, secretsContext } from "../reconciler/render/secrets-context.js";
 import { encryptTo } from "../reconciler/secrets/age.js";
 import { newIdentity } from "../reconciler/secrets/identity.js";
 import {
@@ -82,5 +85,21 @@ describe("rendered secrets", () => {
     const spec = s.files[0]?.content ?? "";
     expect(spec).not.toContain(value);
     expect(spec).toMatch(/^ {2}"API_TOKEN": "<secret age:[0-9a-f]{16}>"$/m);
+  });
+});
+
+describe("the secrets checksum templates see", () => {
+  it("is the SHA-256 of the secrets' names and fingerprints, and of no text for a service without secrets", () => {
+    const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+    // Written out rather than hashed at each render (services without secrets are most of them).
+    expect(NO_SECRETS_CHECKSUM).toBe(sha256(""));
+    const service = { secrets: {} } as unknown as ServiceConfig;
+    expect(secretsContext("web", service, "prod").secretsChecksum).toBe(`sha256:${sha256("").slice(0, 16)}`);
+    const ciphertext = "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n";
+    const sealed = { secrets: { TOKEN: { prod: { recipients: ["r"], ciphertext } } } };
+    const context = secretsContext("web", sealed as unknown as ServiceConfig, "prod");
+    const fingerprint = context.secrets[0]?.fingerprint ?? "";
+    expect(fingerprint).toMatch(/^age:[0-9a-f]{16}$/);
+    expect(context.secretsChecksum).toBe(`sha256:${sha256(`TOKEN=${fingerprint}\n`).slice(0, 16)}`);
   });
 });

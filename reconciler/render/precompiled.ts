@@ -1,10 +1,10 @@
 // Templates compiled when sysconfig is built: Handlebars takes ~50 ms to parse and compile the built-in
 // fleet template in a fresh process (0.2 ms per {{…}} once warm; every CLI run is a fresh process), and
 // well under a millisecond to load the compiled form. `npm run build` (scripts/bundle.ts) writes the
-// built-in and example templates' compiled forms beside the CLI's bundle, keyed by the SHA-256 of their
-// text: a service's template is used compiled only when its text is exactly one of them. Code run from
+// built-in and example templates' compiled forms beside the CLI's bundle, keyed by their text (no hash:
+// node:crypto costs more to load than the ~20 KB of text): a service's template is used compiled only when
+// its text is exactly one of them. Code run from
 // anywhere else (tests on the TypeScript, dist/reconciler) finds no file and compiles, as before.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 export const PRECOMPILED_FILE = "templates.json";
@@ -12,8 +12,9 @@ export const PRECOMPILED_FILE = "templates.json";
 /** What every template is compiled with (render.ts), at build time too. */
 export const COMPILE_OPTIONS = { noEscape: true, strict: true } as const;
 
+/** The key of a template's compiled form in the file: its whole text. */
 export function templateKey(source: string): string {
-  return createHash("sha256").update(source).digest("hex");
+  return source;
 }
 
 let specs: ReadonlyMap<string, string> | undefined;

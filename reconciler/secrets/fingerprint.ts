@@ -1,7 +1,7 @@
 // A ciphertext's fingerprint: a short SHA-256 of the binary age file. It identifies one encryption of a
 // value (age output is randomized, so two encryptions of the same value differ) and says nothing about
 // the plaintext; plan compares fingerprints when no identity is at hand.
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../text/lazy-crypto.js";
 import { dearmor } from "./age.js";
 
 export const FINGERPRINT = /^age:[0-9a-f]{16}$/;
@@ -14,5 +14,5 @@ export function fingerprintOf(armored: string): string {
   } catch {
     bytes = Buffer.from(armored, "utf8");
   }
-  return `age:${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}`;
+  return `age:${nodeCrypto().createHash("sha256").update(bytes).digest("hex").slice(0, 16)}`;
 }

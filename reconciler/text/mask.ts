@@ -3,7 +3,7 @@
 // changed within one run; the password inside any URL (postgres://app:***@db/app) is masked whatever
 // the variable's name. Targets call maskSecrets() on DesiredObject.text / ActualObject.text; the plan
 // masks again.
-import { createHmac, randomBytes } from "node:crypto";
+import { nodeCrypto } from "./lazy-crypto.js";
 import { maskUrlUserinfo } from "./url-userinfo.js";
 
 /** Names that look like they hold a secret: DB_PASSWORD, API_TOKEN, AWS_SECRET_ACCESS_KEY, … */
@@ -14,7 +14,7 @@ export const SECRET_NAME = /(pass(word)?|secret|token|key|credential|auth)/i;
  * "different" within one plan and cannot be brute-forced back into a short secret (an unkeyed hash of
  * `hunter2` can). Nothing may compare fingerprints across runs.
  */
-const PROCESS_KEY = randomBytes(32);
+let processKey: Buffer | undefined;
 
 /**
  * A mask: this version's `<secret hmac:…>`, an older version's `<secret sha256:…>`, a bare `<secret>`, or
@@ -36,7 +36,11 @@ export function isMasked(value: string): boolean {
 /** The replacement for a secret value: `<secret hmac:1a2b3c4d>` (HMAC-SHA256 under the process key). */
 export function maskValue(value: string): string {
   if (MASKED.test(value)) return value;
-  return `<secret hmac:${createHmac("sha256", PROCESS_KEY).update(value).digest("hex").slice(0, 8)}>`;
+  return `<secret hmac:${nodeCrypto()
+    .createHmac("sha256", (processKey ??= nodeCrypto().randomBytes(32)))
+    .update(value)
+    .digest("hex")
+    .slice(0, 8)}>`;
 }
 
 /**

@@ -17,7 +17,6 @@
 // lost the lock: it applies nothing more (every later change fails naming the lost lock, exit 1).
 // For a hard guarantee run one scheduled reconciler per system; the lock then catches overlapping
 // manual runs.
-import { randomBytes } from "node:crypto";
 import { reasonOf, RuntimeFailureError, SafetyRefusalError } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
 import { lockWaiter, pause, type LockWait, type LockWaiter } from "../lock-wait.js";
@@ -25,6 +24,7 @@ import type { TargetLock } from "../target.js";
 import type { FleetClient, FleetUnit } from "./client.js";
 import type { UnitOption } from "./unit-file.js";
 import { LOCK_NAME_PREFIX } from "../lock-names.js";
+import { nodeCrypto } from "../../text/lazy-crypto.js";
 
 export const LOCK_PREFIX = LOCK_NAME_PREFIX;
 export const LOCK_SECTION = "X-Sysconfig-Lock";
@@ -86,7 +86,7 @@ export async function acquireFleetLock(
   const waiter = lockWaiter(wait);
   const mine: LockHolder = {
     owner,
-    token: randomBytes(16).toString("hex"),
+    token: nodeCrypto().randomBytes(16).toString("hex"),
     acquired: new Date().toISOString(),
     expires: 0,
   };

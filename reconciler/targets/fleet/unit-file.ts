@@ -1,5 +1,5 @@
 // systemd unit text ⇄ fleet's list of {section, name, value} options, and the unit hash fleet reports.
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../../text/lazy-crypto.js";
 import { escapeControls } from "../../text/escape.js";
 
 /** One option of a unit file, as fleet's API carries it. */
@@ -92,7 +92,7 @@ export function fleetUnitHash(options: readonly UnitOption[]): string {
 
 /** The same hash of options already serialized (serializeUnitOptions). */
 export function fleetTextHash(serialized: string): string {
-  return createHash("sha1").update(serialized).digest("hex");
+  return nodeCrypto().createHash("sha1").update(serialized).digest("hex");
 }
 
 /** Fleet's wire options may omit empty fields (Go `omitempty`): fill them in. */
