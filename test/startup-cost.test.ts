@@ -63,7 +63,7 @@ describe("sysconfig validate's start-up", () => {
     expect(result.stderr).toContain("is not the top of a git repo");
   });
 
-  it("loads none of the encryption or target libraries for a config without secrets", async () => {
+  it("loads none of the encryption or target libraries, nor zod's classic API or node:crypto, for a config without secrets", async () => {
     const repo = await configRepo(path.join(dir, "repo"));
     const probe = path.join(dir, "probe.mjs");
     await writeFile(
@@ -72,13 +72,22 @@ describe("sysconfig validate's start-up", () => {
 import { writeSync } from "node:fs";
 const loaded = [];
 registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-process.on("exit", () => writeSync(2, "LOADED " + JSON.stringify(loaded) + "\\n"));
+process.on("exit", () => {
+  writeSync(2, "LOADED " + JSON.stringify(loaded) + "\\n");
+  // Node's own modules loaded in this process (undocumented, but what Node's own tests read).
+  writeSync(2, "BUILTINS " + JSON.stringify(process.moduleLoadList) + "\\n");
+});
 `,
     );
     const result = await runCli(["validate", "--repo", repo], { env: { NODE_OPTIONS: `--import=${probe}` } });
     expect(result.code).toBe(0);
     const line = result.stderr.split("\n").find((l) => l.startsWith("LOADED "));
     const loaded = JSON.parse(line?.slice("LOADED ".length) ?? "[]") as string[];
+    const builtinsLine = result.stderr.split("\n").find((l) => l.startsWith("BUILTINS "));
+    const builtins = JSON.parse(builtinsLine?.slice("BUILTINS ".length) ?? "[]") as string[];
+    expect(builtins).toContain("NativeModule fs"); // the probe sees Node's modules
+    // node:crypto loads ~20 internal modules (~10 ms); validate hashes nothing without secrets.
+    expect(builtins.filter((m) => /^NativeModule (internal\/)?crypto/.test(m))).toEqual([]);
     // The CLI runs from its bundle (scripts/bundle.ts): a loaded file of it holds the modules that
     // inputs.json lists for it; anything else is a module file of its own.
     const bundleDir = pathToFileURL(path.join(ROOT, "dist/cli/bundle/")).href;
@@ -100,6 +109,7 @@ process.on("exit", () => writeSync(2, "LOADED " + JSON.stringify(loaded) + "\\n"
       "simple-git",
       "yaml/dist",
       "prom-client",
+      "zod/v4/classic", // zod/mini instead: reconciler/config/zod-setup.ts
     ];
     expect(modules.filter((m) => packages.some((p) => m.includes(`node_modules/${p}/`)))).toEqual([]);
   });

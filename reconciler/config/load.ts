@@ -2,7 +2,7 @@
 // never prints, never exits.
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { InvalidInputError } from "../errors.js";
 import { isSecretName, maskSecrets, maskValue } from "../text/mask.js";
 import { readRepoText, repoFsError } from "../repo-files.js";

@@ -1,7 +1,8 @@
 // build.json: what `sysconfig build` bakes next to the config so the reconciler knows which
 // commit, branch and environment it carries.
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../config/zod-setup.js";
 import { InvalidInputError, reasonOf } from "../errors.js";
 import { readRepoText } from "../repo-files.js";
 
@@ -13,11 +14,11 @@ export const buildInfoSchema = z.strictObject({
   system: z.string(),
   environment: z.string(),
   branch: z.string(),
-  revision: z.string().regex(/^[0-9a-f]{40}$/),
+  revision: z.string().check(z.regex(/^[0-9a-f]{40}$/)),
   source: z.string(),
   created: z.string(),
   /** The commit's subject, for serve's page (absent in images built before it was baked). */
-  subject: z.string().optional(),
+  subject: z.optional(z.string()),
 });
 export type BuildInfo = z.infer<typeof buildInfoSchema>;
 

@@ -1,51 +1,58 @@
 // Reads a rendered docker container spec (`rendered/<svc>.yaml`, the output of
 // templates/docker/container.yaml.hbs or a service's own template) into plain, validated data.
-import { z } from "zod";
+import * as z from "zod/mini";
+import "../../config/zod-setup.js";
 import { parseYamlText } from "../../config/yaml-text.js";
 import { InvalidInputError } from "../../errors.js";
 import { escapeControls, shownList } from "../../text/escape.js";
 
-const port = z.number().int().min(1).max(65535);
-const text = z.string().regex(/^[^\p{Cc}]*$/u, "a string without control characters");
+const whole = (min: number, max?: number) =>
+  z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max)]));
+const port = whole(1, 65535);
+const text = z.string().check(z.regex(/^[^\p{Cc}]*$/u, "a string without control characters"));
+const nonEmpty = text.check(z.minLength(1));
 
 const renderedSpecSchema = z.strictObject({
-  service: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a service name"),
-  image: text.min(1),
-  instances: z.number().int().min(1).max(100).default(1),
-  command: z.array(text).optional(),
-  env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"), text)
-    .default({}),
-  ports: z
-    .array(
+  service: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a service name")),
+  image: nonEmpty,
+  instances: z._default(whole(1, 100), 1),
+  command: z.optional(z.array(text)),
+  env: z._default(
+    z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")), text),
+    {},
+  ),
+  ports: z._default(
+    z.array(
       z.strictObject({
         container: port,
-        host: port.optional(),
-        protocol: z.enum(["tcp", "udp"]).default("tcp"),
+        host: z.optional(port),
+        protocol: z._default(z.enum(["tcp", "udp"]), "tcp"),
       }),
-    )
-    .default([]),
-  volumes: z
-    .array(
+    ),
+    [],
+  ),
+  volumes: z._default(
+    z.array(
       z.strictObject({
-        source: text.min(1),
-        target: text.regex(/^\//),
-        readOnly: z.boolean().default(false),
+        source: nonEmpty,
+        target: text.check(z.regex(/^\//)),
+        readOnly: z._default(z.boolean(), false),
       }),
-    )
-    .default([]),
-  restart: z.enum(["no", "always", "on-failure", "unless-stopped"]).default("always"),
-  network: z.enum(["host", "none", "bridge"]).default("host"),
-  health: z
-    .strictObject({
-      test: z.array(text).min(1),
-      intervalSeconds: z.number().int().min(1).default(10),
-      timeoutSeconds: z.number().int().min(1).default(5),
-      retries: z.number().int().min(1).default(3),
-      startPeriodSeconds: z.number().int().min(0).default(0),
-    })
-    .optional(),
-  dependsOn: z.array(z.string()).default([]),
+    ),
+    [],
+  ),
+  restart: z._default(z.enum(["no", "always", "on-failure", "unless-stopped"]), "always"),
+  network: z._default(z.enum(["host", "none", "bridge"]), "host"),
+  health: z.optional(
+    z.strictObject({
+      test: z.array(text).check(z.minLength(1)),
+      intervalSeconds: z._default(whole(1), 10),
+      timeoutSeconds: z._default(whole(1), 5),
+      retries: z._default(whole(1), 3),
+      startPeriodSeconds: z._default(whole(0), 0),
+    }),
+  ),
+  dependsOn: z._default(z.array(z.string()), []),
 });
 
 /** One service's rendered container spec, as the template wrote it. */

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import type { Duplex } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { tunnelSchema } from "../../config/schema.js";
 import { InvalidInputError, RuntimeFailureError, reasonOf } from "../../errors.js";
 import type { Reporter } from "../../report/reporter.js";
