@@ -6,6 +6,7 @@
 // child process not included) and its peak RSS are taken inside it at exit. On a loaded machine the wall
 // time grows with the load, the CPU time much less: both are printed, with the load average.
 // With --baseline MAIN_JS (another build's dist/cli/main.js), both run in turn, in the same conditions.
+// Under them, the floor (local-floor.ts): what the first steps of validate cost in any fresh process.
 // Run: npm run build && node dist/bench/local.js [runs] [--baseline /path/to/old/dist/cli/main.js]
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { RECONCILER_NODE_FLAGS } from "../cli/images/node-flags.js";
 import { writeFleetRepo, type FleetServiceSpec } from "../test/fleet-server/config-repo.js";
 import { runCli, writeProbe, type Run } from "./cli-probe.js";
+import { floorPrograms } from "./local-floor.js";
 
 const here = fileURLToPath(import.meta.url);
 const cli = path.join(path.dirname(here), "../cli/main.js");
@@ -93,6 +95,14 @@ async function main(runs: number, baseline: string | undefined): Promise<void> {
     const created = await runCli(probe, RECONCILER_NODE_FLAGS, cli, ["reconcile", "--repo", repo1000]);
     if (created.exitCode !== 0) throw new Error(`reconcile of ${repo1000} exited ${created.exitCode}`);
     const plan = await times(["plan", "--repo", repo1000]);
+    // What the first steps of validate cost in any fresh process (local-floor.ts), in the same conditions.
+    const floors: [string, Run[]][] = [];
+    for (const [label, program] of await floorPrograms()) {
+      const results: Run[] = [];
+      for (let i = 0; i < runs; i++)
+        results.push(await runCli(probe, RECONCILER_NODE_FLAGS, program, [repo1000]));
+      floors.push([label, results]);
+    }
     const med = (r: Run[] = []) =>
       [...r].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(r.length / 2)]?.wallMs ?? 0;
     const rows: string[] = [];
@@ -104,6 +114,8 @@ async function main(runs: number, baseline: string | undefined): Promise<void> {
     row("sysconfig validate, 1,000 services", v1000);
     row("sysconfig validate, 2,000 services", v2000);
     row("sysconfig plan, 1,000 units, nothing to change", plan);
+    rows.push("floor: fresh processes doing only validate's first steps, 1,000 services (local-floor.ts)");
+    for (const [label, results] of floors) rows.push(`  ${label.padEnd(58)} ${summary(results)}`);
     const lines = [
       `local: fresh CLI processes, median of ${runs}; load average ${os
         .loadavg()
