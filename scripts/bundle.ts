@@ -7,29 +7,9 @@
 // Left out, loaded from node_modules as before: what has native code (ssh2 and its optional
 // cpu-features), what sysconfig loads by createRequire (yaml, diff, age-encryption: rarely needed), and
 // @kubernetes/client-node (only for exec credential plugins; 17 MB bundled).
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
-
-/**
- * zod re-exports its 60-odd message locales as `z.locales` (half its code); sysconfig uses none of them,
- * and its messages are zod's default English. Bundled, `z.locales` holds English only, as webpack's
- * IgnorePlugin is used for moment's locales.
- */
-const englishOnly: Plugin = {
-  name: "zod-english-only",
-  setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: path.join(path.dirname(args.importer), "../locales/en.js"), namespace: "zod-locales" }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      resolveDir: path.dirname(args.path),
-    }));
-  },
-};
 
 const root = path.resolve(path.dirname(import.meta.filename), "..");
 const out = path.join(root, "dist/cli/bundle");
@@ -55,7 +35,6 @@ const result = await build({
   legalComments: "linked",
   metafile: true,
   logLevel: "warning",
-  plugins: [englishOnly],
 });
 fs.cpSync(path.join(root, "reconciler/serve/ui/assets"), path.join(out, "assets"), { recursive: true });
 await precompileTemplates();
@@ -76,7 +55,7 @@ async function precompileTemplates(): Promise<void> {
   const { createHandlebars } = (await import(
     path.join(root, "dist/reconciler/render/helpers.js")
   )) as typeof import("../reconciler/render/helpers.ts");
-  const { COMPILE_OPTIONS, PRECOMPILED_FILE, templateKey } = (await import(
+  const { COMPILE_OPTIONS, PRECOMPILED_FILE } = (await import(
     path.join(root, "dist/reconciler/render/precompiled.js")
   )) as typeof import("../reconciler/render/precompiled.ts");
   const handlebars = createHandlebars();
@@ -88,7 +67,7 @@ async function precompileTemplates(): Promise<void> {
       // JavaScript text, though typed as the object it evaluates to.
       const spec: unknown = handlebars.precompile(handlebars.parse(source), COMPILE_OPTIONS);
       if (typeof spec !== "string") throw new Error(`precompiling ${dir}/${file} gave no JavaScript text`);
-      specs[templateKey(source)] = spec;
+      specs[source] = spec;
     }
   }
   fs.writeFileSync(path.join(out, PRECOMPILED_FILE), `${JSON.stringify(specs)}\n`);

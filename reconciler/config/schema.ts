@@ -17,10 +17,10 @@ const safeString = z
   .string()
   .check(z.regex(NO_CONTROL, "a string without control characters (newline, tab, …)"));
 const nonEmpty = safeString.check(z.minLength(1));
-const port = z.int().check(z.gte(1), z.lte(65535));
-/** A whole number from min to max; `max` with its own message when given one. */
-const whole = (min: number, max: number, maxMessage?: string) =>
-  z.int().check(z.gte(min), z.lte(max, maxMessage));
+/** A whole number from min (to max, with its own message when given one). */
+export const whole = (min: number, max?: number, maxMessage?: string) =>
+  z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max, maxMessage)]));
+export const port = whole(1, 65535);
 
 /** An image repository by Docker's grammar (registry/image-reference.ts), the reason said when it is not. */
 const imageRepository = (example: string) =>

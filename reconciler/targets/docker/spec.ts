@@ -1,14 +1,11 @@
 // Reads a rendered docker container spec (`rendered/<svc>.yaml`, the output of
 // templates/docker/container.yaml.hbs or a service's own template) into plain, validated data.
 import * as z from "zod/mini";
-import "../../config/zod-setup.js";
+import { port, whole } from "../../config/schema.js";
 import { parseYamlText } from "../../config/yaml-text.js";
 import { InvalidInputError } from "../../errors.js";
 import { escapeControls, shownList } from "../../text/escape.js";
 
-const whole = (min: number, max?: number) =>
-  z.int().check(...(max === undefined ? [z.gte(min)] : [z.gte(min), z.lte(max)]));
-const port = whole(1, 65535);
 const text = z.string().check(z.regex(/^[^\p{Cc}]*$/u, "a string without control characters"));
 const nonEmpty = text.check(z.minLength(1));
 
